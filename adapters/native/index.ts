@@ -1,0 +1,37 @@
+import { CTY_JWS } from '../../src/crypto/index.ts'
+import { DeliveryError, type AdapterContext, type OutboundMessage, type PartnerAdapter } from '../../src/outbound/adapter.ts'
+import { classifyStatus } from '../../src/outbound/retry.ts'
+
+/**
+ * The native adapter speaks Tongban's own protocol to the partner: it POSTs the sender's
+ * original JWS, encrypted to the partner's key, with the exchange and message ids as headers
+ * (so the partner can drop a repeat). A 2xx is delivery.
+ */
+export const nativeAdapter: PartnerAdapter = {
+  name: 'native',
+  async deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void> {
+    const endpoint = ctx.recipient.endpoint
+    if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, 'the recipient has no endpoint')
+    const body = await ctx.encryptForRecipient(Buffer.from(message.jws, 'latin1'), { cty: CTY_JWS })
+    const url = new URL(endpoint)
+    const res = await ctx.http(endpoint).request({
+      method: 'POST',
+      path: url.pathname + url.search,
+      headers: {
+        'content-type': 'application/jose',
+        'tongban-exchange-id': message.exchangeId,
+        'tongban-message-id': message.messageId,
+        'tongban-delivery-id': message.deliveryId,
+        'tongban-message-type': message.type,
+        'tongban-attempt': String(message.attempt),
+      },
+      body,
+    })
+    // The partner's answer body is never stored or logged: it may carry personal data.
+    await res.body.dump()
+    const failure = classifyStatus(res.statusCode)
+    if (failure) throw failure
+  },
+}
+
+export default nativeAdapter

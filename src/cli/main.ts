@@ -1,0 +1,69 @@
+import { ConfigError } from '../config/index.ts'
+import { DirectoryError } from '../core/directory.ts'
+import { UsageError } from './usage.ts'
+
+const USAGE = `tongban — inter-agency data-exchange gateway (通办)
+
+Usage:
+  tongban serve [--config FILE] [--directory FILE] [--keys DIR] [--host H] [--port N] [--no-workers]
+  tongban worker [--config FILE] [--directory FILE] [--keys DIR]     delivery workers only, no HTTP
+  tongban demo                                                        a transfer case REG → TAX → REG, end to end
+  tongban migrate [--config FILE]                                     apply database migrations and exit
+  tongban directory check FILE                                        validate a participant directory
+  tongban keys gateway --out DIR                                      a complete set of gateway keys
+  tongban keys generate --suite national|international --out DIR [--name NAME]
+  tongban jws sign --key PRIV.pem --kid KID [--alg SM2SM3|PS256|RS256|ES256] < payload > jws
+  tongban jws verify --key PUB.pem < jws
+  tongban jwe encrypt --key PUB.pem [--alg SM2|RSA-OAEP-256|ECDH-ES+A256KW] [--kid KID] < plaintext
+  tongban jwe decrypt --key PRIV.pem < jwe
+
+Configuration: environment variables TONGBAN_* (docs/configuration.md), a JSON file (--config or
+TONGBAN_CONFIG), and the flags above, in increasing priority.`
+
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'serve':
+    case 'worker':
+      return (await import('./serve.ts')).serve(command, rest)
+    case 'migrate':
+      return (await import('./serve.ts')).migrateOnly(rest)
+    case 'demo':
+      return (await import('../demo/index.ts')).runDemo(rest)
+    case 'directory':
+      return (await import('./directory.ts')).directoryCommand(rest)
+    case 'keys':
+      return (await import('./keys.ts')).keysCommand(rest)
+    case 'jws':
+    case 'jwe':
+      return (await import('./jose.ts')).joseCommand(command, rest)
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`)
+      return command === undefined ? 2 : 0
+    default:
+      throw new UsageError(`unknown command "${command}"`)
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2))
+} catch (err) {
+  if (err instanceof UsageError) {
+    process.stderr.write(`tongban: ${err.message}\n\n${USAGE}\n`)
+    process.exitCode = 2
+  } else if (err instanceof ConfigError || err instanceof DirectoryError) {
+    process.stderr.write(`tongban: ${err.message}\n`)
+    process.exitCode = 78 // EX_CONFIG
+  } else if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    process.stderr.write(`tongban: ${(err as Error).message}\n`)
+    process.exitCode = 2
+  } else {
+    process.stderr.write(`tongban: ${(err as Error).message}\n`)
+    process.exitCode = 1
+  }
+}
+

@@ -1,0 +1,186 @@
+import { Agent, request, type Dispatcher } from 'undici'
+import { CTY_JWS, digestHex, encryptJwe, parseJws, signJws, verifyJws, type JweAlg, type PrivateKey, type PublicKey } from '../crypto/index.ts'
+import type { Envelope, Receipt } from '../core/envelope.ts'
+import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
+import { PublishedDirectory } from './directory.ts'
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8443 */
+  readonly baseUrl: string
+  readonly participantId: string
+  /** The partner's own signing key (its kid must be in the directory). */
+  readonly signingKey: PrivateKey
+  /** The gateway's signing keys, pinned out of band (e.g. from certs-example/gateway). */
+  readonly gatewayKeys: readonly PublicKey[]
+  /** Preferred JWE key algorithm for international keys (RSA-OAEP-256 or ECDH-ES+A256KW). */
+  readonly jweAlg?: JweAlg
+  readonly clock?: Clock
+  readonly ids?: IdSource
+  readonly dispatcher?: Dispatcher
+}
+
+/** A message to send: the envelope's id, iat and nonce are filled in unless given. */
+export interface OutgoingMessage {
+  readonly type: string
+  readonly v?: number
+  readonly to?: string
+  readonly caseId?: string
+  readonly unitCode?: string
+  readonly body: Record<string, unknown>
+  readonly id?: string
+  readonly iat?: number
+  readonly nonce?: string
+}
+
+export interface HttpResult {
+  readonly status: number
+  readonly headers: Record<string, string | string[] | undefined>
+  readonly text: string
+  /** Parsed JSON, when the answer is JSON (problem+json included). */
+  readonly json: unknown
+}
+
+export interface SendResult {
+  readonly status: number
+  readonly exchangeId: string
+  readonly receipt: Receipt
+  readonly receiptJws: string
+}
+
+/** A partner's connection to the gateway. */
+export class TongbanClient {
+  readonly participantId: string
+  readonly #o: ClientOptions
+  readonly #clock: Clock
+  readonly #ids: IdSource
+  readonly #dispatcher: Dispatcher
+  #directory: PublishedDirectory | undefined
+  #token: { value: string; until: number } | undefined
+
+  constructor(options: ClientOptions) {
+    this.#o = options
+    this.participantId = options.participantId
+    this.#clock = options.clock ?? systemClock
+    this.#ids = options.ids ?? systemIds(this.#clock)
+    this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 })
+  }
+
+  /** Fetches and verifies the signed directory (cached). */
+  async directory(refresh = false): Promise<PublishedDirectory> {
+    if (this.#directory === undefined || refresh) {
+      const res = await this.http('GET', '/v1/directory', undefined, { auth: false })
+      if (res.status !== 200) throw new Error(`GET /v1/directory answered ${res.status}`)
+      this.#directory = await PublishedDirectory.verify(res.text, this.#o.gatewayKeys)
+    }
+    return this.#directory
+  }
+
+  /** A token-request JWS proving this partner holds its key. */
+  async tokenRequest(overrides: { iat?: number; jti?: string; sub?: string } = {}): Promise<string> {
+    const claims = {
+      sub: overrides.sub ?? this.participantId,
+      aud: (await this.directory()).gatewayId,
+      iat: overrides.iat ?? Math.floor(this.#clock.now().getTime() / 1000),
+      jti: overrides.jti ?? this.#ids.nonce(16),
+    }
+    return signJws(Buffer.from(JSON.stringify(claims)), this.#o.signingKey, { typ: 'tongban+token-request' })
+  }
+
+  /** A valid access token (cached until shortly before it expires). */
+  async token(): Promise<string> {
+    const now = this.#clock.now().getTime()
+    if (this.#token && this.#token.until > now) return this.#token.value
+    const res = await this.http('POST', '/v1/token', await this.tokenRequest(), { auth: false })
+    const body = res.json as { access_token?: string; expires_in?: number; code?: string }
+    if (res.status !== 200 || typeof body.access_token !== 'string') throw new Error(`token request refused: ${res.status} ${body.code ?? ''}`)
+    this.#token = { value: body.access_token, until: now + Math.max(5, (body.expires_in ?? 60) - 30) * 1000 }
+    return body.access_token
+  }
+
+  /** Fills in id, iat and nonce. */
+  envelope(m: OutgoingMessage): Envelope {
+    return {
+      id: m.id ?? this.#ids.uuid7(),
+      type: m.type,
+      v: m.v ?? 1,
+      from: this.participantId,
+      ...(m.to !== undefined ? { to: m.to } : {}),
+      ...(m.caseId !== undefined ? { caseId: m.caseId } : {}),
+      ...(m.unitCode !== undefined ? { unitCode: m.unitCode } : {}),
+      iat: m.iat ?? Math.floor(this.#clock.now().getTime() / 1000),
+      nonce: m.nonce ?? this.#ids.nonce(16),
+      body: m.body,
+    }
+  }
+
+  /** Signs an envelope (JWS, typ tongban+jws). */
+  async sign(envelope: Envelope | Record<string, unknown>): Promise<string> {
+    return signJws(Buffer.from(JSON.stringify(envelope), 'utf8'), this.#o.signingKey, { typ: 'tongban+jws' })
+  }
+
+  /** Encrypts a JWS to the gateway's key of this partner's suite. */
+  async encrypt(jws: string): Promise<string> {
+    const key = (await this.directory()).gatewayEncryptionKey(this.#o.signingKey.suite, this.#o.jweAlg)
+    return encryptJwe(Buffer.from(jws, 'latin1'), key, { cty: CTY_JWS })
+  }
+
+  /** Builds, signs, encrypts and sends a message; verifies the receipt against what was sent. */
+  async send(m: OutgoingMessage): Promise<SendResult> {
+    const env = this.envelope(m)
+    const body = await this.encrypt(await this.sign(env))
+    return this.sendRaw(body, env.id)
+  }
+
+  /** Sends an already-built request body; verifies the receipt when the gateway accepts it. */
+  async sendRaw(body: string, messageId?: string): Promise<SendResult> {
+    const res = await this.http('POST', '/v1/messages', body)
+    if (res.status !== 202 && res.status !== 200) {
+      const p = res.json as { code?: string; detail?: string } | undefined
+      throw Object.assign(new Error(`message refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}`), { status: res.status, problem: res.json })
+    }
+    const receipt = await this.verifyReceipt(res.text, body, messageId)
+    return { status: res.status, exchangeId: receipt.exchangeId, receipt, receiptJws: res.text }
+  }
+
+  /** Checks a receipt's signature (gateway key, same suite) and that it covers exactly `sentBody`. */
+  async verifyReceipt(receiptJws: string, sentBody: string, messageId?: string): Promise<Receipt> {
+    const parsed = parseJws(receiptJws)
+    const key = (await this.directory()).gatewaySigningKeys.find((k) => k.kid === parsed.header.kid)
+      ?? this.#o.gatewayKeys.find((k) => k.kid === parsed.header.kid)
+    if (key === undefined || !(await verifyJws(parsed, key))) throw new Error('receipt signature does not verify')
+    if (key.suite !== this.#o.signingKey.suite) throw new Error('receipt is not signed in the sender\'s suite')
+    const receipt = JSON.parse(parsed.payload.toString('utf8')) as Receipt
+    if (receipt.digest !== digestHex(key.suite, Buffer.from(sentBody, 'latin1'))) throw new Error('receipt digest does not match the message sent')
+    if (messageId !== undefined && receipt.messageId !== messageId) throw new Error('receipt is for another message')
+    return receipt
+  }
+
+  /** Case status and timeline. */
+  async getCase(caseId: string): Promise<HttpResult> {
+    return this.http('GET', `/v1/cases/${encodeURIComponent(caseId)}`)
+  }
+
+  /** Exchange status. */
+  async getExchange(id: string): Promise<HttpResult> {
+    return this.http('GET', `/v1/exchanges/${encodeURIComponent(id)}`)
+  }
+
+  /** A raw HTTP call to the gateway (with this partner's token unless auth is false). */
+  async http(method: 'GET' | 'POST', path: string, body?: string | Buffer, opts: { auth?: boolean | string; contentType?: string } = {}): Promise<HttpResult> {
+    const headers: Record<string, string> = {}
+    if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/jose'
+    if (opts.auth !== false) headers.authorization = `Bearer ${typeof opts.auth === 'string' ? opts.auth : await this.token()}`
+    const res = await request(new URL(path, this.#o.baseUrl), { method, headers, body, dispatcher: this.#dispatcher })
+    const text = await res.body.text()
+    const type = String(res.headers['content-type'] ?? '')
+    let json: unknown
+    if (/json/.test(type)) {
+      try { json = JSON.parse(text) } catch { json = undefined }
+    }
+    return { status: res.statusCode, headers: res.headers, text, json }
+  }
+
+  async close(): Promise<void> {
+    if (this.#o.dispatcher === undefined) await this.#dispatcher.close()
+  }
+}

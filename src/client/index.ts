@@ -1,0 +1,12 @@
+/**
+ * Tongban client SDK: what a partner system needs to talk to the gateway — get a token,
+ * build, sign and encrypt a message, send it, verify the receipt, and open the deliveries
+ * the gateway POSTs to it. The demo partners and the tests use exactly this.
+ */
+export { TongbanClient } from './client.ts'
+export type { ClientOptions, OutgoingMessage, SendResult, HttpResult } from './client.ts'
+export { PartnerInbox } from './inbox.ts'
+export type { InboundDelivery } from './inbox.ts'
+export { PublishedDirectory } from './directory.ts'
+export type { PublishedParticipant } from './directory.ts'
+export { PrivateKey, PublicKey } from '../crypto/index.ts'

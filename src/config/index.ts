@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { closest } from './hints.ts'
+
+/** The validated, frozen gateway configuration (schemas/config.v1.json). */
+export interface Config {
+  readonly gatewayId: string
+  readonly listen: { readonly host: string; readonly port: number }
+  readonly databaseUrl: string
+  readonly dbSchema: string
+  readonly redisUrl: string
+  readonly redisPrefix: string
+  readonly keysDir: string
+  readonly directoryFile: string
+  readonly workers?: boolean
+  readonly http?: boolean
+  readonly limits: { readonly bodyBytes: number; readonly replayWindowSeconds: number; readonly tokenTtlSeconds: number }
+  readonly delivery: {
+    readonly attempts: number
+    readonly backoffMs: number
+    readonly maxBackoffMs: number
+    readonly maxAgeSeconds: number
+    readonly sweepIntervalMs: number
+    readonly sweepGraceMs: number
+    readonly concurrency: number
+    readonly lockMs: number
+  }
+  readonly queries: { readonly timeoutMs: number; readonly breakerFailures: number; readonly breakerResetMs: number }
+  readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>> }
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
+  readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js' }
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+type JsonObject = { [k: string]: Json }
+
+export const DEFAULTS: Config = {
+  gatewayId: 'TONGBAN',
+  listen: { host: '127.0.0.1', port: 8443 },
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+  dbSchema: 'tongban',
+  redisUrl: 'redis://127.0.0.1:6379/0',
+  redisPrefix: 'tongban',
+  keysDir: 'certs-example/gateway',
+  directoryFile: 'certs-example/directory.json',
+  workers: true,
+  http: true,
+  limits: { bodyBytes: 1_048_576, replayWindowSeconds: 300, tokenTtlSeconds: 300 },
+  delivery: {
+    attempts: 12,
+    backoffMs: 2_000,
+    maxBackoffMs: 600_000,
+    maxAgeSeconds: 3 * 86_400,
+    sweepIntervalMs: 15_000,
+    sweepGraceMs: 5_000,
+    concurrency: 4,
+    lockMs: 30_000,
+  },
+  queries: { timeoutMs: 5_000, breakerFailures: 5, breakerResetMs: 30_000 },
+  deadlines: {
+    checkIntervalMs: 60_000,
+    // 自然资发〔2020〕83号: ordinary registration steps 5 working days, online mortgage 1.
+    workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5 },
+  },
+  log: { level: 'info' },
+  crypto: { smBackend: 'auto' },
+}
+
+/** Environment variables the gateway reads, and where each lands in the configuration. */
+export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'integer' | 'boolean' }>> = {
+  TONGBAN_GATEWAY_ID: { path: 'gatewayId', type: 'string' },
+  TONGBAN_HOST: { path: 'listen.host', type: 'string' },
+  TONGBAN_PORT: { path: 'listen.port', type: 'integer' },
+  TONGBAN_DATABASE_URL: { path: 'databaseUrl', type: 'string' },
+  TONGBAN_DB_SCHEMA: { path: 'dbSchema', type: 'string' },
+  TONGBAN_REDIS_URL: { path: 'redisUrl', type: 'string' },
+  TONGBAN_REDIS_PREFIX: { path: 'redisPrefix', type: 'string' },
+  TONGBAN_KEYS_DIR: { path: 'keysDir', type: 'string' },
+  TONGBAN_DIRECTORY: { path: 'directoryFile', type: 'string' },
+  TONGBAN_WORKERS: { path: 'workers', type: 'boolean' },
+  TONGBAN_HTTP: { path: 'http', type: 'boolean' },
+  TONGBAN_BODY_LIMIT: { path: 'limits.bodyBytes', type: 'integer' },
+  TONGBAN_LOG_LEVEL: { path: 'log.level', type: 'string' },
+  TONGBAN_LOG_FILE: { path: 'log.file', type: 'string' },
+  TONGBAN_SM_BACKEND: { path: 'crypto.smBackend', type: 'string' },
+  TONGBAN_DELIVERY_ATTEMPTS: { path: 'delivery.attempts', type: 'integer' },
+  TONGBAN_DELIVERY_BACKOFF_MS: { path: 'delivery.backoffMs', type: 'integer' },
+  TONGBAN_SWEEP_INTERVAL_MS: { path: 'delivery.sweepIntervalMs', type: 'integer' },
+  TONGBAN_QUERY_TIMEOUT_MS: { path: 'queries.timeoutMs', type: 'integer' },
+}
+
+/** TONGBAN_* variables that are not configuration: read by tooling, not by the gateway. */
+const ENV_NOT_CONFIG = new Set(['TONGBAN_CONFIG', 'TONGBAN_REQUIRE_NATIVE'])
+
+/** A configuration fault, with the JSON pointer (or variable) of each problem. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+export interface LoadOptions {
+  /** Environment to read (default: none; the CLI passes process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** A JSON configuration file (also TONGBAN_CONFIG). Relative paths in it resolve against its folder. */
+  readonly file?: string
+  /** Highest-priority values, e.g. from command-line flags or a test. */
+  readonly overrides?: DeepPartial<Config>
+  /** Folder that relative paths in env/overrides resolve against (default: process.cwd()). */
+  readonly cwd?: string
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] }
+
+const schema = JSON.parse(readFileSync(new URL('../../schemas/config.v1.json', import.meta.url), 'utf8')) as JsonObject
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validate = ajv.compile(schema)
+
+/** Builds the configuration from defaults, a file, the environment and overrides; validates and freezes it. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? {}
+  const cwd = options.cwd ?? process.cwd()
+  const problems: string[] = []
+  let merged = clone(DEFAULTS as unknown as JsonObject)
+
+  const file = options.file ?? env.TONGBAN_CONFIG
+  if (file !== undefined && file !== '') {
+    const path = resolve(cwd, file)
+    try {
+      const fromFile = JSON.parse(readFileSync(path, 'utf8')) as Json
+      if (!isObject(fromFile)) problems.push(`${file}: must hold a JSON object`)
+      else merged = merge(merged, resolvePaths(fromFile, dirname(path)))
+    } catch (err) {
+      problems.push(`${file}: ${(err as Error).message}`)
+    }
+  }
+
+  const fromEnv: JsonObject = {}
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('TONGBAN_') || raw === undefined || ENV_NOT_CONFIG.has(name)) continue
+    const spec = ENV[name]
+    if (spec === undefined) {
+      const hint = closest(name, Object.keys(ENV))
+      problems.push(`environment variable ${name} is not known${hint ? ` (did you mean ${hint}?)` : ''}`)
+      continue
+    }
+    const value = parseEnv(raw, spec.type)
+    if (value === undefined) problems.push(`environment variable ${name} must be ${spec.type === 'integer' ? 'an integer' : 'true or false'}`)
+    else setPath(fromEnv, spec.path, value)
+  }
+  merged = merge(merged, resolvePaths(fromEnv, cwd))
+  if (options.overrides) merged = merge(merged, resolvePaths(options.overrides as unknown as JsonObject, cwd))
+
+  if (!validate(merged)) problems.push(...(validate.errors ?? []).map((e) => describe(e)))
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze(merged) as unknown as Config
+}
+
+function describe(e: ErrorObject): string {
+  const at = e.instancePath === '' ? '/' : e.instancePath
+  if (e.keyword === 'additionalProperties') {
+    const extra = String((e.params as { additionalProperty: string }).additionalProperty)
+    const known = knownKeys(e.schemaPath)
+    const hint = closest(extra, known)
+    return `${at === '/' ? '' : at}/${extra}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`
+  }
+  return `${at}: ${e.message ?? e.keyword}`
+}
+
+/** The property names allowed where an additionalProperties error was raised. */
+function knownKeys(schemaPath: string): string[] {
+  let node: Json = schema
+  for (const part of schemaPath.replace(/^#\//, '').split('/').slice(0, -1)) {
+    if (!isObject(node)) return []
+    node = node[part] ?? null
+  }
+  return isObject(node) && isObject(node.properties ?? null) ? Object.keys(node.properties as JsonObject) : []
+}
+
+const PATH_KEYS = new Set(['keysDir', 'directoryFile', 'file'])
+
+/** Relative file paths are taken relative to where they were written. */
+function resolvePaths(value: JsonObject, base: string): JsonObject {
+  const out: JsonObject = {}
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v === 'string' && PATH_KEYS.has(k)) out[k] = resolve(base, v)
+    else if (isObject(v)) out[k] = resolvePaths(v, base)
+    else out[k] = v
+  }
+  return out
+}
+
+function parseEnv(raw: string, type: 'string' | 'integer' | 'boolean'): Json | undefined {
+  if (type === 'string') return raw
+  if (type === 'integer') return /^-?\d+$/.test(raw) ? Number(raw) : undefined
+  if (/^(1|true|yes|on)$/i.test(raw)) return true
+  if (/^(0|false|no|off)$/i.test(raw)) return false
+  return undefined
+}
+
+function setPath(target: JsonObject, path: string, value: Json): void {
+  const parts = path.split('.')
+  let node = target
+  for (const p of parts.slice(0, -1)) {
+    const next = node[p]
+    node = isObject(next ?? null) ? (next as JsonObject) : (node[p] = {})
+  }
+  node[parts[parts.length - 1] as string] = value
+}
+
+function merge(base: JsonObject, over: JsonObject): JsonObject {
+  const out: JsonObject = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue
+    const b = out[k]
+    out[k] = isObject(v) && b !== undefined && isObject(b) ? merge(b, v) : v
+  }
+  return out
+}
+
+function isObject(v: Json | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function clone(v: JsonObject): JsonObject {
+  return JSON.parse(JSON.stringify(v)) as JsonObject
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const child of Object.values(v)) deepFreeze(child)
+    Object.freeze(v)
+  }
+  return v
+}

@@ -1,0 +1,190 @@
+import { TongbanError } from '../errors.ts'
+import { signJws, type GatewayKeyring } from '../crypto/index.ts'
+import { inTransaction, isUniqueViolation, type Db } from '../store/db.ts'
+import { findByMessageId, insertExchange } from '../store/exchanges.ts'
+import { insertDeliveries } from '../store/deliveries.ts'
+import { addEvent, addParticipants, closeStep, ensureCase, openStep } from '../store/cases.ts'
+import type { NonceStore } from '../store/nonces.ts'
+import type { Clock, IdSource } from '../util/ids.ts'
+import type { Logger } from '../util/log.ts'
+import type { Directory, Participant } from './directory.ts'
+import type { DecodedMessage, Envelope, Receipt } from './envelope.ts'
+import { ruleFor, type MessageTypeRule } from './message-types.ts'
+import { planRoute, type RoutePlan } from './router.ts'
+import type { MessageValidator } from './schemas.ts'
+
+/** A delivery to hand to the queue once its acceptance is committed. */
+export interface PendingDelivery {
+  readonly id: string
+  readonly recipient: string
+}
+
+export interface AcceptDeps {
+  readonly db: Db
+  readonly directory: Directory
+  readonly validator: MessageValidator
+  readonly nonces: NonceStore
+  readonly keyring: GatewayKeyring
+  readonly clock: Clock
+  readonly ids: IdSource
+  readonly logger: Logger
+  readonly replayWindowSeconds: number
+  /** Hands committed deliveries to the queue; a failure here is repaired by the sweeper. */
+  readonly enqueue: (deliveries: readonly PendingDelivery[]) => Promise<void>
+  /** When a step of `kind` opened at `openedAt` is due (working days), or null when it has no deadline. */
+  readonly dueAt: (kind: string, openedAt: Date) => Date | null
+}
+
+export interface AcceptResult {
+  /** 202 for a new message, 200 for an identical repeat. */
+  readonly status: 200 | 202
+  readonly receipt: string
+  readonly exchangeId: string
+}
+
+/**
+ * The acceptance of an asynchronous message: every check that can reject it, then one
+ * transaction that writes the exchange, its deliveries (outbox) and its case effects, and
+ * only then the signed receipt. A rejected message leaves nothing behind.
+ */
+export class AcceptService {
+  readonly #d: AcceptDeps
+
+  constructor(deps: AcceptDeps) {
+    this.#d = deps
+  }
+
+  /** Accepts a decoded message from `sender` (already authenticated as its signer). */
+  async accept(msg: DecodedMessage, sender: Participant): Promise<AcceptResult> {
+    const d = this.#d
+    const env = msg.envelope
+
+    const earlier = await this.#repeat(msg)
+    if (earlier) return earlier
+
+    const now = d.clock.now()
+    if (Math.abs(now.getTime() / 1000 - env.iat) > d.replayWindowSeconds) {
+      throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${d.replayWindowSeconds} s of the gateway clock`, {
+        detail: { gatewayTime: Math.floor(now.getTime() / 1000), windowSeconds: d.replayWindowSeconds },
+      })
+    }
+
+    const rule = this.#checkContent(env)
+    const plan = await planRoute(env, rule, sender, d.directory, d.db)
+
+    // Claimed last, so that a message rejected for another reason does not burn its nonce.
+    const ttl = d.replayWindowSeconds * 2 * 1000
+    if (!(await d.nonces.claim('msg', env.from, env.nonce, ttl))) {
+      throw new TongbanError('TB_ERR_REPLAY', 'this nonce was already used within the replay window')
+    }
+    try {
+      return await this.#commit(msg, rule, plan, now)
+    } catch (err) {
+      await d.nonces.release('msg', env.from, env.nonce).catch(() => {})
+      if (isUniqueViolation(err, 'exchanges_sender_message_id_key')) {
+        const again = await this.#repeat(msg)
+        if (again) return again
+      }
+      throw err
+    }
+  }
+
+  /** An identical repeat gets the original receipt; the same id with other bytes is refused. */
+  async #repeat(msg: DecodedMessage): Promise<AcceptResult | undefined> {
+    const earlier = await findByMessageId(this.#d.db, msg.envelope.from, msg.envelope.id)
+    if (earlier === undefined) return undefined
+    if (earlier.requestDigest !== msg.requestDigest || earlier.suite !== msg.suite) {
+      throw new TongbanError('TB_ERR_DUPLICATE_ID', 'this message id was already used for a different message', { detail: { messageId: msg.envelope.id } })
+    }
+    return { status: 200, receipt: earlier.receipt, exchangeId: earlier.id }
+  }
+
+  #checkContent(env: Envelope): MessageTypeRule {
+    const rule = ruleFor(env.type)
+    if (rule === undefined || !this.#d.validator.hasType(env.type, env.v)) {
+      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `unknown message type ${env.type} v${env.v}`, { detail: { type: env.type, v: env.v } })
+    }
+    if (rule.kind !== 'async') {
+      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is a synchronous query: POST it to /v1/queries`, { detail: { type: env.type } })
+    }
+    const violations = []
+    if (rule.needs.caseId && env.caseId === undefined) violations.push({ pointer: '/caseId', rule: 'required', message: `${env.type} requires caseId` })
+    if (rule.needs.unitCode && env.unitCode === undefined) violations.push({ pointer: '/unitCode', rule: 'required', message: `${env.type} requires unitCode` })
+    const body = this.#d.validator.validateBody(env.type, env.v, env.body)
+    if (!body.ok) violations.push(...body.violations)
+    if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the message does not match its schema', { violations })
+    return rule
+  }
+
+  async #commit(msg: DecodedMessage, rule: MessageTypeRule, plan: RoutePlan, now: Date): Promise<AcceptResult> {
+    const d = this.#d
+    const env = msg.envelope
+    const exchangeId = d.ids.uuid7()
+    const receipt = await this.#receipt(msg, exchangeId, now)
+    const deliveries = plan.recipients.map((r) => ({ id: d.ids.uuid7(), exchangeId, recipient: r.id }))
+
+    await inTransaction(d.db, async (tx) => {
+      await insertExchange(tx, {
+        id: exchangeId,
+        sender: env.from,
+        messageId: env.id,
+        type: env.type,
+        v: env.v,
+        caseId: env.caseId ?? null,
+        unitCode: env.unitCode ?? null,
+        suite: msg.suite,
+        requestDigest: msg.requestDigest,
+        messageSealed: d.keyring.sealer().seal(Buffer.from(msg.jws, 'ascii'), exchangeId),
+        receipt,
+        receivedAt: now,
+      })
+      await insertDeliveries(tx, deliveries, now)
+      if (env.caseId === undefined) return
+
+      const caseId = env.caseId
+      const c = await ensureCase(tx, { caseId, unitCode: env.unitCode ?? '', openedBy: env.from, createdAt: now })
+      if (env.unitCode !== undefined && c.unitCode !== env.unitCode) {
+        throw new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${caseId}'s`, { detail: { caseId } })
+      }
+      await addParticipants(tx, caseId, [env.from, ...deliveries.map((x) => x.recipient)])
+      await addEvent(tx, {
+        caseId, at: now, event: 'message.accepted', actor: env.from, exchangeId,
+        detail: { type: env.type, messageId: env.id, recipients: deliveries.map((x) => x.recipient) },
+      })
+
+      const open = rule.step?.open
+      if (open !== undefined) {
+        const responder = deliveries[0]?.recipient as string
+        try {
+          await openStep(tx, { id: d.ids.uuid7(), caseId, kind: open, requester: env.from, responder, openedByExchange: exchangeId, openedAt: now, dueAt: d.dueAt(open, now) })
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new TongbanError('TB_ERR_CASE_CONFLICT', `case ${caseId} already has an open ${open} step`, { detail: { caseId } })
+          throw err
+        }
+        await addEvent(tx, { caseId, at: now, event: 'step.opened', actor: env.from, exchangeId, detail: { kind: open, responder } })
+      }
+      const close = rule.step?.close
+      if (close !== undefined && plan.answers !== undefined) {
+        if (!(await closeStep(tx, plan.answers.id, close.outcome, exchangeId, now))) {
+          throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `the ${close.kind} step of case ${caseId} was closed meanwhile`, { detail: { caseId } })
+        }
+        await addEvent(tx, { caseId, at: now, event: 'step.closed', actor: env.from, exchangeId, detail: { kind: close.kind, outcome: close.outcome } })
+      }
+    })
+
+    d.logger.info({ exchangeId, messageId: env.id, type: env.type, from: env.from, to: deliveries.map((x) => x.recipient), caseId: env.caseId }, 'message accepted')
+    try {
+      await d.enqueue(deliveries)
+    } catch (err) {
+      d.logger.warn({ exchangeId, err }, 'enqueue failed; the sweeper will pick the deliveries up')
+    }
+    return { status: 202, receipt, exchangeId }
+  }
+
+  async #receipt(msg: DecodedMessage, exchangeId: string, now: Date): Promise<string> {
+    const signer = this.#d.keyring.signer(msg.suite)
+    if (signer === undefined) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `the gateway does not sign in the ${msg.suite} suite`)
+    const receipt: Receipt = { exchangeId, messageId: msg.envelope.id, status: 'accepted', receivedAt: now.toISOString(), digest: msg.requestDigest }
+    return signJws(Buffer.from(JSON.stringify(receipt), 'utf8'), signer, { typ: 'tongban+receipt' })
+  }
+}

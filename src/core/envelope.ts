@@ -1,0 +1,32 @@
+/** The signed envelope of every message (DESIGN §4; schemas/envelope.v1.json). */
+export interface Envelope {
+  readonly id: string
+  readonly type: string
+  readonly v: number
+  readonly from: string
+  readonly to?: string
+  readonly caseId?: string
+  readonly unitCode?: string
+  readonly iat: number
+  readonly nonce: string
+  readonly body: Readonly<Record<string, unknown>>
+}
+
+/** A request body that was decrypted, verified and checked against the envelope schema. */
+export interface DecodedMessage {
+  readonly envelope: Envelope
+  /** The sender's compact JWS exactly as signed: what recipients get. */
+  readonly jws: string
+  readonly suite: 'national' | 'international'
+  /** Digest of the exact request body, in the sender's suite (hex). */
+  readonly requestDigest: string
+}
+
+/** The receipt payload (回执), signed by the gateway in the sender's suite. */
+export interface Receipt {
+  readonly exchangeId: string
+  readonly messageId: string
+  readonly status: 'accepted'
+  readonly receivedAt: string
+  readonly digest: string
+}

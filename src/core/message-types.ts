@@ -1,0 +1,52 @@
+import type { Role } from './roles.ts'
+
+/** How the recipients of a message are found. */
+export type RouteKind =
+  /** `to`, or the agency of the first `to` role serving the unit code's division (属地). */
+  | 'division'
+  /** The participant that opened the step this message answers. */
+  | 'step-requester'
+  /** Every participant of the case whose role is allowed (fan-out). */
+  | 'case-participants'
+
+export interface StepEffect {
+  /** Opens a step of this kind, answered by the recipient. */
+  readonly open?: string
+  /** Closes the open step of this kind with an outcome. */
+  readonly close?: { readonly kind: string; readonly outcome: 'completed' | 'rejected' }
+}
+
+/** What the gateway knows about each message type beyond its body schema. */
+export interface MessageTypeRule {
+  readonly type: string
+  readonly kind: 'async' | 'sync'
+  readonly from: Role
+  readonly to: readonly Role[]
+  readonly route: RouteKind
+  readonly needs: { readonly caseId: boolean; readonly unitCode: boolean }
+  readonly step?: StepEffect
+}
+
+const RULES: readonly MessageTypeRule[] = [
+  { type: 'tax.assessment.request', kind: 'async', from: 'REG', to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' } },
+  { type: 'tax.payment.completed', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'completed' } } },
+  { type: 'tax.assessment.rejected', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'rejected' } } },
+  { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true } },
+  { type: 'mortgage.query', kind: 'sync', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false } },
+  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' } },
+  { type: 'mortgage.registration.completed', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } } },
+  { type: 'preregistration.completed', kind: 'async', from: 'REG', to: ['BANK', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
+  { type: 'registration.completed', kind: 'async', from: 'REG', to: ['TAX', 'BANK', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
+]
+
+const BY_TYPE = new Map(RULES.map((r) => [r.type, r]))
+
+/** The routing rule of a message type; deny by default: no rule, no route. */
+export function ruleFor(type: string): MessageTypeRule | undefined {
+  return BY_TYPE.get(type)
+}
+
+/** Every rule (docs, directory checks). */
+export function allRules(): readonly MessageTypeRule[] {
+  return RULES
+}

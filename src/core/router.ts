@@ -1,0 +1,92 @@
+import { TongbanError } from '../errors.ts'
+import type { Db } from '../store/db.ts'
+import { findOpenStep, getCase, isParticipant, listParticipants, type Step } from '../store/cases.ts'
+import type { Directory, Participant } from './directory.ts'
+import type { Envelope } from './envelope.ts'
+import type { MessageTypeRule } from './message-types.ts'
+import { divisionOfUnitCode } from './roles.ts'
+
+/** Where an accepted message goes and what it does to its case. */
+export interface RoutePlan {
+  readonly recipients: readonly Participant[]
+  /** The open step this message answers (checked again, under lock, when it is closed). */
+  readonly answers?: Step
+}
+
+function forbidden(message: string): TongbanError {
+  return new TongbanError('TB_ERR_ROUTE_FORBIDDEN', message)
+}
+
+/**
+ * Decides the recipients of a message (deny by default): the sender must be allowed to send
+ * the type, each recipient to receive it, and both roles must fit the type's rule.
+ */
+export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
+  if (sender.role !== rule.from || !sender.send.has(env.type)) throw forbidden(`${sender.id} may not send ${env.type}`)
+
+  let plan: RoutePlan
+  switch (rule.route) {
+    case 'division':
+      plan = { recipients: [byDivision(env, rule, directory)] }
+      break
+    case 'step-requester':
+      plan = await toStepRequester(env, rule, sender, directory, db)
+      break
+    case 'case-participants':
+      plan = { recipients: await toCaseParticipants(env, rule, sender, directory, db) }
+      break
+  }
+
+  for (const r of plan.recipients) {
+    if (!rule.to.includes(r.role) || !r.receive.has(env.type)) throw forbidden(`${r.id} may not receive ${env.type}`)
+    if (r.id === sender.id) throw forbidden('a participant cannot send to itself')
+  }
+  return plan
+}
+
+function byDivision(env: Envelope, rule: MessageTypeRule, directory: Directory): Participant {
+  if (env.to !== undefined) {
+    const p = directory.participant(env.to)
+    if (p === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the recipient named in "to" is not in the directory')
+    return p
+  }
+  if (env.unitCode === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'no "to" and no unit code to route by')
+  const division = divisionOfUnitCode(env.unitCode)
+  for (const role of rule.to) {
+    const p = directory.forDivision(role, division)
+    if (p !== undefined) return p
+  }
+  throw new TongbanError('TB_ERR_NO_ROUTE', `no ${rule.to.join('/')} serves division ${division}`, { detail: { division } })
+}
+
+async function toStepRequester(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
+  const kind = rule.step?.close?.kind
+  const caseId = env.caseId as string
+  const step = kind === undefined ? undefined : await findOpenStep(db, caseId, kind)
+  if (step === undefined) {
+    throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `case ${caseId} has no open ${kind ?? ''} step to answer`, { detail: { caseId } })
+  }
+  const c = await getCase(db, caseId)
+  if (c !== undefined && c.unitCode !== env.unitCode) throw new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${caseId}'s`, { detail: { caseId } })
+  if (step.responder !== sender.id) throw new TongbanError('TB_ERR_CASE_MISMATCH', `the open ${step.kind} step of case ${caseId} awaits another participant`, { detail: { caseId } })
+  if (env.to !== undefined && env.to !== step.requester) throw new TongbanError('TB_ERR_CASE_MISMATCH', `"to" is not the participant that opened the step`, { detail: { caseId } })
+  const requester = directory.participant(step.requester)
+  if (requester === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the participant that opened the step is no longer in the directory')
+  return { recipients: [requester], answers: step }
+}
+
+async function toCaseParticipants(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<Participant[]> {
+  const caseId = env.caseId as string
+  const c = await getCase(db, caseId)
+  if (c === undefined || !(await isParticipant(db, caseId, sender.id))) {
+    throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${caseId} that ${sender.id} takes part in`, { detail: { caseId } })
+  }
+  if (c.unitCode !== env.unitCode) throw new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${caseId}'s`, { detail: { caseId } })
+  const ids = (await listParticipants(db, caseId)).filter((id) => id !== sender.id)
+  if (env.to !== undefined && !ids.includes(env.to)) throw forbidden(`${env.to} does not take part in case ${caseId}`)
+  const recipients = (env.to !== undefined ? [env.to] : ids)
+    .map((id) => directory.participant(id))
+    .filter((p): p is Participant => p !== undefined && rule.to.includes(p.role) && p.receive.has(env.type))
+  if (recipients.length === 0) throw new TongbanError('TB_ERR_NO_ROUTE', `no participant of case ${caseId} receives ${env.type}`, { detail: { caseId } })
+  return recipients
+}

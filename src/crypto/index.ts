@@ -1,0 +1,13 @@
+/**
+ * The crypto room's public entry point: the only module other rooms import for keys,
+ * signatures, encryption, digests and sealing. Key material never leaves this room except
+ * as opaque PublicKey / PrivateKey handles.
+ */
+export { PublicKey, PrivateKey, suiteOfAlg } from './keys.ts'
+export type { KeyKind, Suite, JwsAlg, JweAlg } from './keys.ts'
+export { CTY_JWS, parseJws, parseJweHeader, suiteOf, verifyJws, signJws, encryptJwe, decryptJwe } from './jose.ts'
+export type { JoseHeader, ParsedJws } from './jose.ts'
+export { digestHex, digestAlg, hmacHex } from './digest.ts'
+export { GatewayKeyring, GATEWAY_KEY_FILES } from './keyring.ts'
+export type { GatewayPublicKeys } from './keyring.ts'
+export type { Sealer } from './seal.ts'

@@ -1,0 +1,138 @@
+import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, errors as joseErrors } from 'jose'
+import { TongbanError } from '../errors.ts'
+import { MATERIAL, suiteOfAlg, type JwsAlg, type PrivateKey, type PublicKey, type Suite } from './keys.ts'
+import { decryptSm2Jwe, encryptSm2Jwe, signSm2Jws, verifySm2Signature } from './national/index.ts'
+
+/** Content type of a JWS inside a JWE (sign, then encrypt). */
+export const CTY_JWS = 'tongban+jws'
+
+export interface JoseHeader {
+  readonly alg: string
+  readonly kid?: string
+  readonly typ?: string
+  readonly cty?: string
+  readonly enc?: string
+  readonly [k: string]: unknown
+}
+
+/** A compact JWS split into its parts; the signing input is the exact bytes that were signed. */
+export interface ParsedJws {
+  readonly header: JoseHeader
+  readonly payload: Buffer
+  readonly signingInput: Buffer
+  readonly signature: Buffer
+  readonly compact: string
+}
+
+const B64URL = /^[A-Za-z0-9_-]*$/
+
+function malformed(message: string, cause?: unknown): TongbanError {
+  return new TongbanError('TB_ERR_JOSE_MALFORMED', message, cause === undefined ? {} : { cause })
+}
+
+function decodeHeader(part: string): JoseHeader {
+  if (part === '' || !B64URL.test(part)) throw malformed('protected header is not base64url')
+  let header: unknown
+  try {
+    header = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
+  } catch (err) {
+    throw malformed('protected header is not JSON', err)
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw malformed('protected header is not a JSON object')
+  const h = header as Record<string, unknown>
+  if (typeof h.alg !== 'string') throw malformed('protected header has no alg')
+  if (h.kid !== undefined && typeof h.kid !== 'string') throw malformed('kid must be a string')
+  // Unencoded payloads and critical extensions are not part of the profile: refuse rather than half-support.
+  if (h.crit !== undefined || h.b64 !== undefined || h.zip !== undefined) throw malformed('crit, b64 and zip are not supported')
+  return h as JoseHeader
+}
+
+/** Splits a compact JWS without verifying it. */
+export function parseJws(compact: string): ParsedJws {
+  const parts = compact.trim().split('.')
+  if (parts.length !== 3) throw malformed(`a compact JWS has 3 parts, got ${parts.length}`)
+  const [h, p, s] = parts as [string, string, string]
+  if (!B64URL.test(p) || !B64URL.test(s) || s === '') throw malformed('JWS parts are not base64url')
+  const header = decodeHeader(h)
+  return {
+    header,
+    payload: Buffer.from(p, 'base64url'),
+    signingInput: Buffer.from(`${h}.${p}`, 'ascii'),
+    signature: Buffer.from(s, 'base64url'),
+    compact: `${h}.${p}.${s}`,
+  }
+}
+
+/** Reads the protected header of a compact JWE without decrypting it. */
+export function parseJweHeader(compact: string): JoseHeader {
+  const parts = compact.trim().split('.')
+  if (parts.length !== 5) throw malformed(`a compact JWE has 5 parts, got ${parts.length}`)
+  for (const part of parts) if (!B64URL.test(part)) throw malformed('JWE parts are not base64url')
+  const header = decodeHeader(parts[0] as string)
+  if (typeof header.enc !== 'string') throw malformed('JWE protected header has no enc')
+  return header
+}
+
+/** The suite of a JOSE object's algorithm, or a TB_ERR_ALG_UNSUPPORTED error. */
+export function suiteOf(header: JoseHeader): Suite {
+  const suite = suiteOfAlg(header.alg)
+  if (!suite) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `algorithm ${header.alg} is not supported`)
+  return suite
+}
+
+/** Verifies a parsed JWS with `key`; false when the signature does not match. */
+export async function verifyJws(jws: ParsedJws, key: PublicKey): Promise<boolean> {
+  const alg = jws.header.alg as JwsAlg
+  if (!key.jwsAlgs.includes(alg)) return false
+  const m = key[MATERIAL]()
+  if (m.kind === 'sm2') return verifySm2Signature(jws.signingInput, jws.signature, m.sm2)
+  try {
+    await compactVerify(jws.compact, m.node, { algorithms: [alg] })
+    return true
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEError) return false
+    throw err
+  }
+}
+
+/** Signs `payload` as a compact JWS with `key`; `header` adds to alg and kid. */
+export async function signJws(payload: Uint8Array, key: PrivateKey, header: Record<string, unknown> = {}): Promise<string> {
+  const protectedHeader = { ...header, alg: key.jwsAlg, kid: key.kid }
+  const m = key[MATERIAL]()
+  if (m.kind === 'sm2') return signSm2Jws(protectedHeader, payload, m.sm2)
+  return new CompactSign(payload).setProtectedHeader(protectedHeader).sign(m.node)
+}
+
+/** Encrypts `plaintext` as a compact JWE to `recipient` in the recipient key's suite. */
+export async function encryptJwe(plaintext: Uint8Array, recipient: PublicKey, header: Record<string, unknown> = {}): Promise<string> {
+  const m = recipient[MATERIAL]()
+  if (m.kind === 'sm2') {
+    return encryptSm2Jwe(plaintext, { ...header, alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3', kid: recipient.kid }, m.sm2)
+  }
+  return new CompactEncrypt(plaintext)
+    .setProtectedHeader({ ...header, alg: recipient.jweAlg, enc: 'A256GCM', kid: recipient.kid })
+    .encrypt(m.node)
+}
+
+/** Decrypts a compact JWE with `key`. Any failure is TB_ERR_DECRYPT, whatever its cause (no oracle). */
+export async function decryptJwe(compact: string, key: PrivateKey): Promise<{ plaintext: Buffer; header: JoseHeader }> {
+  const header = parseJweHeader(compact)
+  const m = key[MATERIAL]()
+  if (header.alg !== key.publicKey.jweAlg) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `key ${key.kid} does not take ${header.alg}`)
+  try {
+    if (m.kind === 'sm2') {
+      if (header.enc !== 'SM4-CBC-HMAC-SM3') throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `enc ${header.enc} is not supported with SM2`)
+      const { plaintext } = decryptSm2Jwe(compact.trim(), m.sm2)
+      return { plaintext, header }
+    }
+    if (header.enc !== 'A256GCM') throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `enc ${header.enc} is not supported`)
+    const { plaintext } = await compactDecrypt(compact.trim(), m.node, {
+      keyManagementAlgorithms: [header.alg],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    })
+    return { plaintext: Buffer.from(plaintext), header }
+  } catch (err) {
+    if (err instanceof TongbanError && err.code === 'TB_ERR_ALG_UNSUPPORTED') throw err
+    throw new TongbanError('TB_ERR_DECRYPT', 'the message could not be decrypted', { cause: err })
+  }
+}

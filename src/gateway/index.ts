@@ -1,0 +1,66 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { ADAPTERS } from '../../adapters/index.ts'
+import type { Config } from '../config/index.ts'
+import { authPlugin } from '../inbound/auth.ts'
+import { installJoseParser } from '../inbound/content.ts'
+import { installProblemHandlers } from '../inbound/problem.ts'
+import { adminRoutes } from '../inbound/routes/admin.ts'
+import { caseRoutes } from '../inbound/routes/cases.ts'
+import { directoryRoutes } from '../inbound/routes/directory.ts'
+import { healthRoutes } from '../inbound/routes/health.ts'
+import { messageRoutes } from '../inbound/routes/messages.ts'
+import { tokenRoutes } from '../inbound/routes/token.ts'
+import type { PartnerAdapter } from '../outbound/adapter.ts'
+import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
+import { createLogger, type Logger } from '../util/log.ts'
+import { deliveryPlugin, directoryPlugin } from './plugins/domain.ts'
+import { dbPlugin, keysPlugin, redisPlugin } from './plugins/infrastructure.ts'
+import type { Tongban } from './services.ts'
+
+export interface GatewayOptions {
+  readonly config: Config
+  readonly clock?: Clock
+  readonly ids?: IdSource
+  readonly logger?: Logger
+  readonly adapters?: ReadonlyMap<string, PartnerAdapter>
+}
+
+/**
+ * Builds the gateway: infrastructure (db, redis, keys) → domain (directory, delivery) →
+ * routes, each a named plugin with its dependencies. With `config.http === false` it is a
+ * worker process (no routes); with `config.workers === false`, an API-only process.
+ */
+export async function buildGateway(options: GatewayOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const clock = options.clock ?? systemClock
+  const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.file })
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.limits.bodyBytes,
+    disableRequestLogging: false,
+    requestIdHeader: false,
+    genReqId: () => (options.ids ?? systemIds(clock)).uuid7(),
+    trustProxy: false,
+  })
+  const tb = { config, clock, ids: options.ids ?? systemIds(clock), logger, adapters: options.adapters ?? ADAPTERS } as Tongban
+  app.decorate('tb', tb)
+  installProblemHandlers(app)
+  installJoseParser(app, config.limits.bodyBytes)
+
+  await app.register(dbPlugin)
+  await app.register(redisPlugin)
+  await app.register(keysPlugin)
+  await app.register(directoryPlugin)
+  await app.register(deliveryPlugin)
+
+  await app.register(healthRoutes)
+  if (config.http !== false) {
+    await app.register(authPlugin)
+    await app.register(tokenRoutes)
+    await app.register(messageRoutes)
+    await app.register(caseRoutes)
+    await app.register(directoryRoutes)
+    await app.register(adminRoutes)
+  }
+  return app
+}

@@ -1,0 +1,39 @@
+import fp from 'fastify-plugin'
+import { AcceptService } from '../../core/accept.ts'
+import { Directory } from '../../core/directory.ts'
+import { createMessageValidator } from '../../core/schemas.ts'
+import { DeliveryService } from '../../outbound/delivery.ts'
+import { redisConnection } from '../redis-options.ts'
+
+/** The participant directory and the message schemas, validated at boot. */
+export const directoryPlugin = fp(async (app) => {
+  const { config, adapters, logger } = app.tb
+  const validator = createMessageValidator()
+  app.tb.validator = validator
+  app.tb.directory = Directory.load(config.directoryFile, {
+    adapters: new Set(adapters.keys()),
+    knownType: (type) => validator.types().some((t) => t.type === type),
+  })
+  logger.info({ participants: app.tb.directory.participants().length }, 'participant directory loaded')
+}, { name: 'tongban-directory', dependencies: ['tongban-keys'] })
+
+/** Delivery (queues, workers, sweeper) and acceptance. */
+export const deliveryPlugin = fp(async (app) => {
+  const tb = app.tb
+  const delivery = new DeliveryService({
+    config: tb.config, db: tb.db, directory: tb.directory, keyring: tb.keyring, adapters: tb.adapters,
+    clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config.redisUrl),
+  })
+  tb.delivery = delivery
+  tb.accept = new AcceptService({
+    db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
+    clock: tb.clock, ids: tb.ids, logger: tb.logger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
+    enqueue: (deliveries) => delivery.enqueue(deliveries),
+    dueAt: () => null,
+  })
+  if (tb.config.workers !== false) {
+    delivery.startWorkers()
+    delivery.startSweeper()
+  }
+  app.addHook('onClose', async () => { await delivery.close() })
+}, { name: 'tongban-delivery', dependencies: ['tongban-db', 'tongban-redis', 'tongban-directory'] })

@@ -1,0 +1,36 @@
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import { GatewayKeyring } from '../../crypto/index.ts'
+import { migrate, openDb } from '../../store/db.ts'
+import { NonceStore } from '../../store/nonces.ts'
+
+/** PostgreSQL: the pool, with migrations applied before anything else runs. */
+export const dbPlugin = fp(async (app) => {
+  const { config, logger } = app.tb
+  const db = openDb(config.databaseUrl, config.dbSchema)
+  const applied = await migrate(db, config.dbSchema)
+  if (applied.length > 0) logger.info({ applied, schema: config.dbSchema }, 'database migrations applied')
+  app.tb.db = db
+  app.addHook('onClose', async () => { await db.end() })
+}, { name: 'tongban-db' })
+
+/** Redis: one command connection (nonces); BullMQ opens its own from the same settings. */
+export const redisPlugin = fp(async (app) => {
+  const { config } = app.tb
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  })
+  redis.on('error', () => {})
+  app.tb.redis = redis
+  app.tb.nonces = new NonceStore(redis, config.redisPrefix)
+  app.addHook('onClose', async () => { redis.disconnect() })
+}, { name: 'tongban-redis' })
+
+/** The gateway's own keys (crypto room). */
+export const keysPlugin = fp(async (app) => {
+  const { config, logger } = app.tb
+  app.tb.keyring = GatewayKeyring.load(config.keysDir, config.gatewayId)
+  logger.info({ suites: app.tb.keyring.suites }, 'gateway keys loaded')
+}, { name: 'tongban-keys' })

@@ -1,0 +1,41 @@
+import type { Redis } from 'ioredis'
+import type { Config } from '../config/index.ts'
+import type { GatewayKeyring } from '../crypto/index.ts'
+import type { AcceptService } from '../core/accept.ts'
+import type { Directory, KeyOwner } from '../core/directory.ts'
+import type { MessageValidator } from '../core/schemas.ts'
+import type { DeliveryService } from '../outbound/delivery.ts'
+import type { PartnerAdapter } from '../outbound/adapter.ts'
+import type { Db } from '../store/db.ts'
+import type { NonceStore } from '../store/nonces.ts'
+import type { Clock, IdSource } from '../util/ids.ts'
+import type { Logger } from '../util/log.ts'
+
+/** Everything the gateway's plugins provide, filled in plugin order (infrastructure → domain → routes). */
+export interface Tongban {
+  readonly config: Config
+  readonly clock: Clock
+  readonly ids: IdSource
+  readonly logger: Logger
+  readonly adapters: ReadonlyMap<string, PartnerAdapter>
+  db: Db
+  redis: Redis
+  keyring: GatewayKeyring
+  validator: MessageValidator
+  directory: Directory
+  nonces: NonceStore
+  accept: AcceptService
+  delivery: DeliveryService
+}
+
+/** The authenticated caller of a request (from its access token). */
+export type Caller = KeyOwner
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tb: Tongban
+  }
+  interface FastifyRequest {
+    caller?: Caller
+  }
+}

@@ -1,0 +1,82 @@
+import fastifyJwt from '@fastify/jwt'
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { TongbanError } from '../errors.ts'
+import type { Caller } from '../gateway/services.ts'
+
+interface TokenClaims {
+  readonly sub: string
+  readonly kind: 'participant' | 'operator'
+}
+
+/** Access tokens: HS256 JWTs issued by POST /v1/token, short-lived, checked on every call. */
+export const authPlugin = fp(async (app) => {
+  const { keyring, config } = app.tb
+  await app.register(fastifyJwt, {
+    secret: keyring.tokenSecret(),
+    sign: { algorithm: 'HS256', iss: config.gatewayId },
+    verify: { algorithms: ['HS256'], allowedIss: config.gatewayId },
+  })
+}, { name: 'tongban-auth', dependencies: ['tongban-keys'] })
+
+/** Issues an access token for a verified key owner. */
+export function issueToken(request: FastifyRequest, caller: Caller): { token: string; expiresIn: number } {
+  const app = request.server
+  const ttl = app.tb.config.limits.tokenTtlSeconds
+  const claims: TokenClaims = caller.kind === 'participant'
+    ? { sub: caller.participant.id, kind: 'participant' }
+    : { sub: caller.operator.id, kind: 'operator' }
+  const token = app.jwt.sign(claims, { expiresIn: ttl, clockTimestamp: app.tb.clock.now().getTime() })
+  return { token, expiresIn: ttl }
+}
+
+/** Resolves the caller from the Authorization header; throws a TB_ERR_TOKEN_* error. */
+export function authenticate(request: FastifyRequest): Caller {
+  const app = request.server
+  const header = request.headers.authorization
+  if (header === undefined || header === '') throw new TongbanError('TB_ERR_TOKEN_MISSING', 'send "Authorization: Bearer <token>" (POST /v1/token)')
+  const m = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(header)
+  if (!m) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the Authorization header is not a Bearer token')
+  let claims: TokenClaims
+  try {
+    claims = app.jwt.verify<TokenClaims>(m[1] as string, { clockTimestamp: app.tb.clock.now().getTime() })
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? ''
+    if (/EXPIRED/.test(code)) throw new TongbanError('TB_ERR_TOKEN_EXPIRED', 'the access token has expired: request a new one')
+    throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the access token is not valid')
+  }
+  // A token outlives nothing: a participant removed from the directory loses access at once.
+  if (claims.kind === 'participant') {
+    const participant = app.tb.directory.participant(claims.sub)
+    if (participant === undefined) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the token subject is no longer a participant')
+    return { kind: 'participant', participant }
+  }
+  const operator = app.tb.directory.operator(claims.sub)
+  if (operator === undefined) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the token subject is no longer an operator')
+  return { kind: 'operator', operator }
+}
+
+/** onRequest hook: authenticates before the body is even read. */
+export async function requireCaller(request: FastifyRequest): Promise<void> {
+  request.caller = authenticate(request)
+}
+
+/** The caller of an authenticated route. */
+export function callerOf(request: FastifyRequest): Caller {
+  if (request.caller === undefined) throw new TongbanError('TB_ERR_TOKEN_MISSING')
+  return request.caller
+}
+
+/** Participant callers only. */
+export function participantOf(request: FastifyRequest) {
+  const c = callerOf(request)
+  if (c.kind !== 'participant') throw new TongbanError('TB_ERR_FORBIDDEN', 'this endpoint is for participants')
+  return c.participant
+}
+
+/** onRequest hook for /v1/admin: operators only. */
+export async function requireOperator(request: FastifyRequest): Promise<void> {
+  const c = authenticate(request)
+  if (c.kind !== 'operator') throw new TongbanError('TB_ERR_FORBIDDEN', 'operator role required')
+  request.caller = c
+}

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify'
+import { TongbanError } from '../../errors.ts'
+import { listByStatus } from '../../store/deliveries.ts'
+import { callerOf, requireOperator } from '../auth.ts'
+import { UUID_RE } from '../../util/ids.ts'
+
+/** Operator endpoints (operator role only). */
+export async function adminRoutes(app: FastifyInstance): Promise<void> {
+  app.addHook('onRequest', requireOperator)
+
+  app.get<{ Querystring: { status?: string; limit?: string } }>('/v1/admin/deliveries', async (request) => {
+    const status = request.query.status ?? 'dead'
+    if (status !== 'pending' && status !== 'delivered' && status !== 'dead') throw new TongbanError('TB_ERR_BAD_REQUEST', 'status must be pending, delivered or dead')
+    const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 100) || 100))
+    const rows = await listByStatus(app.tb.db, status, limit)
+    return { deliveries: rows.map((d) => ({ deliveryId: d.id, exchangeId: d.exchangeId, recipient: d.recipient, status: d.status, attempts: d.attempts, lastError: d.lastError, updatedAt: d.updatedAt.toISOString() })) }
+  })
+
+  app.post<{ Params: { id: string } }>('/v1/admin/deliveries/:id/replay', async (request, reply) => {
+    if (!UUID_RE.test(request.params.id)) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such delivery')
+    const caller = callerOf(request)
+    const operator = caller.kind === 'operator' ? caller.operator.id : 'unknown'
+    const d = await app.tb.delivery.replay(request.params.id, operator)
+    return reply.code(202).send({ deliveryId: d.id, status: d.status, attempts: d.attempts })
+  })
+}

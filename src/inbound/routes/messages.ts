@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify'
+import { exchangeView } from '../../core/views.ts'
+import { TongbanError } from '../../errors.ts'
+import { UUID_RE } from '../../util/ids.ts'
+import { callerOf, participantOf, requireCaller } from '../auth.ts'
+import { joseBytes } from '../content.ts'
+import { decodeMessage } from '../decode.ts'
+
+/** POST /v1/messages (async, 202 + signed receipt) and GET /v1/exchanges/:id. */
+export async function messageRoutes(app: FastifyInstance): Promise<void> {
+  app.post('/v1/messages', { onRequest: requireCaller }, async (request, reply) => {
+    const tb = app.tb
+    const sender = participantOf(request)
+    const decoded = await decodeMessage(joseBytes(request), sender, tb)
+    const result = await tb.accept.accept(decoded, sender)
+    return reply
+      .code(result.status)
+      .header('tongban-exchange-id', result.exchangeId)
+      .type('application/jose')
+      .send(result.receipt)
+  })
+
+  app.get<{ Params: { id: string } }>('/v1/exchanges/:id', { onRequest: requireCaller }, async (request) => {
+    const id = request.params.id
+    if (!UUID_RE.test(id)) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such exchange visible to you')
+    return exchangeView(app.tb.db, id, callerOf(request), app.tb.clock.now())
+  })
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify'
+import { TongbanError } from '../../errors.ts'
+import { parseJws } from '../../crypto/index.ts'
+import { issueToken } from '../auth.ts'
+import { ownerId, TOKEN_REQUEST_TYP, verifySignature } from '../decode.ts'
+import { joseBody } from '../content.ts'
+
+/**
+ * POST /v1/token: the caller proves it holds a key of the directory with a JWS
+ * (typ "tongban+token-request", payload { sub, aud, iat, jti }) and gets a short-lived token.
+ */
+export async function tokenRoutes(app: FastifyInstance): Promise<void> {
+  app.post('/v1/token', async (request, reply) => {
+    const tb = app.tb
+    const jws = parseJws(joseBody(request))
+    const owner = await verifySignature(jws, TOKEN_REQUEST_TYP, { directory: tb.directory, clock: tb.clock })
+    let claims: { sub?: unknown; aud?: unknown; iat?: unknown; jti?: unknown }
+    try {
+      claims = JSON.parse(jws.payload.toString('utf8')) as typeof claims
+    } catch {
+      throw new TongbanError('TB_ERR_JOSE_MALFORMED', 'the token request payload is not JSON')
+    }
+    if (typeof claims !== 'object' || claims === null) throw new TongbanError('TB_ERR_JOSE_MALFORMED', 'the token request payload is not an object')
+    const violations = []
+    if (typeof claims.sub !== 'string') violations.push({ pointer: '/sub', rule: 'required', message: 'sub (your participant id) is required' })
+    if (claims.aud !== tb.config.gatewayId) violations.push({ pointer: '/aud', rule: 'const', message: `aud must be "${tb.config.gatewayId}"` })
+    if (typeof claims.iat !== 'number' || !Number.isInteger(claims.iat)) violations.push({ pointer: '/iat', rule: 'type', message: 'iat must be an integer (seconds)' })
+    if (typeof claims.jti !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(claims.jti)) violations.push({ pointer: '/jti', rule: 'pattern', message: 'jti must be 16-64 base64url characters' })
+    if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the token request does not match its schema', { violations })
+    if (claims.sub !== ownerId(owner)) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', 'sub must be the owner of the signing key')
+    const now = tb.clock.now().getTime() / 1000
+    const window = tb.config.limits.replayWindowSeconds
+    if (Math.abs(now - (claims.iat as number)) > window) throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${window} s of the gateway clock`, { detail: { gatewayTime: Math.floor(now), windowSeconds: window } })
+    if (!(await tb.nonces.claim('token', claims.sub as string, claims.jti as string, window * 2000))) {
+      throw new TongbanError('TB_ERR_REPLAY', 'this token request was already used')
+    }
+    const { token, expiresIn } = issueToken(request, owner)
+    request.log.info({ sub: claims.sub }, 'access token issued')
+    return reply.code(200).send({ access_token: token, token_type: 'Bearer', expires_in: expiresIn })
+  })
+}

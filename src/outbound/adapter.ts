@@ -1,0 +1,59 @@
+import type { Dispatcher } from 'undici'
+import type { Participant } from '../core/directory.ts'
+import type { Envelope } from '../core/envelope.ts'
+import type { Clock } from '../util/ids.ts'
+import type { Logger } from '../util/log.ts'
+
+/** One delivery as an adapter sees it. */
+export interface OutboundMessage {
+  readonly exchangeId: string
+  readonly deliveryId: string
+  readonly messageId: string
+  readonly type: string
+  readonly v: number
+  readonly sender: string
+  readonly caseId: string | null
+  readonly unitCode: string | null
+  /** The sender's compact JWS exactly as signed (end-to-end proof of origin). */
+  readonly jws: string
+  /** The verified payload of that JWS, for adapters that map it to another format. */
+  readonly envelope: Envelope
+  /** 1 for the first attempt. */
+  readonly attempt: number
+}
+
+/** What the gateway lends an adapter for one partner: no key material, only operations. */
+export interface AdapterContext {
+  readonly recipient: Participant
+  readonly clock: Clock
+  readonly logger: Logger
+  /** Encrypts to the recipient's encryption key (JWE in the key's suite). */
+  encryptForRecipient(plaintext: Uint8Array, header?: Record<string, unknown>): Promise<string>
+  /** HMAC over `data` with the secret the gateway shares with this partner (legacy links). */
+  partnerMac(alg: 'SM3' | 'SHA-256', data: Uint8Array): string
+  /** A connection pool to `url`'s origin with the partner's timeouts. */
+  http(url: string): Dispatcher
+}
+
+/** One partner kind: how a standard message reaches it. Every adapter passes test/adapters/conformance.test.ts. */
+export interface PartnerAdapter {
+  readonly name: string
+  /** Resolves when the partner has taken the message; throws DeliveryError otherwise. */
+  deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void>
+}
+
+/** Why a delivery attempt failed, and whether trying again can help. */
+export class DeliveryError extends Error {
+  /** A short stable code, e.g. PARTNER_5XX, PARTNER_4XX, TIMEOUT, CONNECT. */
+  readonly code: string
+  readonly retry: boolean
+  readonly httpStatus: number | undefined
+
+  constructor(code: string, retry: boolean, message: string, options: { httpStatus?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'DeliveryError'
+    this.code = code
+    this.retry = retry
+    this.httpStatus = options.httpStatus
+  }
+}

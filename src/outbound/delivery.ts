@@ -1,0 +1,259 @@
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { encryptJwe } from '../crypto/index.ts'
+import type { GatewayKeyring } from '../crypto/index.ts'
+import type { Config } from '../config/index.ts'
+import type { Directory, Participant } from '../core/directory.ts'
+import type { Envelope } from '../core/envelope.ts'
+import type { PendingDelivery } from '../core/accept.ts'
+import { TongbanError } from '../errors.ts'
+import type { Db } from '../store/db.ts'
+import { addEvent } from '../store/cases.ts'
+import { getDelivery, listStalePending, markDead, markDelivered, recordFailure, reviveForReplay, startAttempt, type Delivery } from '../store/deliveries.ts'
+import { getExchange, getSealedMessage } from '../store/exchanges.ts'
+import type { Clock } from '../util/ids.ts'
+import type { Logger } from '../util/log.ts'
+import type { AdapterContext, OutboundMessage, PartnerAdapter } from './adapter.ts'
+import { PartnerHttp } from './http.ts'
+import { backoffDelay, classifyError } from './retry.ts'
+
+export interface DeliveryDeps {
+  readonly config: Config
+  readonly db: Db
+  readonly directory: Directory
+  readonly keyring: GatewayKeyring
+  readonly adapters: ReadonlyMap<string, PartnerAdapter>
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly connection: ConnectionOptions
+  readonly random?: () => number
+}
+
+interface JobData {
+  readonly deliveryId: string
+}
+
+/** BullMQ queue names may not contain ':'; participant ids do. */
+export function queueName(recipient: string): string {
+  return `deliver.${recipient.replace(/[^A-Za-z0-9_-]/g, '_')}`
+}
+
+/**
+ * Delivery: one BullMQ queue per recipient (a slow partner holds up only itself), workers
+ * that call the recipient's adapter, and a sweeper that re-enqueues what PostgreSQL says is
+ * pending but Redis no longer holds. PostgreSQL is the truth; Redis only schedules.
+ */
+export class DeliveryService {
+  readonly #d: DeliveryDeps
+  readonly #queues = new Map<string, Queue<JobData>>()
+  readonly #workers: Worker<JobData>[] = []
+  readonly #http = new PartnerHttp()
+  #sweeper: NodeJS.Timeout | undefined
+  #sweeping: Promise<number> | undefined
+  #closed = false
+
+  constructor(deps: DeliveryDeps) {
+    this.#d = deps
+  }
+
+  #queue(recipient: string): Queue<JobData> {
+    let q = this.#queues.get(recipient)
+    if (q === undefined) {
+      // Fail fast when Redis is away: the acceptance is already durable and the sweeper will enqueue later.
+      q = new Queue<JobData>(queueName(recipient), { connection: { ...this.#d.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, prefix: this.#d.config.redisPrefix })
+      q.on('error', () => {})
+      this.#queues.set(recipient, q)
+    }
+    return q
+  }
+
+  /** Schedules deliveries (idempotent: the delivery id is the job id). */
+  async enqueue(deliveries: readonly PendingDelivery[]): Promise<void> {
+    const c = this.#d.config.delivery
+    await Promise.all(deliveries.map((dl) =>
+      withTimeout(this.#queue(dl.recipient).add('deliver', { deliveryId: dl.id }, {
+        jobId: dl.id,
+        attempts: c.attempts,
+        backoff: { type: 'tongban' },
+        removeOnComplete: true,
+        removeOnFail: true,
+      }), 2_000)))
+  }
+
+  /** Starts one worker per participant that receives messages. */
+  startWorkers(): void {
+    const c = this.#d.config.delivery
+    for (const p of this.#d.directory.participants()) {
+      if (p.receive.size === 0) continue
+      const worker = new Worker<JobData>(queueName(p.id), (job) => this.#process(job), {
+        connection: { ...this.#d.connection, maxRetriesPerRequest: null },
+        prefix: this.#d.config.redisPrefix,
+        concurrency: c.concurrency,
+        lockDuration: c.lockMs,
+        stalledInterval: Math.max(1_000, Math.floor(c.lockMs / 2)),
+        settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, c.backoffMs, c.maxBackoffMs, this.#d.random) },
+      })
+      worker.on('error', (err) => this.#d.logger.warn({ err, queue: queueName(p.id) }, 'delivery worker error'))
+      this.#workers.push(worker)
+    }
+  }
+
+  /** Starts the periodic sweeper (and sweeps once at once: after a crash, that is what repairs). */
+  startSweeper(): void {
+    const run = (): void => {
+      if (this.#closed || this.#sweeping) return
+      this.#sweeping = this.sweepOnce().catch((err) => {
+        this.#d.logger.warn({ err }, 'sweep failed')
+        return 0
+      }).finally(() => { this.#sweeping = undefined })
+    }
+    this.#sweeper = setInterval(run, this.#d.config.delivery.sweepIntervalMs)
+    this.#sweeper.unref()
+    run()
+  }
+
+  /** Re-enqueues pending deliveries that no queue holds; returns how many. */
+  async sweepOnce(): Promise<number> {
+    const before = new Date(this.#d.clock.now().getTime() - this.#d.config.delivery.sweepGraceMs)
+    const stale = await listStalePending(this.#d.db, before, 500)
+    let requeued = 0
+    for (const s of stale) {
+      const job = await this.#queue(s.recipient).getJob(s.id)
+      if (job !== undefined) {
+        // A job left in a final state (e.g. failed after too many stalls) would block its id.
+        const state = await job.getState()
+        if (state !== 'failed' && state !== 'completed') continue
+        await job.remove().catch(() => {})
+      }
+      await this.enqueue([s])
+      requeued++
+    }
+    if (requeued > 0) this.#d.logger.info({ requeued }, 'sweeper re-enqueued pending deliveries')
+    return requeued
+  }
+
+  /** Operator replay of a dead delivery: fresh attempts, back in the queue. */
+  async replay(deliveryId: string, operator: string): Promise<Delivery> {
+    const now = this.#d.clock.now()
+    const revived = await reviveForReplay(this.#d.db, deliveryId, now)
+    if (revived === undefined) {
+      const cur = await getDelivery(this.#d.db, deliveryId)
+      if (cur === undefined) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such delivery')
+      throw new TongbanError('TB_ERR_INVALID_STATE', `only a dead delivery can be replayed (this one is ${cur.status})`, { detail: { status: cur.status } })
+    }
+    await this.#event(revived, 'delivery.replayed', operator, {})
+    const old = await this.#queue(revived.recipient).getJob(deliveryId)
+    if (old !== undefined) await old.remove().catch(() => {})
+    await this.enqueue([revived]).catch((err) => this.#d.logger.warn({ err, deliveryId }, 'replay enqueue failed; the sweeper will retry'))
+    this.#d.logger.info({ deliveryId, operator }, 'delivery replayed')
+    return revived
+  }
+
+  async #process(job: Job<JobData>): Promise<string> {
+    const d = this.#d
+    const id = job.data.deliveryId
+    const current = await getDelivery(d.db, id)
+    if (current === undefined || current.status !== 'pending') return 'skipped'
+
+    const now = d.clock.now()
+    if (now.getTime() - current.ageFrom.getTime() > d.config.delivery.maxAgeSeconds * 1000) {
+      await this.#die(current, 'EXPIRED: maximum delivery age reached')
+      throw new UnrecoverableError('delivery expired')
+    }
+    const recipient = d.directory.participant(current.recipient)
+    const adapter = recipient ? d.adapters.get(recipient.adapter) : undefined
+    if (recipient === undefined || adapter === undefined) {
+      await this.#die(current, 'NO_ROUTE: recipient or adapter no longer configured')
+      throw new UnrecoverableError('recipient gone')
+    }
+    const delivery = await startAttempt(d.db, id, now)
+    if (delivery === undefined) return 'skipped'
+    const message = await this.#message(delivery)
+    const started = Date.now()
+    try {
+      await adapter.deliver(message, this.#context(recipient))
+    } catch (err) {
+      const e = classifyError(err)
+      const reason = `${e.code}${e.httpStatus ? ` ${e.httpStatus}` : ''}`
+      if (!e.retry || delivery.attempts >= d.config.delivery.attempts) {
+        await this.#die(delivery, reason)
+        throw new UnrecoverableError(reason)
+      }
+      await recordFailure(d.db, id, reason, d.clock.now())
+      await this.#event(delivery, 'delivery.failed', null, { attempt: delivery.attempts, reason, retry: true })
+      d.logger.info({ deliveryId: id, recipient: delivery.recipient, attempt: delivery.attempts, reason }, 'delivery attempt failed; will retry')
+      throw new Error(reason)
+    }
+    if (await markDelivered(d.db, id, d.clock.now())) {
+      await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
+      d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
+    }
+    return 'delivered'
+  }
+
+  async #message(delivery: Delivery): Promise<OutboundMessage> {
+    const d = this.#d
+    const exchange = await getExchange(d.db, delivery.exchangeId)
+    const sealed = await getSealedMessage(d.db, delivery.exchangeId)
+    if (exchange === undefined || sealed === undefined) throw new Error('exchange missing')
+    const jws = d.keyring.sealer().open(sealed, exchange.id).toString('latin1')
+    const payload = jws.split('.')[1] ?? ''
+    const envelope = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Envelope
+    return {
+      exchangeId: exchange.id,
+      deliveryId: delivery.id,
+      messageId: exchange.messageId,
+      type: exchange.type,
+      v: exchange.v,
+      sender: exchange.sender,
+      caseId: exchange.caseId,
+      unitCode: exchange.unitCode,
+      jws,
+      envelope,
+      attempt: delivery.attempts,
+    }
+  }
+
+  #context(recipient: Participant): AdapterContext {
+    const d = this.#d
+    return {
+      recipient,
+      clock: d.clock,
+      logger: d.logger,
+      encryptForRecipient: (plaintext, header = {}) => encryptJwe(plaintext, recipient.encryptionKey, header),
+      partnerMac: (alg, data) => d.keyring.partnerMac(recipient.id, alg, data),
+      http: (url) => this.#http.pool(url, recipient.http),
+    }
+  }
+
+  async #die(delivery: Delivery, reason: string): Promise<void> {
+    if (await markDead(this.#d.db, delivery.id, reason, this.#d.clock.now())) {
+      await this.#event(delivery, 'delivery.dead', null, { attempt: delivery.attempts, reason })
+      this.#d.logger.warn({ deliveryId: delivery.id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, reason }, 'delivery dead')
+    }
+  }
+
+  async #event(delivery: Delivery, event: string, actor: string | null, detail: Record<string, unknown>): Promise<void> {
+    const exchange = await getExchange(this.#d.db, delivery.exchangeId)
+    if (exchange?.caseId) {
+      await addEvent(this.#d.db, { caseId: exchange.caseId, at: this.#d.clock.now(), event, actor, exchangeId: exchange.id, deliveryId: delivery.id, detail: { recipient: delivery.recipient, ...detail } })
+    }
+  }
+
+  /** Stops workers, the sweeper and the queues; in-flight deliveries finish first. */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#sweeper) clearInterval(this.#sweeper)
+    await this.#sweeping
+    await Promise.all(this.#workers.map((w) => w.close().catch(() => {})))
+    await Promise.all([...this.#queues.values()].map((q) => q.close().catch(() => {})))
+    await this.#http.close()
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms) }),
+  ]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,125 @@
+import type { Db, Tx } from './db.ts'
+
+export type StepStatus = 'open' | 'completed' | 'rejected'
+
+export interface CaseRow {
+  readonly caseId: string
+  readonly unitCode: string
+  readonly openedBy: string
+  readonly createdAt: Date
+}
+
+/** A step of a case that awaits an answer. */
+export interface Step {
+  readonly id: string
+  readonly caseId: string
+  readonly kind: string
+  readonly status: StepStatus
+  readonly requester: string
+  readonly responder: string
+  readonly openedByExchange: string
+  readonly closedByExchange: string | null
+  readonly openedAt: Date
+  readonly closedAt: Date | null
+  readonly dueAt: Date | null
+  readonly overdueAt: Date | null
+}
+
+export interface CaseEvent {
+  readonly id: string
+  readonly at: Date
+  readonly event: string
+  readonly actor: string | null
+  readonly exchangeId: string | null
+  readonly deliveryId: string | null
+  readonly detail: Record<string, unknown>
+}
+
+const STEP_COLUMNS = `id, case_id AS "caseId", kind, status, requester, responder, opened_by_exchange AS "openedByExchange",
+  closed_by_exchange AS "closedByExchange", opened_at AS "openedAt", closed_at AS "closedAt", due_at AS "dueAt", overdue_at AS "overdueAt"`
+
+/** The case row, if the case exists. */
+export async function getCase(db: Db | Tx, caseId: string): Promise<CaseRow | undefined> {
+  return (await db.query<CaseRow>(
+    `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt" FROM cases WHERE case_id = $1`,
+    [caseId],
+  )).rows[0]
+}
+
+/** Creates the case if it does not exist yet; returns it as stored (locked for this transaction). */
+export async function ensureCase(tx: Tx, c: CaseRow): Promise<CaseRow> {
+  await tx.query(
+    `INSERT INTO cases (case_id, unit_code, opened_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING`,
+    [c.caseId, c.unitCode, c.openedBy, c.createdAt],
+  )
+  const row = (await tx.query<CaseRow>(
+    `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt" FROM cases WHERE case_id = $1 FOR UPDATE`,
+    [c.caseId],
+  )).rows[0]
+  return row as CaseRow
+}
+
+/** Records that these participants take part in the case (they may then read it). */
+export async function addParticipants(tx: Tx, caseId: string, participants: readonly string[]): Promise<void> {
+  for (const p of new Set(participants)) {
+    await tx.query(`INSERT INTO case_participants (case_id, participant) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [caseId, p])
+  }
+}
+
+/** Whether `participant` takes part in the case. */
+export async function isParticipant(db: Db | Tx, caseId: string, participant: string): Promise<boolean> {
+  const r = await db.query(`SELECT 1 FROM case_participants WHERE case_id = $1 AND participant = $2`, [caseId, participant])
+  return (r.rowCount ?? 0) > 0
+}
+
+/** The participants of a case. */
+export async function listParticipants(db: Db | Tx, caseId: string): Promise<string[]> {
+  return (await db.query<{ p: string }>(`SELECT participant AS p FROM case_participants WHERE case_id = $1 ORDER BY participant`, [caseId])).rows.map((r) => r.p)
+}
+
+/** Opens a step; a unique violation means one of that kind is already open. */
+export async function openStep(tx: Tx, s: Omit<Step, 'status' | 'closedByExchange' | 'closedAt' | 'overdueAt'>): Promise<void> {
+  await tx.query(
+    `INSERT INTO case_steps (id, case_id, kind, status, requester, responder, opened_by_exchange, opened_at, due_at)
+     VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8)`,
+    [s.id, s.caseId, s.kind, s.requester, s.responder, s.openedByExchange, s.openedAt, s.dueAt],
+  )
+}
+
+/** The open step of `kind` on a case, if any. */
+export async function findOpenStep(db: Db | Tx, caseId: string, kind: string): Promise<Step | undefined> {
+  return (await db.query<Step>(`SELECT ${STEP_COLUMNS} FROM case_steps WHERE case_id = $1 AND kind = $2 AND status = 'open'`, [caseId, kind])).rows[0]
+}
+
+/** Closes an open step; false if it was no longer open (a concurrent answer won). */
+export async function closeStep(tx: Tx, stepId: string, outcome: 'completed' | 'rejected', exchangeId: string, now: Date): Promise<boolean> {
+  const r = await tx.query(
+    `UPDATE case_steps SET status = $2, closed_by_exchange = $3, closed_at = $4 WHERE id = $1 AND status = 'open'`,
+    [stepId, outcome, exchangeId, now],
+  )
+  return r.rowCount === 1
+}
+
+/** All steps of a case, oldest first. */
+export async function listSteps(db: Db | Tx, caseId: string): Promise<Step[]> {
+  return (await db.query<Step>(`SELECT ${STEP_COLUMNS} FROM case_steps WHERE case_id = $1 ORDER BY opened_at, id`, [caseId])).rows
+}
+
+/** Appends to the case timeline. */
+export async function addEvent(
+  db: Db | Tx,
+  e: { caseId: string; at: Date; event: string; actor?: string | null; exchangeId?: string | null; deliveryId?: string | null; detail?: Record<string, unknown> },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO case_events (case_id, at, event, actor, exchange_id, delivery_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [e.caseId, e.at, e.event, e.actor ?? null, e.exchangeId ?? null, e.deliveryId ?? null, JSON.stringify(e.detail ?? {})],
+  )
+}
+
+/** The case timeline, in order. */
+export async function listEvents(db: Db | Tx, caseId: string): Promise<CaseEvent[]> {
+  return (await db.query<CaseEvent>(
+    `SELECT id::text, at, event, actor, exchange_id AS "exchangeId", delivery_id AS "deliveryId", detail FROM case_events WHERE case_id = $1 ORDER BY id`,
+    [caseId],
+  )).rows
+}

@@ -1,0 +1,80 @@
+import pg from 'pg'
+import { readdirSync, readFileSync } from 'node:fs'
+
+export type Db = pg.Pool
+export type Tx = pg.PoolClient
+
+/** Opens a pool whose sessions use `schema` (each test run uses its own). */
+export function openDb(url: string, schema: string, max = 10): Db {
+  const pool = new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema}` })
+  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  return pool
+}
+
+/** Runs `fn` in a transaction: committed when it returns, rolled back when it throws. */
+export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await db.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+const MIGRATIONS = new URL('./migrations/', import.meta.url)
+
+/** Applies the versioned SQL migrations not yet applied, under an advisory lock (safe with many instances). */
+export async function migrate(db: Db, schema: string): Promise<string[]> {
+  const files = readdirSync(MIGRATIONS).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort()
+  const client = await db.connect()
+  const applied: string[] = []
+  try {
+    // Key derived from the schema name, so parallel test schemas do not wait on each other.
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`tongban-migrate:${schema}`])
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
+    await client.query(`CREATE TABLE IF NOT EXISTS "${schema}".schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+    const done = new Set((await client.query<{ version: string }>(`SELECT version FROM "${schema}".schema_migrations`)).rows.map((r) => r.version))
+    for (const file of files) {
+      if (done.has(file)) continue
+      const sql = readFileSync(new URL(file, MIGRATIONS), 'utf8')
+      await client.query('BEGIN')
+      try {
+        await client.query(`SET LOCAL search_path TO "${schema}"`)
+        await client.query(sql)
+        await client.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [file])
+        await client.query('COMMIT')
+        applied.push(file)
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`, { cause: err })
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`tongban-migrate:${schema}`]).catch(() => {})
+    client.release()
+  }
+  return applied
+}
+
+/** True when PostgreSQL answers. */
+export async function dbReady(db: Db): Promise<boolean> {
+  try {
+    await db.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Unique-violation test for a PostgreSQL error. */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string }
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint)
+}

@@ -1,0 +1,93 @@
+import type { Db, Tx } from './db.ts'
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead'
+
+/** One recipient's copy of an exchange, and where it stands. */
+export interface Delivery {
+  readonly id: string
+  readonly exchangeId: string
+  readonly recipient: string
+  readonly status: DeliveryStatus
+  readonly attempts: number
+  readonly lastError: string | null
+  readonly createdAt: Date
+  readonly ageFrom: Date
+  readonly updatedAt: Date
+  readonly deliveredAt: Date | null
+  readonly deadAt: Date | null
+}
+
+const COLUMNS = `id, exchange_id AS "exchangeId", recipient, status, attempts, last_error AS "lastError",
+  created_at AS "createdAt", age_from AS "ageFrom", updated_at AS "updatedAt", delivered_at AS "deliveredAt", dead_at AS "deadAt"`
+
+/** Writes pending deliveries (the outbox rows) in the acceptance transaction. */
+export async function insertDeliveries(tx: Tx, rows: ReadonlyArray<{ id: string; exchangeId: string; recipient: string }>, now: Date): Promise<void> {
+  for (const r of rows) {
+    await tx.query(
+      `INSERT INTO deliveries (id, exchange_id, recipient, status, created_at, age_from, updated_at) VALUES ($1, $2, $3, 'pending', $4, $4, $4)`,
+      [r.id, r.exchangeId, r.recipient, now],
+    )
+  }
+}
+
+/** One delivery by id. */
+export async function getDelivery(db: Db | Tx, id: string): Promise<Delivery | undefined> {
+  return (await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE id = $1`, [id])).rows[0]
+}
+
+/** The deliveries of an exchange. */
+export async function listForExchange(db: Db | Tx, exchangeId: string): Promise<Delivery[]> {
+  return (await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE exchange_id = $1 ORDER BY recipient`, [exchangeId])).rows
+}
+
+/** Counts an attempt; returns the delivery as it now stands, or undefined if it was not pending. */
+export async function startAttempt(db: Db | Tx, id: string, now: Date): Promise<Delivery | undefined> {
+  return (await db.query<Delivery>(
+    `UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' RETURNING ${COLUMNS}`,
+    [id, now],
+  )).rows[0]
+}
+
+/** Pending → delivered; false if it was not pending (already delivered, dead). */
+export async function markDelivered(db: Db | Tx, id: string, now: Date): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending'`,
+    [id, now],
+  )
+  return r.rowCount === 1
+}
+
+/** Records why an attempt failed (a code, never a partner's body). */
+export async function recordFailure(db: Db | Tx, id: string, error: string, now: Date): Promise<void> {
+  await db.query(`UPDATE deliveries SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`, [id, error, now])
+}
+
+/** Pending → dead; false if it was not pending. */
+export async function markDead(db: Db | Tx, id: string, error: string, now: Date): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE deliveries SET status = 'dead', dead_at = $3, updated_at = $3, last_error = $2 WHERE id = $1 AND status = 'pending'`,
+    [id, error, now],
+  )
+  return r.rowCount === 1
+}
+
+/** Dead → pending with a fresh attempt budget (operator replay); false if it was not dead. */
+export async function reviveForReplay(db: Db | Tx, id: string, now: Date): Promise<Delivery | undefined> {
+  return (await db.query<Delivery>(
+    `UPDATE deliveries SET status = 'pending', attempts = 0, dead_at = NULL, last_error = NULL, age_from = $2, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING ${COLUMNS}`,
+    [id, now],
+  )).rows[0]
+}
+
+/** Pending deliveries not touched since `before` (candidates for the sweeper). */
+export async function listStalePending(db: Db | Tx, before: Date, limit: number): Promise<Array<{ id: string; recipient: string }>> {
+  return (await db.query<{ id: string; recipient: string }>(
+    `SELECT id, recipient FROM deliveries WHERE status = 'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+    [before, limit],
+  )).rows
+}
+
+/** Deliveries in a given state, newest first (operator views). */
+export async function listByStatus(db: Db | Tx, status: DeliveryStatus, limit: number): Promise<Delivery[]> {
+  return (await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE status = $1 ORDER BY updated_at DESC LIMIT $2`, [status, limit])).rows
+}

@@ -1,0 +1,233 @@
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
+import { Redis } from 'ioredis'
+import { loadConfig, type Config, type DeepPartial } from '../../src/config/index.ts'
+import { GatewayKeyring, PrivateKey, PublicKey, type KeyKind, type Suite } from '../../src/crypto/index.ts'
+import { buildGateway } from '../../src/gateway/index.ts'
+import { PartnerInbox, TongbanClient } from '../../src/client/index.ts'
+import { createLogger } from '../../src/util/log.ts'
+import type { Clock, IdSource } from '../../src/util/ids.ts'
+import type { PartnerAdapter } from '../../src/outbound/adapter.ts'
+import { DATABASE_URL, REDIS_URL, dropRedisPrefix, dropSchema, isolationName } from './services.ts'
+import { PartnerServer } from './partner.ts'
+
+/** A participant of a test world. */
+export interface PartnerSpec {
+  readonly id: string
+  readonly suite?: Suite
+  /** Encryption key kind (default: sm2 for national, rsa for international). */
+  readonly enc?: KeyKind
+  readonly send: readonly string[]
+  readonly receive: readonly string[]
+  readonly divisions?: readonly string[]
+  readonly adapter?: string
+  readonly adapterOptions?: Record<string, unknown>
+  readonly privateNetwork?: boolean
+  readonly http?: Record<string, number>
+  /** No partner server (e.g. a sender only, or an endpoint that refuses connections). */
+  readonly noServer?: boolean
+}
+
+export interface WorldPartner {
+  readonly spec: PartnerSpec
+  readonly signingKey: PrivateKey
+  readonly encryptionKey: PrivateKey
+  readonly client: TongbanClient
+  readonly server: PartnerServer
+}
+
+export interface WorldOptions {
+  readonly label: string
+  readonly partners: readonly PartnerSpec[]
+  readonly config?: DeepPartial<Config>
+  readonly clock?: Clock
+  readonly ids?: IdSource
+  readonly gatewaySuites?: readonly Suite[]
+  readonly adapters?: ReadonlyMap<string, PartnerAdapter>
+  /** Redis URL for the gateway (a test may run its own server). */
+  readonly redisUrl?: string
+}
+
+/** Fast delivery settings for tests. */
+export const TEST_DELIVERY = {
+  attempts: 6, backoffMs: 40, maxBackoffMs: 400, maxAgeSeconds: 3600, sweepIntervalMs: 400, sweepGraceMs: 300, concurrency: 4, lockMs: 2_000,
+}
+
+/** A gateway with its partners on loopback, real PostgreSQL and Redis, its own schema and prefix. */
+export class World {
+  readonly dir: string
+  readonly schema: string
+  readonly prefix: string
+  readonly partners = new Map<string, WorldPartner>()
+  readonly logs: string[] = []
+  readonly operator: { id: string; key: PrivateKey }
+  config!: Config
+  app!: FastifyInstance
+  url = ''
+  db!: pg.Pool
+  redis!: Redis
+  readonly #o: WorldOptions
+
+  private constructor(o: WorldOptions) {
+    this.#o = o
+    this.dir = mkdtempSync(join(tmpdir(), `tongban-${o.label}-`))
+    this.schema = isolationName(o.label)
+    this.prefix = this.schema
+    this.operator = { id: 'OPS:test-operator', key: PrivateKey.generate('OPS:test-operator#sign', 'ec-p256').privateKey }
+  }
+
+  /** Builds keys, partner servers, the directory, and starts the gateway. */
+  static async start(o: WorldOptions): Promise<World> {
+    const w = new World(o)
+    GatewayKeyring.generate(join(w.dir, 'gateway'), o.gatewaySuites ?? ['national', 'international'], { rsaBits: 2048 })
+    for (const spec of o.partners) {
+      const suite = spec.suite ?? 'international'
+      const sigKind: KeyKind = suite === 'national' ? 'sm2' : 'ec-p256'
+      const encKind: KeyKind = spec.enc ?? (suite === 'national' ? 'sm2' : 'rsa')
+      const signingKey = PrivateKey.generate(`${spec.id}#sign-1`, sigKind).privateKey
+      const encryptionKey = PrivateKey.generate(`${spec.id}#enc-1`, encKind, { rsaBits: 2048 }).privateKey
+      const server = new PartnerServer(spec.id)
+      if (!spec.noServer) await server.start()
+      w.partners.set(spec.id, { spec, signingKey, encryptionKey, server, client: undefined as unknown as TongbanClient })
+    }
+    w.writeDirectory()
+    await w.boot()
+    return w
+  }
+
+  /** Writes directory.json for the current partners. */
+  writeDirectory(edit?: (doc: { participants: Array<Record<string, unknown>> }) => void): void {
+    const doc = {
+      version: 1,
+      participants: [...this.partners.values()].map((p) => ({
+        id: p.spec.id,
+        name: `测试机构 ${p.spec.id}`,
+        ...(p.spec.divisions ? { divisions: p.spec.divisions } : {}),
+        signingKeys: [{ kid: p.signingKey.kid, publicKey: p.signingKey.publicKey.toPem() }],
+        encryptionKey: { kid: p.encryptionKey.kid, publicKey: p.encryptionKey.publicKey.toPem() },
+        endpoint: p.server.url || 'http://127.0.0.1:9/unreachable',
+        adapter: p.spec.adapter ?? 'native',
+        ...(p.spec.adapterOptions ? { adapterOptions: p.spec.adapterOptions } : {}),
+        send: p.spec.send,
+        receive: p.spec.receive,
+        ...(p.spec.privateNetwork ? { privateNetwork: true } : {}),
+        ...(p.spec.http ? { http: p.spec.http } : {}),
+      })),
+      operators: [{ id: this.operator.id, name: 'Test operator', signingKeys: [{ kid: this.operator.key.kid, publicKey: this.operator.key.publicKey.toPem() }] }],
+    }
+    edit?.(doc)
+    writeFileSync(join(this.dir, 'directory.json'), JSON.stringify(doc, null, 2))
+  }
+
+  /** The configuration this world runs the gateway with. */
+  configFor(extra: DeepPartial<Config> = {}): Config {
+    const o = this.#o
+    return loadConfig({
+      overrides: {
+        listen: { host: '127.0.0.1', port: 0 },
+        databaseUrl: DATABASE_URL,
+        dbSchema: this.schema,
+        redisUrl: o.redisUrl ?? REDIS_URL,
+        redisPrefix: this.prefix,
+        keysDir: join(this.dir, 'gateway'),
+        directoryFile: join(this.dir, 'directory.json'),
+        log: { level: 'debug' },
+        ...o.config,
+        ...extra,
+        delivery: { ...TEST_DELIVERY, ...(o.config?.delivery ?? {}), ...(extra.delivery ?? {}) },
+      } as DeepPartial<Config>,
+    })
+  }
+
+  /** Starts (or restarts) the gateway in this process. */
+  async boot(extra: DeepPartial<Config> = {}): Promise<void> {
+    const o = this.#o
+    this.config = this.configFor(extra)
+    const logger = createLogger({ level: 'debug', stream: { write: (s: string) => { this.logs.push(s) } } })
+    this.app = await buildGateway({
+      config: this.config, logger,
+      ...(o.clock ? { clock: o.clock } : {}), ...(o.ids ? { ids: o.ids } : {}), ...(o.adapters ? { adapters: o.adapters } : {}),
+    })
+    await this.app.listen({ host: '127.0.0.1', port: 0 })
+    this.url = `http://127.0.0.1:${(this.app.server.address() as AddressInfo).port}`
+    this.db ??= new pg.Pool({ connectionString: DATABASE_URL, max: 3, options: `-c search_path=${this.schema}` })
+    this.redis ??= new Redis(o.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 1 })
+    this.redis.on('error', () => {})
+    const gatewayKeys = this.gatewaySigningKeys()
+    for (const [id, p] of this.partners) {
+      const client = new TongbanClient({ baseUrl: this.url, participantId: id, signingKey: p.signingKey, gatewayKeys, ...(o.clock ? { clock: o.clock } : {}) })
+      ;(p as { client: TongbanClient }).client = client
+      p.server.setInbox(new PartnerInbox(p.encryptionKey, () => client.directory()))
+    }
+  }
+
+  /** The gateway's public signing keys (pinned by clients). */
+  gatewaySigningKeys(): PublicKey[] {
+    return GatewayKeyring.load(join(this.dir, 'gateway'), this.config.gatewayId).publicKeys().signing.map((k) => k)
+  }
+
+  /** A client for the test operator. */
+  operatorClient(): TongbanClient {
+    return new TongbanClient({ baseUrl: this.url, participantId: this.operator.id, signingKey: this.operator.key, gatewayKeys: this.gatewaySigningKeys(), ...(this.#o.clock ? { clock: this.#o.clock } : {}) })
+  }
+
+  partner(id: string): WorldPartner {
+    const p = this.partners.get(id)
+    if (p === undefined) throw new Error(`no partner ${id}`)
+    return p
+  }
+
+  client(id: string): TongbanClient {
+    return this.partner(id).client
+  }
+
+  /** Stops the gateway (keeps the database, Redis keys and partners). */
+  async stopGateway(): Promise<void> {
+    for (const p of this.partners.values()) await p.client?.close().catch(() => {})
+    await this.app?.close()
+  }
+
+  /** Row counts of the acceptance tables (to show a rejected request left nothing). */
+  async counts(): Promise<{ exchanges: number; deliveries: number; cases: number; steps: number; jobs: number }> {
+    const q = async (table: string): Promise<number> => Number((await this.db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n)
+    // BullMQ keeps each job as a hash at <prefix>:<queue>:<job id>; job ids are delivery ids.
+    const keys = await this.redis.keys(`${this.prefix}:deliver.*`).catch(() => [] as string[])
+    const jobs = keys.filter((k) => /:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(k)).length
+    return { exchanges: await q('exchanges'), deliveries: await q('deliveries'), cases: await q('cases'), steps: await q('case_steps'), jobs }
+  }
+
+  /** Everything logged, as one string. */
+  logText(): string {
+    return this.logs.join('')
+  }
+
+  async close(): Promise<void> {
+    await this.stopGateway().catch(() => {})
+    for (const p of this.partners.values()) await p.server.stop()
+    await this.db?.end().catch(() => {})
+    this.redis?.disconnect()
+    await dropSchema(this.schema).catch(() => {})
+    await dropRedisPrefix(this.prefix, this.#o.redisUrl).catch(() => {})
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Strings of personal data used by the fixtures (names, ID numbers, phones, addresses). */
+export function personalData(): string[] {
+  const file = new URL('../fixtures/personal-data.json', import.meta.url)
+  if (!existsSync(file)) return []
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown
+  const out: string[] = []
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') out.push(v)
+    else if (Array.isArray(v)) v.forEach(walk)
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk)
+  }
+  walk(raw)
+  return out.filter((s) => s.length >= 2)
+}
+
