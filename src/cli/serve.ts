@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util'
 import { loadConfig, type Config, type DeepPartial } from '../config/index.ts'
 import { buildGateway } from '../gateway/index.ts'
 import { migrate, openDb } from '../store/db.ts'
-import { smBackendInfo } from '../crypto/index.ts'
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -30,8 +29,6 @@ function configFrom(args: string[], extra: DeepPartial<Config> = {}): Config {
 export async function serve(command: 'serve' | 'worker', args: string[]): Promise<number> {
   const config = configFrom(args, command === 'worker' ? { http: false, workers: true } : {})
   const app = await buildGateway({ config })
-  const sm = smBackendInfo()
-  app.log.info({ smBackend: sm.backend, reason: sm.reason }, `SM2 implementation: ${sm.backend}`)
   if (config.http !== false) {
     await app.listen({ host: config.listen.host, port: config.listen.port })
   } else {

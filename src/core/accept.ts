@@ -73,10 +73,8 @@ export class AcceptService {
     const plan = await planRoute(env, rule, sender, d.directory, d.db)
 
     // Claimed last, so that a message rejected for another reason does not burn its nonce.
-    const ttl = d.replayWindowSeconds * 2 * 1000
-    if (!(await d.nonces.claim('msg', env.from, env.nonce, ttl))) {
-      throw new TongbanError('TB_ERR_REPLAY', 'this nonce was already used within the replay window')
-    }
+    const inFlight = await this.#claimNonce(msg)
+    if (inFlight) return inFlight
     try {
       return await this.#commit(msg, rule, plan, now)
     } catch (err) {
@@ -86,6 +84,28 @@ export class AcceptService {
         if (again) return again
       }
       throw err
+    }
+  }
+
+  /**
+   * Claims the message's nonce. When it is taken by the very same message (same id and bytes:
+   * a client retrying while its first attempt is still being accepted), waits briefly for that
+   * attempt and answers with its receipt instead of calling the retry a replay.
+   */
+  async #claimNonce(msg: DecodedMessage): Promise<AcceptResult | undefined> {
+    const d = this.#d
+    const env = msg.envelope
+    const ttl = d.replayWindowSeconds * 2 * 1000
+    const holder = `${env.id}:${msg.requestDigest}`
+    const giveUp = Date.now() + 3_000
+    for (;;) {
+      if (await d.nonces.claim('msg', env.from, env.nonce, ttl, holder)) return undefined
+      if ((await d.nonces.holder('msg', env.from, env.nonce)) !== holder || Date.now() > giveUp) {
+        throw new TongbanError('TB_ERR_REPLAY', 'this nonce was already used within the replay window')
+      }
+      const earlier = await this.#repeat(msg)
+      if (earlier) return earlier
+      await new Promise((r) => setTimeout(r, 25))
     }
   }
 

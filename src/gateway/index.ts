@@ -16,6 +16,7 @@ import { createLogger, type Logger } from '../util/log.ts'
 import { deliveryPlugin, directoryPlugin } from './plugins/domain.ts'
 import { dbPlugin, keysPlugin, redisPlugin } from './plugins/infrastructure.ts'
 import type { Tongban } from './services.ts'
+import type { WorkingCalendar } from '../core/calendar.ts'
 
 export interface GatewayOptions {
   readonly config: Config
@@ -23,6 +24,7 @@ export interface GatewayOptions {
   readonly ids?: IdSource
   readonly logger?: Logger
   readonly adapters?: ReadonlyMap<string, PartnerAdapter>
+  readonly calendar?: WorkingCalendar
 }
 
 /**
@@ -34,15 +36,16 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   const { config } = options
   const clock = options.clock ?? systemClock
   const logger = options.logger ?? createLogger({ level: config.log.level, file: config.log.file })
+  const ids = options.ids ?? systemIds(clock)
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
     disableRequestLogging: false,
     requestIdHeader: false,
-    genReqId: () => (options.ids ?? systemIds(clock)).uuid7(),
+    genReqId: () => ids.uuid7(),
     trustProxy: false,
   })
-  const tb = { config, clock, ids: options.ids ?? systemIds(clock), logger, adapters: options.adapters ?? ADAPTERS } as Tongban
+  const tb = { config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
   app.decorate('tb', tb)
   installProblemHandlers(app)
   installJoseParser(app, config.limits.bodyBytes)

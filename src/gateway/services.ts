@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../config/index.ts'
 import type { GatewayKeyring } from '../crypto/index.ts'
 import type { AcceptService } from '../core/accept.ts'
+import type { WorkingCalendar } from '../core/calendar.ts'
+import type { DeadlineService } from '../core/deadlines.ts'
 import type { Directory, KeyOwner } from '../core/directory.ts'
 import type { MessageValidator } from '../core/schemas.ts'
 import type { DeliveryService } from '../outbound/delivery.ts'
@@ -18,6 +20,8 @@ export interface Tongban {
   readonly ids: IdSource
   readonly logger: Logger
   readonly adapters: ReadonlyMap<string, PartnerAdapter>
+  /** The working-day calendar (tests may inject one). */
+  readonly calendar?: WorkingCalendar
   db: Db
   redis: Redis
   keyring: GatewayKeyring
@@ -26,6 +30,7 @@ export interface Tongban {
   nonces: NonceStore
   accept: AcceptService
   delivery: DeliveryService
+  deadlines: DeadlineService
 }
 
 /** The authenticated caller of a request (from its access token). */

@@ -18,6 +18,20 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_JWT_BAD_COOKIE_REQUEST: 'TB_ERR_TOKEN_INVALID',
 }
 
+/**
+ * Whether an error means a dependency (PostgreSQL, Redis) is unreachable, as opposed to a bug:
+ * the caller should retry later (503), and nothing was accepted.
+ */
+export function isDependencyDown(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null
+  if (e === null || typeof e !== 'object') return false
+  const code = typeof e.code === 'string' ? e.code : ''
+  const message = typeof e.message === 'string' ? e.message : ''
+  if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|57P0[123]|08...)$/.test(code)) return true
+  if (e.name === 'MaxRetriesPerRequestError') return true
+  return /Connection is closed|Stream isn't writeable|Command timed out|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message)
+}
+
 /** The problem+json document (RFC 9457) for an error: stable code, who is at fault, never a stack or personal data. */
 export function toProblem(err: unknown, instance: string): { status: number; body: Record<string, unknown>; internal: boolean } {
   let e: TongbanError
@@ -28,6 +42,7 @@ export function toProblem(err: unknown, instance: string): { status: number; bod
     const mapped = fe?.code !== undefined ? FASTIFY_CODES[fe.code] : undefined
     if (mapped !== undefined) e = new TongbanError(mapped, mapped === 'TB_ERR_BAD_REQUEST' ? 'malformed request' : undefined)
     else if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) e = new TongbanError('TB_ERR_BAD_REQUEST', 'malformed request')
+    else if (isDependencyDown(err)) e = new TongbanError('TB_ERR_UNAVAILABLE', 'a gateway dependency is unavailable: retry later')
     else {
       e = new TongbanError('TB_ERR_INTERNAL')
       internal = true
@@ -52,8 +67,10 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: u
   const { status, body, internal } = toProblem(err, request.id)
   const code = body.code as string
   if (internal) request.log.error({ err, code }, 'internal error')
+  else if (code === 'TB_ERR_UNAVAILABLE') request.log.warn({ err, code }, 'dependency unavailable')
   else request.log.info({ code, status, cause: (err as { cause?: { message?: string } }).cause?.message }, 'request rejected')
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="tongban"')
+  if (status === 503) void reply.header('retry-after', '5')
   return reply.code(status).type('application/problem+json').send(body)
 }
 

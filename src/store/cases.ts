@@ -123,3 +123,52 @@ export async function listEvents(db: Db | Tx, caseId: string): Promise<CaseEvent
     [caseId],
   )).rows
 }
+
+/**
+ * Marks every open step whose deadline has passed as overdue, once: the `overdue_at IS NULL`
+ * guard makes a second check (or a second gateway instance) find nothing to mark.
+ */
+export async function markOverdue(tx: Tx, now: Date, limit: number): Promise<Step[]> {
+  return (await tx.query<Step>(
+    `UPDATE case_steps SET overdue_at = $1
+      WHERE id IN (SELECT id FROM case_steps WHERE status = 'open' AND overdue_at IS NULL AND due_at < $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING ${STEP_COLUMNS}`,
+    [now, limit],
+  )).rows
+}
+
+export interface CaseSummary {
+  readonly caseId: string
+  readonly unitCode: string
+  readonly createdAt: Date
+  /** Open steps past their deadline at the time of the query. */
+  readonly overdueSteps: number
+  readonly openSteps: number
+}
+
+/**
+ * Cases, newest first: only those `participant` takes part in (undefined: all, for operators),
+ * and with `overdueOnly` only those with a step open past its deadline at `now`.
+ */
+export async function listCases(
+  db: Db | Tx,
+  q: { now: Date; participant: string | undefined; overdueOnly: boolean; limit: number },
+): Promise<CaseSummary[]> {
+  const params: unknown[] = [q.now, q.limit]
+  let join = ''
+  if (q.participant !== undefined) {
+    params.push(q.participant)
+    join = 'JOIN case_participants p ON p.case_id = c.case_id AND p.participant = $3'
+  }
+  const rows = (await db.query<CaseSummary>(
+    `SELECT * FROM (
+       SELECT c.case_id AS "caseId", c.unit_code AS "unitCode", c.created_at AS "createdAt",
+              (SELECT count(*)::int FROM case_steps s WHERE s.case_id = c.case_id AND s.status = 'open' AND s.due_at < $1) AS "overdueSteps",
+              (SELECT count(*)::int FROM case_steps s WHERE s.case_id = c.case_id AND s.status = 'open') AS "openSteps"
+         FROM cases c ${join}) x
+      ${q.overdueOnly ? 'WHERE x."overdueSteps" > 0' : ''}
+      ORDER BY x."createdAt" DESC, x."caseId" LIMIT $2`,
+    params,
+  )).rows
+  return rows
+}

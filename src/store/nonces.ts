@@ -10,10 +10,18 @@ export class NonceStore {
     this.#prefix = prefix
   }
 
-  /** Claims (sender, nonce) for `ttlMs`; false if it was already claimed. */
-  async claim(scope: string, sender: string, nonce: string, ttlMs: number): Promise<boolean> {
-    const r = await this.#redis.set(this.#key(scope, sender, nonce), '1', 'PX', ttlMs, 'NX')
+  /**
+   * Claims (sender, nonce) for `ttlMs` on behalf of `holder` (what used it, e.g. the message id
+   * and digest); false if it was already claimed.
+   */
+  async claim(scope: string, sender: string, nonce: string, ttlMs: number, holder = '1'): Promise<boolean> {
+    const r = await this.#redis.set(this.#key(scope, sender, nonce), holder, 'PX', ttlMs, 'NX')
     return r === 'OK'
+  }
+
+  /** Who holds a nonce now, if anyone. */
+  async holder(scope: string, sender: string, nonce: string): Promise<string | null> {
+    return this.#redis.get(this.#key(scope, sender, nonce))
   }
 
   /** Gives a nonce back when the message it came with was not accepted after all. */

@@ -13,7 +13,19 @@ import { createLogger } from '../../src/util/log.ts'
 import type { Clock, IdSource } from '../../src/util/ids.ts'
 import type { PartnerAdapter } from '../../src/outbound/adapter.ts'
 import { DATABASE_URL, REDIS_URL, dropRedisPrefix, dropSchema, isolationName } from './services.ts'
+import { freePort } from './redis-server.ts'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { WorkingCalendar } from '../../src/core/calendar.ts'
 import { PartnerServer } from './partner.ts'
+
+/** The assertions a helper needs from a tap test. */
+export interface Assert {
+  ok(value: unknown, message: string): unknown
+  equal(found: unknown, wanted: unknown, message: string): unknown
+  same(found: unknown, wanted: unknown, message: string): unknown
+  notMatch(found: unknown, pattern: RegExp, message: string): unknown
+}
 
 /** A participant of a test world. */
 export interface PartnerSpec {
@@ -50,6 +62,9 @@ export interface WorldOptions {
   readonly adapters?: ReadonlyMap<string, PartnerAdapter>
   /** Redis URL for the gateway (a test may run its own server). */
   readonly redisUrl?: string
+  /** Run the gateway as a child process (`tongban serve`), so a test can SIGKILL it. */
+  readonly subprocess?: boolean
+  readonly calendar?: WorkingCalendar
 }
 
 /** Fast delivery settings for tests. */
@@ -71,6 +86,8 @@ export class World {
   db!: pg.Pool
   redis!: Redis
   readonly #o: WorldOptions
+  #child: ChildProcess | undefined
+  #port = 0
 
   private constructor(o: WorldOptions) {
     this.#o = o
@@ -78,6 +95,10 @@ export class World {
     this.schema = isolationName(o.label)
     this.prefix = this.schema
     this.operator = { id: 'OPS:test-operator', key: PrivateKey.generate('OPS:test-operator#sign', 'ec-p256').privateKey }
+  }
+
+  get #logFile(): string {
+    return join(this.dir, 'gateway.log')
   }
 
   /** Builds keys, partner servers, the directory, and starts the gateway. */
@@ -95,7 +116,8 @@ export class World {
       w.partners.set(spec.id, { spec, signingKey, encryptionKey, server, client: undefined as unknown as TongbanClient })
     }
     w.writeDirectory()
-    await w.boot()
+    if (o.subprocess) await w.spawn()
+    else await w.boot()
     return w
   }
 
@@ -151,14 +173,54 @@ export class World {
     this.app = await buildGateway({
       config: this.config, logger,
       ...(o.clock ? { clock: o.clock } : {}), ...(o.ids ? { ids: o.ids } : {}), ...(o.adapters ? { adapters: o.adapters } : {}),
+      ...(o.calendar ? { calendar: o.calendar } : {}),
     })
     await this.app.listen({ host: '127.0.0.1', port: 0 })
     this.url = `http://127.0.0.1:${(this.app.server.address() as AddressInfo).port}`
+    this.#connect()
+  }
+
+  /** Starts the gateway as a child process (`node bin/tongban.js serve --config …`), on the same port each time. */
+  async spawn(extra: DeepPartial<Config> = {}): Promise<void> {
+    if (this.#port === 0) this.#port = await freePort()
+    this.config = this.configFor({ ...extra, listen: { host: '127.0.0.1', port: this.#port }, log: { level: 'debug', file: this.#logFile } })
+    const configFile = join(this.dir, 'config.json')
+    writeFileSync(configFile, JSON.stringify(this.config))
+    const bin = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url))
+    // A clean environment: the gateway reads TONGBAN_* variables and refuses unknown ones.
+    const child = spawn(process.execPath, [bin, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+    let stderr = ''
+    child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
+    this.#child = child
+    this.url = `http://127.0.0.1:${this.#port}`
+    const end = Date.now() + 30_000
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the gateway exited (${child.exitCode}): ${stderr}`)
+      const ok = await fetch(`${this.url}/readyz`).then((r) => r.status === 200, () => false)
+      if (ok) break
+      if (Date.now() > end) throw new Error(`the gateway did not become ready: ${stderr}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    this.#connect()
+  }
+
+  /** Kills the child-process gateway at once (SIGKILL: no shutdown, no flush). */
+  async killGateway(): Promise<void> {
+    const c = this.#child
+    this.#child = undefined
+    if (c === undefined || c.exitCode !== null) return
+    await new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGKILL') })
+  }
+
+  #connect(): void {
+    const o = this.#o
     this.db ??= new pg.Pool({ connectionString: DATABASE_URL, max: 3, options: `-c search_path=${this.schema}` })
     this.redis ??= new Redis(o.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: 1 })
     this.redis.on('error', () => {})
     const gatewayKeys = this.gatewaySigningKeys()
     for (const [id, p] of this.partners) {
+      // A client of an earlier gateway holds connections to it: drop them.
+      void p.client?.close().catch(() => {})
       const client = new TongbanClient({ baseUrl: this.url, participantId: id, signingKey: p.signingKey, gatewayKeys, ...(o.clock ? { clock: o.clock } : {}) })
       ;(p as { client: TongbanClient }).client = client
       p.server.setInbox(new PartnerInbox(p.encryptionKey, () => client.directory()))
@@ -188,6 +250,11 @@ export class World {
   /** Stops the gateway (keeps the database, Redis keys and partners). */
   async stopGateway(): Promise<void> {
     for (const p of this.partners.values()) await p.client?.close().catch(() => {})
+    if (this.#child !== undefined) {
+      const c = this.#child
+      this.#child = undefined
+      if (c.exitCode === null) await new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGTERM') })
+    }
     await this.app?.close()
   }
 
@@ -200,9 +267,34 @@ export class World {
     return { exchanges: await q('exchanges'), deliveries: await q('deliveries'), cases: await q('cases'), steps: await q('case_steps'), jobs }
   }
 
-  /** Everything logged, as one string. */
+  /** Everything logged (in this process, and by a child-process gateway), as one string. */
   logText(): string {
-    return this.logs.join('')
+    return this.logs.join('') + (existsSync(this.#logFile) ? readFileSync(this.#logFile, 'utf8') : '')
+  }
+
+  /**
+   * Asserts that nothing the gateway logged in this world, and nothing it stored in clear in
+   * PostgreSQL, contains a name, ID number, phone number or address from the fixtures.
+   */
+  async checkLogs(t: Assert): Promise<void> {
+    const text = this.logText()
+    t.ok(text.includes('message accepted') || text.includes('request rejected'), 'the gateway did log this run (the check is not vacuous)')
+    const stored = await this.storedText()
+    const leaks = personalData().filter((s) => text.includes(s))
+    t.same(leaks, [], 'no personal data in the logs')
+    const storedLeaks = personalData().filter((s) => stored.includes(s))
+    t.same(storedLeaks, [], 'no personal data in clear in the database (bodies are sealed)')
+  }
+
+  /** Every row of every table of this world's schema, as text. */
+  async storedText(): Promise<string> {
+    const tables = (await this.db.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1`, [this.schema])).rows
+    let out = ''
+    for (const { t } of tables) {
+      const rows = (await this.db.query(`SELECT * FROM "${this.schema}"."${t}"`)).rows
+      out += JSON.stringify(rows, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))
+    }
+    return out
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
 import { AcceptService } from '../../core/accept.ts'
+import { chinaCalendar, type WorkingCalendar } from '../../core/calendar.ts'
+import { DeadlineService } from '../../core/deadlines.ts'
 import { Directory } from '../../core/directory.ts'
 import { createMessageValidator } from '../../core/schemas.ts'
 import { DeliveryService } from '../../outbound/delivery.ts'
@@ -25,15 +27,25 @@ export const deliveryPlugin = fp(async (app) => {
     clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config.redisUrl),
   })
   tb.delivery = delivery
+  const calendar: WorkingCalendar = tb.calendar ?? chinaCalendar()
+  if (tb.clock.now().getUTCFullYear() > calendar.knownUntil) {
+    tb.logger.warn({ knownUntil: calendar.knownUntil }, 'the holiday calendar ends before this year: deadlines count weekends only (update chinese-days)')
+  }
+  const deadlines = new DeadlineService({ db: tb.db, clock: tb.clock, logger: tb.logger, calendar, workingDays: tb.config.deadlines.workingDays })
+  tb.deadlines = deadlines
   tb.accept = new AcceptService({
     db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
     clock: tb.clock, ids: tb.ids, logger: tb.logger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
     enqueue: (deliveries) => delivery.enqueue(deliveries),
-    dueAt: () => null,
+    dueAt: (kind, openedAt) => deadlines.dueAt(kind, openedAt),
   })
   if (tb.config.workers !== false) {
     delivery.startWorkers()
     delivery.startSweeper()
+    deadlines.start(tb.config.deadlines.checkIntervalMs)
   }
-  app.addHook('onClose', async () => { await delivery.close() })
+  app.addHook('onClose', async () => {
+    await deadlines.close()
+    await delivery.close()
+  })
 }, { name: 'tongban-delivery', dependencies: ['tongban-db', 'tongban-redis', 'tongban-directory'] })

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { GatewayKeyring } from '../../crypto/index.ts'
+import { GatewayKeyring, useSmBackend } from '../../crypto/index.ts'
 import { migrate, openDb } from '../../store/db.ts'
 import { NonceStore } from '../../store/nonces.ts'
 
@@ -31,6 +31,9 @@ export const redisPlugin = fp(async (app) => {
 /** The gateway's own keys (crypto room). */
 export const keysPlugin = fp(async (app) => {
   const { config, logger } = app.tb
+  // Which SM2 implementation runs decides the national suite's speed: say it at start.
+  const sm = useSmBackend(config.crypto.smBackend)
+  logger.info({ smBackend: sm.backend, reason: sm.reason }, `SM2 implementation: ${sm.backend}`)
   app.tb.keyring = GatewayKeyring.load(config.keysDir, config.gatewayId)
   logger.info({ suites: app.tb.keyring.suites }, 'gateway keys loaded')
 }, { name: 'tongban-keys' })

@@ -1,0 +1,69 @@
+import { inTransaction, type Db } from '../store/db.ts'
+import { addEvent, markOverdue } from '../store/cases.ts'
+import type { Clock } from '../util/ids.ts'
+import type { Logger } from '../util/log.ts'
+import type { WorkingCalendar } from './calendar.ts'
+
+export interface DeadlineDeps {
+  readonly db: Db
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly calendar: WorkingCalendar
+  /** Working days allowed per step kind (config `deadlines.workingDays`). */
+  readonly workingDays: Readonly<Record<string, number>>
+}
+
+/**
+ * Deadlines of awaited steps (审核时限预警): when a step is due, counted in working days, and
+ * the periodic check that flags overdue steps on their case and logs each one once.
+ */
+export class DeadlineService {
+  readonly #d: DeadlineDeps
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<number> | undefined
+
+  constructor(deps: DeadlineDeps) {
+    this.#d = deps
+  }
+
+  /** When a step of `kind` opened at `openedAt` is due, or null when the kind has no deadline. */
+  dueAt(kind: string, openedAt: Date): Date | null {
+    const days = this.#d.workingDays[kind]
+    return days === undefined ? null : this.#d.calendar.dueAt(openedAt, days)
+  }
+
+  /** Flags the steps that became overdue since the last check; returns how many. */
+  async checkOverdue(): Promise<number> {
+    const d = this.#d
+    const now = d.clock.now()
+    const marked = await inTransaction(d.db, async (tx) => {
+      const steps = await markOverdue(tx, now, 500)
+      for (const s of steps) {
+        await addEvent(tx, { caseId: s.caseId, at: now, event: 'step.overdue', actor: null, detail: { kind: s.kind, waitingFor: s.responder, dueAt: s.dueAt?.toISOString() ?? null } })
+      }
+      return steps
+    })
+    for (const s of marked) {
+      d.logger.warn({ caseId: s.caseId, step: s.kind, waitingFor: s.responder, dueAt: s.dueAt?.toISOString() }, 'case step overdue')
+    }
+    return marked.length
+  }
+
+  /** Runs the check every `intervalMs` (and once at once). */
+  start(intervalMs: number): void {
+    const run = (): void => {
+      if (this.#running) return
+      this.#running = this.checkOverdue()
+        .catch((err: unknown) => { this.#d.logger.warn({ err }, 'overdue check failed'); return 0 })
+        .finally(() => { this.#running = undefined })
+    }
+    this.#timer = setInterval(run, intervalMs)
+    this.#timer.unref()
+    run()
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer)
+    await this.#running
+  }
+}
