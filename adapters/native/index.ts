@@ -1,14 +1,16 @@
 import { CTY_JWS } from '../../src/crypto/index.ts'
-import { DeliveryError, type AdapterContext, type OutboundMessage, type PartnerAdapter } from '../../src/outbound/adapter.ts'
+import { DeliveryError, type AdapterContext, type OutboundMessage, type OutboundQuery, type PartnerAdapter } from '../../src/outbound/adapter.ts'
 import { classifyStatus } from '../../src/outbound/retry.ts'
 
 /**
  * The native adapter speaks Tongban's own protocol to the partner: it POSTs the sender's
  * original JWS, encrypted to the partner's key, with the exchange and message ids as headers
- * (so the partner can drop a repeat). A 2xx is delivery.
+ * (so the partner can drop a repeat). A 2xx is delivery. Queries go the same way to the
+ * partner's query endpoint, whose 200 answer is the partner's signed answer, encrypted to the gateway.
  */
 export const nativeAdapter: PartnerAdapter = {
   name: 'native',
+
   async deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void> {
     const endpoint = ctx.recipient.endpoint
     if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, 'the recipient has no endpoint')
@@ -31,6 +33,30 @@ export const nativeAdapter: PartnerAdapter = {
     await res.body.dump()
     const failure = classifyStatus(res.statusCode)
     if (failure) throw failure
+  },
+
+  async query(query: OutboundQuery, ctx: AdapterContext, signal: AbortSignal): Promise<string> {
+    const endpoint = ctx.recipient.queryEndpoint
+    if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, 'the recipient has no query endpoint')
+    const body = await ctx.encryptForRecipient(Buffer.from(query.jws, 'latin1'), { cty: CTY_JWS })
+    const url = new URL(endpoint)
+    const res = await ctx.http(endpoint).request({
+      method: 'POST',
+      path: url.pathname + url.search,
+      headers: {
+        'content-type': 'application/jose',
+        'tongban-query-id': query.queryId,
+        'tongban-message-id': query.messageId,
+        'tongban-message-type': query.type,
+      },
+      body,
+      signal,
+    })
+    if (res.statusCode !== 200) {
+      await res.body.dump()
+      throw classifyStatus(res.statusCode) ?? new DeliveryError('PARTNER_BAD_ANSWER', false, `partner answered ${res.statusCode}`, { httpStatus: res.statusCode })
+    }
+    return res.body.text()
   },
 }
 

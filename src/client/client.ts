@@ -1,5 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici'
-import { CTY_JWS, digestHex, encryptJwe, parseJws, signJws, verifyJws, type JweAlg, type PrivateKey, type PublicKey } from '../crypto/index.ts'
+import { CTY_JWS, decryptJwe, digestHex, encryptJwe, parseJws, signJws, verifyJws, type JweAlg, type PrivateKey, type PublicKey } from '../crypto/index.ts'
 import type { Envelope, Receipt } from '../core/envelope.ts'
 import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
 import { PublishedDirectory } from './directory.ts'
@@ -12,6 +12,8 @@ export interface ClientOptions {
   readonly signingKey: PrivateKey
   /** The gateway's signing keys, pinned out of band (e.g. from certs-example/gateway). */
   readonly gatewayKeys: readonly PublicKey[]
+  /** The partner's own decryption key: needed to read query answers. */
+  readonly encryptionKey?: PrivateKey
   /** Preferred JWE key algorithm for international keys (RSA-OAEP-256 or ECDH-ES+A256KW). */
   readonly jweAlg?: JweAlg
   readonly clock?: Clock
@@ -38,6 +40,14 @@ export interface HttpResult {
   readonly text: string
   /** Parsed JSON, when the answer is JSON (problem+json included). */
   readonly json: unknown
+}
+
+export interface QueryAnswer {
+  readonly queryId: string
+  /** The answer envelope, verified against the gateway's signature. */
+  readonly envelope: Envelope
+  /** The gateway's signed answer, kept as proof. */
+  readonly jws: string
 }
 
 export interface SendResult {
@@ -153,6 +163,36 @@ export class TongbanClient {
     if (receipt.digest !== digestHex(key.suite, Buffer.from(sentBody, 'latin1'))) throw new Error('receipt digest does not match the message sent')
     if (messageId !== undefined && receipt.messageId !== messageId) throw new Error('receipt is for another message')
     return receipt
+  }
+
+  /**
+   * Sends a synchronous query (POST /v1/queries) and returns the answer: decrypted with this
+   * partner's key and verified against the gateway's signature in this partner's suite.
+   */
+  async query(m: OutgoingMessage): Promise<QueryAnswer> {
+    const env = this.envelope(m)
+    const res = await this.http('POST', '/v1/queries', await this.encrypt(await this.sign(env)))
+    if (res.status !== 200) {
+      const p = res.json as { code?: string; detail?: string } | undefined
+      throw Object.assign(new Error(`query refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}`), { status: res.status, problem: res.json })
+    }
+    if (this.#o.encryptionKey === undefined) throw new Error('reading a query answer needs the partner\'s encryptionKey')
+    const { plaintext } = await decryptJwe(res.text.trim(), this.#o.encryptionKey)
+    const jws = parseJws(plaintext.toString('latin1'))
+    const key = (await this.directory()).gatewaySigningKeys.find((k) => k.kid === jws.header.kid)
+    if (key === undefined || jws.header.typ !== 'tongban+answer' || !(await verifyJws(jws, key))) throw new Error('the answer is not signed by the gateway')
+    const envelope = JSON.parse(jws.payload.toString('utf8')) as Envelope
+    if (envelope.to !== this.participantId) throw new Error('the answer is for someone else')
+    return { queryId: String(res.headers['tongban-query-id'] ?? ''), envelope, jws: jws.compact }
+  }
+
+  /**
+   * The body of an answer to a query the gateway forwarded to this partner: the answer
+   * envelope signed by this partner and encrypted to the gateway (the HTTP 200 body).
+   */
+  async answer(query: Envelope, type: string, body: Record<string, unknown>): Promise<string> {
+    const env = this.envelope({ type, to: query.from, ...(query.unitCode !== undefined ? { unitCode: query.unitCode } : {}), body: { ...body, queryId: query.id } })
+    return this.encrypt(await this.sign(env))
   }
 
   /** Case status and timeline. */

@@ -4,7 +4,7 @@
  * the gateway POSTs to it. The demo partners and the tests use exactly this.
  */
 export { TongbanClient } from './client.ts'
-export type { ClientOptions, OutgoingMessage, SendResult, HttpResult } from './client.ts'
+export type { ClientOptions, OutgoingMessage, SendResult, HttpResult, QueryAnswer } from './client.ts'
 export { PartnerInbox } from './inbox.ts'
 export type { InboundDelivery } from './inbox.ts'
 export { PublishedDirectory } from './directory.ts'

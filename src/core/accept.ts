@@ -9,6 +9,7 @@ import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { DecodedMessage, Envelope, Receipt } from './envelope.ts'
+import { checkIat } from './freshness.ts'
 import { ruleFor, type MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
 import type { MessageValidator } from './schemas.ts'
@@ -63,11 +64,7 @@ export class AcceptService {
     if (earlier) return earlier
 
     const now = d.clock.now()
-    if (Math.abs(now.getTime() / 1000 - env.iat) > d.replayWindowSeconds) {
-      throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${d.replayWindowSeconds} s of the gateway clock`, {
-        detail: { gatewayTime: Math.floor(now.getTime() / 1000), windowSeconds: d.replayWindowSeconds },
-      })
-    }
+    checkIat(env, now, d.replayWindowSeconds)
 
     const rule = this.#checkContent(env)
     const plan = await planRoute(env, rule, sender, d.directory, d.db)

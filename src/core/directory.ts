@@ -67,7 +67,8 @@ const DEFAULT_HTTP: HttpSettings = { connectTimeoutMs: 3_000, headersTimeoutMs: 
 const ROUTED_ROLES: readonly Role[] = ['REG', 'TAX', 'HOUSING']
 
 const schema = JSON.parse(readFileSync(new URL('../../schemas/directory.v1.json', import.meta.url), 'utf8')) as object
-const ajv = new Ajv({ allErrors: true, strict: true })
+// strictRequired off: the key's oneOf names properties declared beside it, which strict mode cannot see.
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false })
 addFormats.default(ajv)
 const validate = ajv.compile(schema)
 

@@ -9,6 +9,7 @@ import { caseRoutes } from '../inbound/routes/cases.ts'
 import { directoryRoutes } from '../inbound/routes/directory.ts'
 import { healthRoutes } from '../inbound/routes/health.ts'
 import { messageRoutes } from '../inbound/routes/messages.ts'
+import { queryRoutes } from '../inbound/routes/queries.ts'
 import { tokenRoutes } from '../inbound/routes/token.ts'
 import type { PartnerAdapter } from '../outbound/adapter.ts'
 import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
@@ -40,7 +41,6 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
-    disableRequestLogging: false,
     requestIdHeader: false,
     genReqId: () => ids.uuid7(),
     trustProxy: false,
@@ -61,6 +61,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     await app.register(authPlugin)
     await app.register(tokenRoutes)
     await app.register(messageRoutes)
+    await app.register(queryRoutes)
     await app.register(caseRoutes)
     await app.register(directoryRoutes)
     await app.register(adminRoutes)

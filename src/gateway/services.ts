@@ -7,6 +7,8 @@ import type { DeadlineService } from '../core/deadlines.ts'
 import type { Directory, KeyOwner } from '../core/directory.ts'
 import type { MessageValidator } from '../core/schemas.ts'
 import type { DeliveryService } from '../outbound/delivery.ts'
+import type { QueryForwarder } from '../outbound/query.ts'
+import type { QueryService } from '../core/queries.ts'
 import type { PartnerAdapter } from '../outbound/adapter.ts'
 import type { Db } from '../store/db.ts'
 import type { NonceStore } from '../store/nonces.ts'
@@ -31,6 +33,8 @@ export interface Tongban {
   accept: AcceptService
   delivery: DeliveryService
   deadlines: DeadlineService
+  forwarder: QueryForwarder
+  queries: QueryService
 }
 
 /** The authenticated caller of a request (from its access token). */

@@ -3,8 +3,13 @@ import { TongbanError } from '../errors.ts'
 
 export const JOSE = 'application/jose'
 
-/** Registers the application/jose body parser (raw bytes: signatures cover the exact bytes). */
+/**
+ * The gateway takes request bodies only as application/jose, as raw bytes (signatures cover
+ * the exact bytes). Fastify's JSON and text parsers are removed, so any other type is 415
+ * TB_ERR_CONTENT_TYPE before a byte of it is interpreted.
+ */
 export function installJoseParser(app: FastifyInstance, bodyLimit: number): void {
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser(JOSE, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
 }
 

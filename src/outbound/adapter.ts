@@ -35,11 +35,30 @@ export interface AdapterContext {
   http(url: string): Dispatcher
 }
 
+/** A synchronous query (e.g. a bank's mortgage query) as an adapter sees it. */
+export interface OutboundQuery {
+  /** The gateway's id of this query (also in the ledger). */
+  readonly queryId: string
+  readonly messageId: string
+  readonly type: string
+  readonly sender: string
+  /** The asker's compact JWS exactly as signed. */
+  readonly jws: string
+  readonly envelope: Envelope
+}
+
 /** One partner kind: how a standard message reaches it. Every adapter passes test/adapters/conformance.test.ts. */
 export interface PartnerAdapter {
   readonly name: string
   /** Resolves when the partner has taken the message; throws DeliveryError otherwise. */
   deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void>
+  /**
+   * Forwards a synchronous query and resolves with the partner's answer: a compact JWE to the
+   * gateway (or, on a private network, a bare JWS) of the partner's signed answer envelope.
+   * Must stop when `signal` aborts. Throws DeliveryError (4xx: not retryable). Adapters
+   * without it cannot serve queries.
+   */
+  query?(query: OutboundQuery, ctx: AdapterContext, signal: AbortSignal): Promise<string>
 }
 
 /** Why a delivery attempt failed, and whether trying again can help. */

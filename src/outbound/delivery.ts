@@ -1,5 +1,4 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq'
-import { encryptJwe } from '../crypto/index.ts'
 import type { GatewayKeyring } from '../crypto/index.ts'
 import type { Config } from '../config/index.ts'
 import type { Directory, Participant } from '../core/directory.ts'
@@ -14,6 +13,7 @@ import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { AdapterContext, OutboundMessage, PartnerAdapter } from './adapter.ts'
 import { PartnerHttp } from './http.ts'
+import { adapterContext } from './context.ts'
 import { backoffDelay, classifyError } from './retry.ts'
 
 export interface DeliveryDeps {
@@ -214,15 +214,7 @@ export class DeliveryService {
   }
 
   #context(recipient: Participant): AdapterContext {
-    const d = this.#d
-    return {
-      recipient,
-      clock: d.clock,
-      logger: d.logger,
-      encryptForRecipient: (plaintext, header = {}) => encryptJwe(plaintext, recipient.encryptionKey, header),
-      partnerMac: (alg, data) => d.keyring.partnerMac(recipient.id, alg, data),
-      http: (url) => this.#http.pool(url, recipient.http),
-    }
+    return adapterContext(recipient, { ...this.#d, http: this.#http })
   }
 
   async #die(delivery: Delivery, reason: string): Promise<void> {

@@ -46,8 +46,7 @@ t.test('FLUSHALL while deliveries are pending: the sweeper re-enqueues them and 
   await tax.waitFor(12, 20_000)
   t.same([...tax.accepted.keys()].sort(), [...sent].sort(), 'every accepted message arrived')
   t.ok([...tax.accepted.values()].every((n) => n === 1), 'each exactly once')
-  const { rows } = await w.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM deliveries GROUP BY status`)
-  t.same(rows, [{ status: 'delivered', n: 12 }])
+  t.same(await w.deliveryStatus(), [{ status: 'delivered', n: 12 }], 'PostgreSQL records all 12 as delivered')
   t.match(w.logText(), /sweeper re-enqueued pending deliveries/)
 })
 

@@ -57,7 +57,8 @@ t.test('503 three times, then 200: delivered once, after four attempts', async (
 
 t.test('a partner that times out is retried', async (t) => {
   const start = taxServer.posts
-  taxServer.behave((k) => (k - start === 1 ? { status: 200, delayMs: 800 } : 200))
+  // undici's timers have about one second of resolution: a 300 ms headers timeout fires within ~1 s.
+  taxServer.behave((k) => (k - start === 1 ? { status: 200, delayMs: 2_500 } : 200))
   const m = await send()
   await until('delivered', async () => (await delivery(m.exchangeId)).status === 'delivered')
   t.ok((await delivery(m.exchangeId)).attempts >= 2, 'the slow first attempt counted as a failure')

@@ -57,13 +57,19 @@ t.test('body over the size limit → TB_ERR_BODY_TOO_LARGE', async (t) => {
 })
 
 t.test('malformed JOSE → TB_ERR_JOSE_MALFORMED', async (t) => {
-  for (const body of ['not jose at all', 'a.b.c.d', 'eyJhbGciOiJub25lIn0.e30.', '!!!.???.###.$$$.%%%', '.....']) {
+  for (const body of ['not jose at all', 'a.b.c.d', '!!!.???.###.$$$.%%%', '.....', 'e30.e30.e30.e30.e30']) {
     await rejects(t, () => post(reg, body), 'TB_ERR_JOSE_MALFORMED', 400)
   }
   // A JWE whose plaintext is not a JWS.
   const key = (await reg.directory()).gatewayEncryptionKey('international')
   const notJws = await encryptJwe(Buffer.from('{"hello":"world"}'), key, { cty: CTY_JWS })
   await rejects(t, () => post(reg, notJws), 'TB_ERR_JOSE_MALFORMED', 400)
+})
+
+t.test('a bare JWS where the link is not a private network → TB_ERR_ENCRYPTION_REQUIRED', async (t) => {
+  const jws = await reg.sign(reg.envelope(request.envelope) as unknown as Record<string, unknown>)
+  await rejects(t, () => post(reg, jws), 'TB_ERR_ENCRYPTION_REQUIRED', 400)
+  await rejects(t, () => post(reg, 'eyJhbGciOiJub25lIn0.e30.'), 'TB_ERR_ENCRYPTION_REQUIRED', 400)
 })
 
 t.test('absent, malformed and expired tokens → TB_ERR_TOKEN_*', async (t) => {

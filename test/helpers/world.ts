@@ -267,6 +267,20 @@ export class World {
     return { exchanges: await q('exchanges'), deliveries: await q('deliveries'), cases: await q('cases'), steps: await q('case_steps'), jobs }
   }
 
+  /**
+   * Delivery rows by status, once every delivery has left `pending` (or after `ms`): the
+   * gateway records a delivery right after the partner's 2xx, so a partner may have a message
+   * a moment before PostgreSQL says so.
+   */
+  async deliveryStatus(ms = 10_000): Promise<Array<{ status: string; n: number }>> {
+    const end = Date.now() + ms
+    for (;;) {
+      const rows = (await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM deliveries GROUP BY status ORDER BY status`)).rows
+      if (!rows.some((r) => r.status === 'pending') || Date.now() > end) return rows
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
   /** Everything logged (in this process, and by a child-process gateway), as one string. */
   logText(): string {
     return this.logs.join('') + (existsSync(this.#logFile) ? readFileSync(this.#logFile, 'utf8') : '')

@@ -5,6 +5,9 @@ import { DeadlineService } from '../../core/deadlines.ts'
 import { Directory } from '../../core/directory.ts'
 import { createMessageValidator } from '../../core/schemas.ts'
 import { DeliveryService } from '../../outbound/delivery.ts'
+import { QueryForwarder } from '../../outbound/query.ts'
+import { QueryService } from '../../core/queries.ts'
+import { QUERY_POLICIES } from '../../core/query-policies.ts'
 import { redisConnection } from '../redis-options.ts'
 
 /** The participant directory and the message schemas, validated at boot. */
@@ -39,12 +42,24 @@ export const deliveryPlugin = fp(async (app) => {
     enqueue: (deliveries) => delivery.enqueue(deliveries),
     dueAt: (kind, openedAt) => deadlines.dueAt(kind, openedAt),
   })
+  const forwarder = new QueryForwarder({
+    adapters: tb.adapters, keyring: tb.keyring, clock: tb.clock, logger: tb.logger,
+    timeoutMs: tb.config.queries.timeoutMs, breakerFailures: tb.config.queries.breakerFailures, breakerResetMs: tb.config.queries.breakerResetMs,
+  })
+  tb.forwarder = forwarder
+  tb.queries = new QueryService({
+    db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
+    clock: tb.clock, ids: tb.ids, logger: tb.logger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
+    policies: QUERY_POLICIES,
+    forward: (recipient, query) => forwarder.forward(recipient, query),
+  })
   if (tb.config.workers !== false) {
     delivery.startWorkers()
     delivery.startSweeper()
     deadlines.start(tb.config.deadlines.checkIntervalMs)
   }
   app.addHook('onClose', async () => {
+    await forwarder.close()
     await deadlines.close()
     await delivery.close()
   })

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { TongbanError } from '../../errors.ts'
 import { parseJws } from '../../crypto/index.ts'
 import { issueToken } from '../auth.ts'
-import { ownerId, TOKEN_REQUEST_TYP, verifySignature } from '../decode.ts'
+import { ownerId, TOKEN_REQUEST_TYP, verifySignature } from '../../core/verify.ts'
 import { joseBody } from '../content.ts'
 
 /**

@@ -1,0 +1,185 @@
+import { TongbanError, isTongbanError, type ErrorCode } from '../errors.ts'
+import { digestHex, encryptJwe, parseJws, signJws, suiteOf, CTY_JWS, type GatewayKeyring, type Suite } from '../crypto/index.ts'
+import type { OutboundQuery } from '../outbound/adapter.ts'
+import type { Db } from '../store/db.ts'
+import type { NonceStore } from '../store/nonces.ts'
+import { finishQuery, insertQuery, type QueryOutcome } from '../store/queries.ts'
+import type { Clock, IdSource } from '../util/ids.ts'
+import type { Logger } from '../util/log.ts'
+import type { Directory, Participant } from './directory.ts'
+import type { DecodedMessage, Envelope } from './envelope.ts'
+import { checkIat } from './freshness.ts'
+import { ruleFor } from './message-types.ts'
+import { planRoute } from './router.ts'
+import type { MessageValidator } from './schemas.ts'
+import { JWS_TYP, ownerId, parseEnvelope, unwrapToJws, verifySignature } from './verify.ts'
+
+/** What a query is about, as recorded (never personal data). */
+export interface QuerySubject {
+  readonly unitCode: string | null
+  readonly certificateNo: string | null
+  readonly purpose: string | null
+  readonly applicationNo: string | null
+}
+
+export interface PolicyContext {
+  readonly db: Db
+  readonly asker: Participant
+  readonly query: Envelope
+  readonly subject: QuerySubject
+  readonly queryId: string
+  readonly now: Date
+}
+
+/**
+ * The rules of one synchronous query type: what it is about, who may ask it, and what of the
+ * answer the asker may see (field minimisation by role).
+ */
+export interface QueryPolicy {
+  readonly type: string
+  readonly answerType: string
+  describe(query: Envelope): QuerySubject
+  /** Refuses, before the partner is asked, a query the asker may not make. */
+  authorize(ctx: PolicyContext): Promise<void>
+  /** The part of a verified answer the asker may see; may refuse once the answer tells what it is about. */
+  disclose(ctx: PolicyContext, answer: Envelope): Promise<Record<string, unknown>>
+}
+
+export interface QueryDeps {
+  readonly db: Db
+  readonly directory: Directory
+  readonly validator: MessageValidator
+  readonly nonces: NonceStore
+  readonly keyring: GatewayKeyring
+  readonly clock: Clock
+  readonly ids: IdSource
+  readonly logger: Logger
+  readonly replayWindowSeconds: number
+  readonly policies: ReadonlyMap<string, QueryPolicy>
+  /** Sends the query to the partner through its adapter (bounded, behind a breaker). */
+  readonly forward: (recipient: Participant, query: OutboundQuery) => Promise<string>
+}
+
+export interface QueryResult {
+  readonly queryId: string
+  /** The answer for the asker: a JWE to its key of a JWS signed by the gateway in its suite. */
+  readonly answer: string
+}
+
+/** JWS typ of an answer the gateway signs for the asker. */
+export const ANSWER_TYP = 'tongban+answer'
+
+const OUTCOME_OF: Partial<Record<ErrorCode, QueryOutcome>> = {
+  TB_ERR_PARTNER_TIMEOUT: 'timeout',
+  TB_ERR_PARTNER_UNAVAILABLE: 'unavailable',
+  TB_ERR_PARTNER_REJECTED: 'rejected',
+  TB_ERR_PARTNER_BAD_ANSWER: 'bad_answer',
+  TB_ERR_FORBIDDEN: 'refused',
+}
+
+/**
+ * Synchronous queries (POST /v1/queries): the same checks as a message, then the type's
+ * policy, a record of who asked what and why, the partner's signed answer verified, the
+ * asker's share of it, re-signed by the gateway and encrypted to the asker.
+ */
+export class QueryService {
+  readonly #d: QueryDeps
+
+  constructor(deps: QueryDeps) {
+    this.#d = deps
+  }
+
+  /** Asks the partner that serves the query and returns the answer for `asker`. */
+  async ask(msg: DecodedMessage, asker: Participant): Promise<QueryResult> {
+    const d = this.#d
+    const env = msg.envelope
+    const now = d.clock.now()
+    checkIat(env, now, d.replayWindowSeconds)
+
+    const rule = ruleFor(env.type)
+    const policy = d.policies.get(env.type)
+    if (rule === undefined || !d.validator.hasType(env.type, env.v)) {
+      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `unknown message type ${env.type} v${env.v}`, { detail: { type: env.type, v: env.v } })
+    }
+    if (rule.kind !== 'sync' || policy === undefined) {
+      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is not a query: POST it to /v1/messages`, { detail: { type: env.type } })
+    }
+    const body = d.validator.validateBody(env.type, env.v, env.body)
+    if (!body.ok) throw new TongbanError('TB_ERR_SCHEMA', 'the query does not match its schema', { violations: body.violations })
+
+    const plan = await planRoute(env, rule, asker, d.directory, d.db)
+    const responder = plan.recipients[0] as Participant
+    const queryId = d.ids.uuid7()
+    const subject = policy.describe(env)
+    const ctx: PolicyContext = { db: d.db, asker, query: env, subject, queryId, now }
+    await policy.authorize(ctx)
+
+    if (!(await d.nonces.claim('query', env.from, env.nonce, d.replayWindowSeconds * 2 * 1000))) {
+      throw new TongbanError('TB_ERR_REPLAY', 'this nonce was already used within the replay window')
+    }
+    await insertQuery(d.db, { id: queryId, asker: asker.id, messageId: env.id, type: env.type, responder: responder.id, ...subject, askedAt: now, requestDigest: msg.requestDigest })
+    d.logger.info({ queryId, type: env.type, asker: asker.id, responder: responder.id, purpose: subject.purpose }, 'query forwarded')
+
+    const finish = (outcome: QueryOutcome, extra: { errorCode?: string; answerDigest?: string; unitCode?: string | null } = {}): Promise<void> =>
+      finishQuery(d.db, queryId, { outcome, at: d.clock.now(), ...extra })
+
+    let answer: Envelope
+    let answerDigest: string
+    try {
+      const raw = (await d.forward(responder, { queryId, messageId: env.id, type: env.type, sender: asker.id, jws: msg.jws, envelope: env })).trim()
+      const opened = await this.#open(raw, responder, asker, env, policy)
+      answer = opened.envelope
+      answerDigest = digestHex(opened.suite, Buffer.from(raw, 'latin1'))
+    } catch (err) {
+      const code = isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL'
+      await finish(OUTCOME_OF[code] ?? 'error', { errorCode: code }).catch(() => {})
+      d.logger.warn({ queryId, responder: responder.id, code }, 'query failed')
+      throw err
+    }
+
+    let shown: Record<string, unknown>
+    try {
+      shown = await policy.disclose(ctx, answer)
+    } catch (err) {
+      await finish('refused', { errorCode: isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL', answerDigest, unitCode: answer.unitCode ?? null }).catch(() => {})
+      throw err
+    }
+
+    const signer = d.keyring.signer(msg.suite)
+    if (signer === undefined) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `the gateway does not sign in the ${msg.suite} suite`)
+    const out: Envelope = {
+      id: d.ids.uuid7(),
+      type: policy.answerType,
+      v: answer.v,
+      from: responder.id,
+      to: asker.id,
+      ...(answer.unitCode !== undefined ? { unitCode: answer.unitCode } : {}),
+      iat: Math.floor(d.clock.now().getTime() / 1000),
+      nonce: d.ids.nonce(16),
+      body: shown,
+    }
+    const jws = await signJws(Buffer.from(JSON.stringify(out), 'utf8'), signer, { typ: ANSWER_TYP })
+    const sealed = await encryptJwe(Buffer.from(jws, 'latin1'), asker.encryptionKey, { cty: CTY_JWS })
+    await finish('answered', { answerDigest, unitCode: answer.unitCode ?? null })
+    d.logger.info({ queryId, responder: responder.id, asker: asker.id }, 'query answered')
+    return { queryId, answer: sealed }
+  }
+
+  /** Opens and checks the partner's answer: its own signature, its schema, and that it answers this query. */
+  async #open(raw: string, responder: Participant, asker: Participant, query: Envelope, policy: QueryPolicy): Promise<{ envelope: Envelope; suite: Suite }> {
+    const d = this.#d
+    try {
+      const jws = parseJws(await unwrapToJws(raw, d.keyring, responder.privateNetwork))
+      const owner = await verifySignature(jws, JWS_TYP, d)
+      const env = parseEnvelope(jws, d.validator)
+      if (ownerId(owner) !== responder.id || env.from !== responder.id) throw new Error('the answer is not signed by the partner that was asked')
+      if (env.type !== policy.answerType || (env.to !== undefined && env.to !== asker.id)) throw new Error('the answer is of another type or for someone else')
+      const body = d.validator.validateBody(env.type, env.v, env.body)
+      if (!body.ok) throw new Error(`the answer does not match its schema at ${body.violations[0]?.pointer ?? '/'}`)
+      if (env.body.queryId !== query.id) throw new Error('the answer is for another query')
+      return { envelope: env, suite: suiteOf(jws.header) }
+    } catch (err) {
+      throw new TongbanError('TB_ERR_PARTNER_BAD_ANSWER', `${responder.id} answered with something that is not a valid signed answer`, { cause: err, detail: { partner: responder.id } })
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PrivateKey, type Suite } from '../crypto/index.ts'
+
+/** A demo participant: who it is, which suite it speaks, what it sends and receives. */
+export interface Role {
+  readonly id: string
+  readonly name: string
+  readonly suite: Suite
+  readonly send: readonly string[]
+  readonly receive: readonly string[]
+  readonly adapter?: string
+  readonly adapterOptions?: Record<string, unknown>
+}
+
+/** The demo's agencies (their sample keys are in certs-example/participants/). */
+export const CAST = {
+  reg: {
+    id: 'REG:231202', name: '绥化市北林区不动产登记中心', suite: 'national',
+    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request'],
+  },
+  tax: {
+    id: 'TAX:231202', name: '国家税务总局绥化市北林区税务局', suite: 'national',
+    send: ['tax.payment.completed', 'tax.assessment.rejected'],
+    receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'],
+  },
+} as const satisfies Record<string, Role>
+
+/** Reads a sample key of a demo participant from certs-example/participants/<id>/. */
+export function sampleKey(certsDir: string, participant: string, file: string): PrivateKey {
+  const name = file.replace(/\.key\.pem$/, '')
+  return PrivateKey.fromPem(`${participant}#${name}`, readFileSync(join(certsDir, 'participants', participant.replace(/:/g, '_'), file), 'utf8'))
+}
+
+/** The signing and encryption keys of a demo participant in its suite. */
+export function keysOf(certsDir: string, role: Role): { signingKey: PrivateKey; encryptionKey: PrivateKey } {
+  return role.suite === 'national'
+    ? { signingKey: sampleKey(certsDir, role.id, 'sign-sm2.key.pem'), encryptionKey: sampleKey(certsDir, role.id, 'enc-sm2.key.pem') }
+    : { signingKey: sampleKey(certsDir, role.id, 'sign-es256.key.pem'), encryptionKey: sampleKey(certsDir, role.id, 'enc-rsa.key.pem') }
+}

@@ -1,0 +1,148 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { Redis } from 'ioredis'
+import type { FastifyInstance } from 'fastify'
+import { loadConfig, type Config } from '../config/index.ts'
+import { GatewayKeyring } from '../crypto/index.ts'
+import { buildGateway } from '../gateway/index.ts'
+import { createLogger } from '../util/log.ts'
+import { SimulatedAgency } from './agency.ts'
+import { CAST, keysOf, type Role } from './cast.ts'
+import { formatCase, type CaseDoc } from './print.ts'
+import { runTransfer, taxBureau, type TransferCase } from './scenes/transfer.ts'
+
+const OPTIONS = {
+  schema: { type: 'string', default: 'tongban_demo' },
+  prefix: { type: 'string', default: 'tongban-demo' },
+  certs: { type: 'string', default: 'certs-example' },
+  keep: { type: 'boolean', default: false },
+} as const
+
+/**
+ * `tongban demo`: the gateway plus simulated agencies on loopback (real HTTP, the client SDK,
+ * the sample keys of certs-example/), real PostgreSQL and Redis. A registration centre pushes a
+ * second-hand-house transfer to tax, tax assesses and posts 完税, and the demo prints the case
+ * timeline. Uses its own database schema and Redis prefix, cleared at start; ends by itself.
+ */
+export async function runDemo(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: OPTIONS, strict: true })
+  const certs = resolve(values.certs)
+  if (!existsSync(join(certs, 'gateway'))) throw new Error(`no sample keys in ${certs} (run certs-example/make.sh)`)
+  const say = (who: string, text: string): void => { process.stdout.write(`[${who}] ${text}\n`) }
+  const tmp = mkdtempSync(join(tmpdir(), 'tongban-demo-'))
+  const logFile = join(tmp, 'gateway.log')
+
+  const roles: Role[] = [CAST.reg, CAST.tax]
+  const gatewayKeys = GatewayKeyring.load(join(certs, 'gateway'), 'TONGBAN').publicKeys().signing
+  const agencies = new Map<string, SimulatedAgency>()
+  const directory: Array<Record<string, unknown>> = []
+  for (const role of roles) {
+    const keys = keysOf(certs, role)
+    const agency = new SimulatedAgency({ id: role.id, name: role.name, ...keys, gatewayKeys, say })
+    const base = await agency.listen()
+    agencies.set(role.id, agency)
+    directory.push({
+      id: role.id, name: role.name,
+      signingKeys: [{ kid: keys.signingKey.kid, publicKey: keys.signingKey.publicKey.toPem() }],
+      encryptionKey: { kid: keys.encryptionKey.kid, publicKey: keys.encryptionKey.publicKey.toPem() },
+      endpoint: `${base}/inbox`, queryEndpoint: `${base}/query`, adapter: role.adapter ?? 'native',
+      ...(role.adapterOptions ? { adapterOptions: role.adapterOptions } : {}),
+      send: role.send, receive: role.receive,
+    })
+  }
+  writeFileSync(join(tmp, 'directory.json'), JSON.stringify({ version: 1, participants: directory }, null, 2))
+
+  const config = loadConfig({
+    env: process.env,
+    overrides: {
+      dbSchema: values.schema, redisPrefix: values.prefix, keysDir: join(certs, 'gateway'), directoryFile: join(tmp, 'directory.json'),
+      listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile },
+      delivery: { attempts: 8, backoffMs: 200, maxBackoffMs: 2_000, maxAgeSeconds: 3_600, sweepIntervalMs: 2_000, sweepGraceMs: 2_000, concurrency: 4, lockMs: 10_000 },
+      deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5 } },
+    },
+  })
+  await resetDemoState(config)
+
+  let app: FastifyInstance | undefined
+  try {
+    app = await buildGateway({ config, logger: createLogger({ level: 'info', file: logFile }) })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+    say('gateway', `listening on ${url}; PostgreSQL schema "${config.dbSchema}", Redis prefix "${config.redisPrefix}"; JSON log: ${logFile}`)
+    for (const a of agencies.values()) a.connect(url)
+
+    const reg = agencies.get(CAST.reg.id) as SimulatedAgency
+    taxBureau(agencies.get(CAST.tax.id) as SimulatedAgency)
+
+    const transfer: TransferCase = {
+      caseId: '231202-2026-000888', unitCode: '231202003004GB00012F00010001', location: '绥化市北林区中直路88号1幢2单元1502室',
+      contractNumber: 'HT-2026-231202-00888', price: '1250000.00',
+      seller: { name: '刘建国', idNumber: '231202198005123012', phone: '13904551234' },
+      buyer: { name: '陈晓梅', idNumber: '231202198508234021', phone: '13604556789' },
+    }
+    process.stdout.write('\n— Scene 1: a second-hand house sale, registration → tax → registration —\n')
+    const started = Date.now()
+    await runTransfer(reg, transfer)
+    await Promise.all([...agencies.values()].map((a) => a.settle()))
+    await settleDeliveries(config)
+    const c = await reg.client.getCase(transfer.caseId)
+    process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
+    say('demo', `case ${transfer.caseId} completed in ${Date.now() - started} ms`)
+    return 0
+  } finally {
+    for (const a of agencies.values()) await a.close().catch(() => {})
+    await app?.close()
+    if (!values.keep) rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+/** The demo starts from nothing each time: its own schema and Redis keys only. */
+async function resetDemoState(config: Config): Promise<void> {
+  const db = new pg.Client({ connectionString: config.databaseUrl })
+  try {
+    await db.connect()
+  } catch (err) {
+    throw new Error(`PostgreSQL is not reachable at ${config.databaseUrl} (${(err as Error).message}): start it, or set TONGBAN_DATABASE_URL`)
+  }
+  try {
+    await db.query(`DROP SCHEMA IF EXISTS "${config.dbSchema}" CASCADE`)
+  } finally {
+    await db.end()
+  }
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+  } catch (err) {
+    throw new Error(`Redis is not reachable at ${config.redisUrl} (${(err as Error).message}): start it, or set TONGBAN_REDIS_URL`)
+  }
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redisPrefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** Waits until no delivery is pending (the last events reach the timeline). */
+async function settleDeliveries(config: Config): Promise<void> {
+  const db = new pg.Client({ connectionString: config.databaseUrl, options: `-c search_path=${config.dbSchema}` })
+  await db.connect()
+  try {
+    const end = Date.now() + 20_000
+    while (Date.now() < end) {
+      const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'pending'`)
+      if ((r.rows[0]?.n ?? 0) === 0) return
+      await new Promise((res) => setTimeout(res, 50))
+    }
+  } finally {
+    await db.end()
+  }
+}

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify'
+import { TongbanError } from '../../errors.ts'
+import { listQueries } from '../../store/queries.ts'
+import { callerOf, participantOf, requireCaller } from '../auth.ts'
+import { joseBytes } from '../content.ts'
+import { decodeMessage } from '../decode.ts'
+
+/**
+ * POST /v1/queries: a synchronous query (e.g. a bank's mortgage query); 200 with the answer,
+ * a JWE to the asker of a JWS signed by the gateway. GET /v1/queries: the record of queries
+ * (who asked whom, about what, when, why, and how it ended): one's own, or all for operators.
+ */
+export async function queryRoutes(app: FastifyInstance): Promise<void> {
+  app.post('/v1/queries', { onRequest: requireCaller }, async (request, reply) => {
+    const tb = app.tb
+    const asker = participantOf(request)
+    const decoded = await decodeMessage(joseBytes(request), asker, tb)
+    const result = await tb.queries.ask(decoded, asker)
+    return reply.code(200).header('tongban-query-id', result.queryId).type('application/jose').send(result.answer)
+  })
+
+  app.get<{ Querystring: { limit?: string } }>('/v1/queries', { onRequest: requireCaller }, async (request) => {
+    const { limit } = request.query
+    if (limit !== undefined && !/^[1-9]\d{0,3}$/.test(limit)) {
+      throw new TongbanError('TB_ERR_BAD_REQUEST', 'limit must be an integer from 1 to 9999', { violations: [{ pointer: '/query/limit', rule: 'pattern', message: 'limit must be an integer from 1 to 9999' }] })
+    }
+    const caller = callerOf(request)
+    const rows = await listQueries(app.tb.db, caller.kind === 'participant' ? caller.participant.id : undefined, Math.min(500, Number(limit ?? 100)))
+    return {
+      queries: rows.map((q) => ({
+        queryId: q.id, asker: q.asker, messageId: q.messageId, type: q.type, responder: q.responder, unitCode: q.unitCode,
+        certificateNo: q.certificateNo, purpose: q.purpose, applicationNo: q.applicationNo, askedAt: q.askedAt.toISOString(),
+        answeredAt: q.answeredAt?.toISOString() ?? null, outcome: q.outcome, errorCode: q.errorCode,
+      })),
+    }
+  })
+}
