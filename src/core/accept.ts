@@ -9,8 +9,9 @@ import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { DecodedMessage, Envelope, Receipt } from './envelope.ts'
+import { applyCaseEffects } from './case-effects.ts'
 import { checkIat } from './freshness.ts'
-import { ruleFor, type MessageTypeRule } from './message-types.ts'
+import { combineViolations, envelopeViolations, ruleFor, type MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
 import type { MessageValidator } from './schemas.ts'
 
@@ -85,23 +86,26 @@ export class AcceptService {
   }
 
   /**
-   * Claims the message's nonce. When it is taken by the very same message (same id and bytes:
-   * a client retrying while its first attempt is still being accepted), waits briefly for that
-   * attempt and answers with its receipt instead of calling the retry a replay.
+   * Claims the message's nonce. When it is held by the very same message (same id and bytes),
+   * this is the sender retrying: either its first attempt is still being accepted — wait a
+   * moment and answer with that attempt's receipt — or that attempt died before it committed
+   * (a gateway crash) — go on, since the unique (sender, id) constraint still lets only one
+   * attempt store the message. Held by any other message, it is a replay.
    */
   async #claimNonce(msg: DecodedMessage): Promise<AcceptResult | undefined> {
     const d = this.#d
     const env = msg.envelope
     const ttl = d.replayWindowSeconds * 2 * 1000
     const holder = `${env.id}:${msg.requestDigest}`
-    const giveUp = Date.now() + 3_000
+    const giveUp = Date.now() + 1_000
     for (;;) {
       if (await d.nonces.claim('msg', env.from, env.nonce, ttl, holder)) return undefined
-      if ((await d.nonces.holder('msg', env.from, env.nonce)) !== holder || Date.now() > giveUp) {
+      if ((await d.nonces.holder('msg', env.from, env.nonce)) !== holder) {
         throw new TongbanError('TB_ERR_REPLAY', 'this nonce was already used within the replay window')
       }
       const earlier = await this.#repeat(msg)
       if (earlier) return earlier
+      if (Date.now() > giveUp) return undefined
       await new Promise((r) => setTimeout(r, 25))
     }
   }
@@ -124,11 +128,8 @@ export class AcceptService {
     if (rule.kind !== 'async') {
       throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is a synchronous query: POST it to /v1/queries`, { detail: { type: env.type } })
     }
-    const violations = []
-    if (rule.needs.caseId && env.caseId === undefined) violations.push({ pointer: '/caseId', rule: 'required', message: `${env.type} requires caseId` })
-    if (rule.needs.unitCode && env.unitCode === undefined) violations.push({ pointer: '/unitCode', rule: 'required', message: `${env.type} requires unitCode` })
     const body = this.#d.validator.validateBody(env.type, env.v, env.body)
-    if (!body.ok) violations.push(...body.violations)
+    const violations = combineViolations(body.ok ? [] : body.violations, envelopeViolations(env, rule))
     if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the message does not match its schema', { violations })
     return rule
   }
@@ -156,7 +157,10 @@ export class AcceptService {
         receivedAt: now,
       })
       await insertDeliveries(tx, deliveries, now)
-      if (env.caseId === undefined) return
+      if (env.caseId === undefined) {
+        await applyCaseEffects({ tx, env, exchangeId, now })
+        return
+      }
 
       const caseId = env.caseId
       const c = await ensureCase(tx, { caseId, unitCode: env.unitCode ?? '', openedBy: env.from, createdAt: now })
@@ -187,6 +191,7 @@ export class AcceptService {
         }
         await addEvent(tx, { caseId, at: now, event: 'step.closed', actor: env.from, exchangeId, detail: { kind: close.kind, outcome: close.outcome } })
       }
+      await applyCaseEffects({ tx, env, exchangeId, now })
     })
 
     d.logger.info({ exchangeId, messageId: env.id, type: env.type, from: env.from, to: deliveries.map((x) => x.recipient), caseId: env.caseId }, 'message accepted')

@@ -1,3 +1,4 @@
+import type { Violation } from '../errors.ts'
 import type { Role } from './roles.ts'
 
 /** How the recipients of a message are found. */
@@ -25,15 +26,17 @@ export interface MessageTypeRule {
   readonly route: RouteKind
   readonly needs: { readonly caseId: boolean; readonly unitCode: boolean }
   readonly step?: StepEffect
+  /** Where the body repeats the unit code (a JSON pointer into the body): it must equal the envelope's. */
+  readonly bodyUnitCode?: string
 }
 
 const RULES: readonly MessageTypeRule[] = [
-  { type: 'tax.assessment.request', kind: 'async', from: 'REG', to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' } },
+  { type: 'tax.assessment.request', kind: 'async', from: 'REG', to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' }, bodyUnitCode: '/property/unitCode' },
   { type: 'tax.payment.completed', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'completed' } } },
   { type: 'tax.assessment.rejected', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'rejected' } } },
-  { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true } },
-  { type: 'mortgage.query', kind: 'sync', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false } },
-  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' } },
+  { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode' },
+  { type: 'mortgage.query', kind: 'sync', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false }, bodyUnitCode: '/unitCode' },
+  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode' },
   { type: 'mortgage.registration.completed', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } } },
   { type: 'preregistration.completed', kind: 'async', from: 'REG', to: ['BANK', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
   { type: 'registration.completed', kind: 'async', from: 'REG', to: ['TAX', 'BANK', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
@@ -49,4 +52,28 @@ export function ruleFor(type: string): MessageTypeRule | undefined {
 /** Every rule (docs, directory checks). */
 export function allRules(): readonly MessageTypeRule[] {
   return RULES
+}
+
+/**
+ * The envelope fields a type requires, and that the body's copy of the unit code (if the type
+ * has one and the body gives it) equals the envelope's: routing and cases go by the envelope.
+ */
+export function envelopeViolations(env: { type: string; caseId?: string; unitCode?: string; body: unknown }, rule: MessageTypeRule): Violation[] {
+  const out: Violation[] = []
+  if (rule.needs.caseId && env.caseId === undefined) out.push({ pointer: '/caseId', rule: 'required', message: `${rule.type} requires caseId` })
+  if (rule.needs.unitCode && env.unitCode === undefined) out.push({ pointer: '/unitCode', rule: 'required', message: `${rule.type} requires unitCode` })
+  if (rule.bodyUnitCode !== undefined && env.unitCode !== undefined) {
+    let node: unknown = env.body
+    for (const part of rule.bodyUnitCode.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined
+    if (typeof node === 'string' && node !== env.unitCode) {
+      out.push({ pointer: `/body${rule.bodyUnitCode}`, rule: 'const', message: 'must equal the envelope\'s unitCode' })
+    }
+  }
+  return out
+}
+
+/** Schema violations first; then the cross-field ones at pointers the schema did not already report. */
+export function combineViolations(schema: readonly Violation[], crossField: readonly Violation[]): Violation[] {
+  const seen = new Set(schema.map((v) => v.pointer))
+  return [...schema, ...crossField.filter((v) => !seen.has(v.pointer))]
 }

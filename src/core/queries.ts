@@ -9,7 +9,7 @@ import type { Logger } from '../util/log.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { DecodedMessage, Envelope } from './envelope.ts'
 import { checkIat } from './freshness.ts'
-import { ruleFor } from './message-types.ts'
+import { combineViolations, envelopeViolations, ruleFor } from './message-types.ts'
 import { planRoute } from './router.ts'
 import type { MessageValidator } from './schemas.ts'
 import { JWS_TYP, ownerId, parseEnvelope, unwrapToJws, verifySignature } from './verify.ts'
@@ -105,7 +105,8 @@ export class QueryService {
       throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is not a query: POST it to /v1/messages`, { detail: { type: env.type } })
     }
     const body = d.validator.validateBody(env.type, env.v, env.body)
-    if (!body.ok) throw new TongbanError('TB_ERR_SCHEMA', 'the query does not match its schema', { violations: body.violations })
+    const violations = combineViolations(body.ok ? [] : body.violations, envelopeViolations(env, rule))
+    if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the query does not match its schema', { violations })
 
     const plan = await planRoute(env, rule, asker, d.directory, d.db)
     const responder = plan.recipients[0] as Participant

@@ -38,11 +38,6 @@ export const mortgageQueryPolicy: QueryPolicy = {
 
   describe(query: Envelope): QuerySubject {
     const b = query.body as unknown as MortgageQueryBody
-    if (b.unitCode !== undefined && query.unitCode !== undefined && b.unitCode !== query.unitCode) {
-      throw new TongbanError('TB_ERR_SCHEMA', 'the body asks about another unit than the envelope', {
-        violations: [{ pointer: '/body/unitCode', rule: 'const', message: 'must equal the envelope\'s unitCode' }],
-      })
-    }
     return {
       unitCode: b.unitCode ?? query.unitCode ?? null,
       certificateNo: b.certificateNumber ?? null,

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { digestHex } from '../../src/crypto/index.ts'
 import { validFixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
 
@@ -59,6 +60,20 @@ t.test('concurrent identical retries: one exchange, every answer carries the sam
   const after = await w.counts()
   t.equal(after.exchanges, before.exchanges + 1)
   t.equal(after.deliveries, before.deliveries + 1)
+})
+
+t.test('a retry after an attempt that died before committing (gateway crash) is accepted, not a replay', async (t) => {
+  const env = reg.envelope({ ...request.envelope, caseId: '231202-2026-000126' })
+  const body = await reg.encrypt(await reg.sign(env))
+  // What the dead attempt left: its nonce claimed in Redis, nothing in PostgreSQL.
+  const digest = digestHex('international', Buffer.from(body, 'latin1'))
+  await w.redis.set(`${w.prefix}:nonce:msg:${REG}:${env.nonce}`, `${env.id}:${digest}`, 'PX', 600_000)
+  const res = await reg.sendRaw(body, env.id)
+  t.equal(res.status, 202)
+  // The same nonce under another message id is still a replay.
+  const other = { ...reg.envelope({ ...request.envelope, caseId: '231202-2026-000127' }), nonce: env.nonce }
+  const r = await reg.http('POST', '/v1/messages', await reg.encrypt(await reg.sign(other)))
+  t.equal((r.json as { code: string }).code, 'TB_ERR_REPLAY')
 })
 
 t.test('the gateway logged no personal data', async (t) => w.checkLogs(t))

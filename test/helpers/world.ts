@@ -259,12 +259,22 @@ export class World {
   }
 
   /** Row counts of the acceptance tables (to show a rejected request left nothing). */
-  async counts(): Promise<{ exchanges: number; deliveries: number; cases: number; steps: number; jobs: number }> {
+  async counts(): Promise<{ exchanges: number; deliveries: number; cases: number; steps: number; queries: number; strayJobs: number }> {
     const q = async (table: string): Promise<number> => Number((await this.db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n)
-    // BullMQ keeps each job as a hash at <prefix>:<queue>:<job id>; job ids are delivery ids.
+    // A job is stray when no delivery row stands behind it: what a rejected request must not leave.
+    // (Jobs of accepted messages come and go as deliveries complete, so they are not counted.)
+    const ids = await this.jobIds()
+    const known = ids.length === 0 ? 0 : Number((await this.db.query('SELECT count(*)::int AS n FROM deliveries WHERE id = ANY($1::uuid[])', [ids])).rows[0].n)
+    return {
+      exchanges: await q('exchanges'), deliveries: await q('deliveries'), cases: await q('cases'), steps: await q('case_steps'),
+      queries: await q('queries'), strayJobs: ids.length - known,
+    }
+  }
+
+  /** Ids of the delivery jobs BullMQ holds (each job is a hash at <prefix>:<queue>:<job id>; job ids are delivery ids). */
+  async jobIds(): Promise<string[]> {
     const keys = await this.redis.keys(`${this.prefix}:deliver.*`).catch(() => [] as string[])
-    const jobs = keys.filter((k) => /:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(k)).length
-    return { exchanges: await q('exchanges'), deliveries: await q('deliveries'), cases: await q('cases'), steps: await q('case_steps'), jobs }
+    return keys.map((k) => /:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(k)?.[1]).filter((id): id is string => id !== undefined)
   }
 
   /**
