@@ -1,7 +1,7 @@
 import { TongbanError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import { getCase, isParticipant, listEvents, listParticipants, listSteps } from '../store/cases.ts'
-import { listForExchange } from '../store/deliveries.ts'
+import { listCaseDeliveries, listForExchange } from '../store/deliveries.ts'
 import { getExchange } from '../store/exchanges.ts'
 import type { KeyOwner } from './directory.ts'
 
@@ -52,7 +52,18 @@ export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Da
   const c = await getCase(db, caseId)
   const me = idOf(viewer)
   if (c === undefined || (me !== undefined && !(await isParticipant(db, caseId, me)))) throw notFound('such case')
-  const [steps, events, participants] = await Promise.all([listSteps(db, caseId), listEvents(db, caseId), listParticipants(db, caseId)])
+  const [steps, events, participants, rows] = await Promise.all([listSteps(db, caseId), listEvents(db, caseId), listParticipants(db, caseId), listCaseDeliveries(db, caseId)])
+  const exchanges = new Map<string, { exchangeId: string; messageId: string; type: string; from: string; receivedAt: string; deliveries: object[] }>()
+  for (const r of rows) {
+    let e = exchanges.get(r.exchangeId)
+    if (e === undefined) {
+      e = { exchangeId: r.exchangeId, messageId: r.messageId, type: r.type, from: r.sender, receivedAt: r.receivedAt.toISOString(), deliveries: [] }
+      exchanges.set(r.exchangeId, e)
+    }
+    if (r.deliveryId !== null) {
+      e.deliveries.push({ deliveryId: r.deliveryId, recipient: r.recipient, status: r.status, attempts: r.attempts, lastError: r.lastError, deliveredAt: r.deliveredAt?.toISOString() ?? null })
+    }
+  }
   return {
     caseId: c.caseId,
     unitCode: c.unitCode,
@@ -70,6 +81,7 @@ export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Da
       overdue: s.overdueAt !== null || (s.status === 'open' && s.dueAt !== null && s.dueAt < now),
       waitingFor: s.status === 'open' ? s.responder : null,
     })),
+    exchanges: [...exchanges.values()],
     timeline: events.map((ev) => ({
       at: ev.at.toISOString(),
       event: ev.event,

@@ -91,3 +91,17 @@ export async function listStalePending(db: Db | Tx, before: Date, limit: number)
 export async function listByStatus(db: Db | Tx, status: DeliveryStatus, limit: number): Promise<Delivery[]> {
   return (await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE status = $1 ORDER BY updated_at DESC LIMIT $2`, [status, limit])).rows
 }
+
+/** Every exchange of a case with its deliveries, oldest first (the case's per-recipient status). */
+export async function listCaseDeliveries(db: Db | Tx, caseId: string): Promise<Array<{
+  exchangeId: string; messageId: string; type: string; sender: string; receivedAt: Date
+  deliveryId: string | null; recipient: string | null; status: DeliveryStatus | null; attempts: number | null; lastError: string | null; deliveredAt: Date | null
+}>> {
+  return (await db.query(
+    `SELECT e.id AS "exchangeId", e.message_id AS "messageId", e.type, e.sender, e.received_at AS "receivedAt",
+            d.id AS "deliveryId", d.recipient, d.status, d.attempts, d.last_error AS "lastError", d.delivered_at AS "deliveredAt"
+       FROM exchanges e LEFT JOIN deliveries d ON d.exchange_id = e.id
+      WHERE e.case_id = $1 ORDER BY e.received_at, e.id, d.recipient`,
+    [caseId],
+  )).rows
+}

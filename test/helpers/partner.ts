@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { PartnerInbox, InboundDelivery } from '../../src/client/index.ts'
+import type { PartnerInbox, InboundDelivery, TongbanClient } from '../../src/client/index.ts'
+
+/** How a partner answers a query: an answer body (type and body), or an HTTP status after a delay. */
+export type QueryAnswerer = (query: InboundDelivery, n: number) => Promise<{ type: string; body: Record<string, unknown> } | { status: number; delayMs?: number } | { jose: string }>
 
 /** What a simulated partner answers to the n-th POST it receives (n from 1). */
 export type Behaviour = (n: number, req: IncomingMessage) => number | { status: number; delayMs?: number; body?: string }
@@ -26,7 +29,12 @@ export class PartnerServer {
   #server: Server | undefined
   #inbox: PartnerInbox | undefined
   #waiters: Array<() => void> = []
+  #answerer: QueryAnswerer | undefined
+  #client: TongbanClient | undefined
+  /** Queries received, in order. */
+  readonly queries: InboundDelivery[] = []
   url = ''
+  queryUrl = ''
 
   constructor(id: string) {
     this.id = id
@@ -37,8 +45,14 @@ export class PartnerServer {
     this.#behaviour = b
   }
 
-  setInbox(inbox: PartnerInbox): void {
+  setInbox(inbox: PartnerInbox, client?: TongbanClient): void {
     this.#inbox = inbox
+    this.#client = client
+  }
+
+  /** Answers the queries the gateway forwards (POST …/query). */
+  onQuery(answerer: QueryAnswerer): void {
+    this.#answerer = answerer
   }
 
   get posts(): number {
@@ -51,6 +65,10 @@ export class PartnerServer {
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => {
         void (async () => {
+          if (req.url?.endsWith('/query')) {
+            await this.#answerQuery(Buffer.concat(chunks).toString('latin1'), res)
+            return
+          }
           const n = ++this.#posts
           const body = Buffer.concat(chunks).toString('latin1')
           let answer = this.#behaviour(n, req)
@@ -80,6 +98,26 @@ export class PartnerServer {
     await new Promise<void>((resolve) => this.#server!.listen(port, '127.0.0.1', resolve))
     const addr = this.#server.address() as AddressInfo
     this.url = `http://127.0.0.1:${addr.port}/tongban/inbox`
+    this.queryUrl = `http://127.0.0.1:${addr.port}/tongban/query`
+  }
+
+  async #answerQuery(body: string, res: import('node:http').ServerResponse): Promise<void> {
+    let query: InboundDelivery
+    try {
+      query = await this.#inbox!.open(body)
+    } catch {
+      res.writeHead(400).end()
+      return
+    }
+    this.queries.push(query)
+    const answer = this.#answerer ? await this.#answerer(query, this.queries.length) : { status: 501 }
+    if ('status' in answer) {
+      if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs))
+      if (!res.destroyed) res.writeHead(answer.status).end()
+      return
+    }
+    const jose = 'jose' in answer ? answer.jose : await this.#client!.answer(query.envelope, answer.type, answer.body)
+    if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/jose' }).end(jose)
   }
 
   /** Resolves when `count` distinct messages have been accepted (or rejects after `ms`). */

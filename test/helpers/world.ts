@@ -132,6 +132,7 @@ export class World {
         signingKeys: [{ kid: p.signingKey.kid, publicKey: p.signingKey.publicKey.toPem() }],
         encryptionKey: { kid: p.encryptionKey.kid, publicKey: p.encryptionKey.publicKey.toPem() },
         endpoint: p.server.url || 'http://127.0.0.1:9/unreachable',
+        queryEndpoint: p.server.queryUrl || 'http://127.0.0.1:9/unreachable',
         adapter: p.spec.adapter ?? 'native',
         ...(p.spec.adapterOptions ? { adapterOptions: p.spec.adapterOptions } : {}),
         send: p.spec.send,
@@ -221,9 +222,9 @@ export class World {
     for (const [id, p] of this.partners) {
       // A client of an earlier gateway holds connections to it: drop them.
       void p.client?.close().catch(() => {})
-      const client = new TongbanClient({ baseUrl: this.url, participantId: id, signingKey: p.signingKey, gatewayKeys, ...(o.clock ? { clock: o.clock } : {}) })
+      const client = new TongbanClient({ baseUrl: this.url, participantId: id, signingKey: p.signingKey, encryptionKey: p.encryptionKey, gatewayKeys, ...(o.clock ? { clock: o.clock } : {}) })
       ;(p as { client: TongbanClient }).client = client
-      p.server.setInbox(new PartnerInbox(p.encryptionKey, () => client.directory()))
+      p.server.setInbox(new PartnerInbox(p.encryptionKey, () => client.directory()), client)
     }
   }
 
