@@ -113,16 +113,22 @@ export class QueryService {
     const queryId = d.ids.uuid7()
     const subject = policy.describe(env)
     const ctx: PolicyContext = { db: d.db, asker, query: env, subject, queryId, now }
-    await policy.authorize(ctx)
 
     if (!(await d.nonces.claim('query', env.from, env.nonce, d.replayWindowSeconds * 2 * 1000))) {
       throw new TongbanError('TB_ERR_REPLAY', 'this nonce was already used within the replay window')
     }
+    // On record before the policy decides: a refused attempt to read the register is audited too.
     await insertQuery(d.db, { id: queryId, asker: asker.id, messageId: env.id, type: env.type, responder: responder.id, ...subject, askedAt: now, requestDigest: msg.requestDigest })
-    d.logger.info({ queryId, type: env.type, asker: asker.id, responder: responder.id, purpose: subject.purpose }, 'query forwarded')
-
     const finish = (outcome: QueryOutcome, extra: { errorCode?: string; answerDigest?: string; unitCode?: string | null } = {}): Promise<void> =>
       finishQuery(d.db, queryId, { outcome, at: d.clock.now(), ...extra })
+    try {
+      await policy.authorize(ctx)
+    } catch (err) {
+      await finish('refused', { errorCode: isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL' }).catch(() => {})
+      d.logger.info({ queryId, asker: asker.id, code: isTongbanError(err) ? err.code : undefined }, 'query refused')
+      throw err
+    }
+    d.logger.info({ queryId, type: env.type, asker: asker.id, responder: responder.id, purpose: subject.purpose }, 'query forwarded')
 
     let answer: Envelope
     let answerDigest: string
