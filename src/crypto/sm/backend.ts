@@ -1,0 +1,115 @@
+/**
+ * The SM backend contract: SM3, HMAC-SM3, SM4 and SM2, implemented twice (native addon over
+ * Node's OpenSSL, and pure TypeScript). Both run the same tests. `completeBackend` builds the
+ * message-level SM2 operations (Z_A, e = SM3(Z_A ‖ M)) from each backend's own primitives.
+ */
+import { SM2_A, SM2_B, SM2_DEFAULT_ID, SM2_GX, SM2_GY, SM2_N, asBuffer, fromBytes, toBytes } from './curve.ts'
+import { SmError } from './errors.ts'
+
+export type SmBackendName = 'native' | 'js'
+
+/** A user ID (ASCII/UTF-8 text or bytes); the default is `1234567812345678`. */
+export type Sm2Id = Buffer | Uint8Array | string
+
+/** Raw SM2 key pair as the backends take it: d (32 bytes) and its public point 04‖x‖y. */
+export interface Sm2RawKeyPair {
+  readonly d: Uint8Array
+  readonly point: Uint8Array
+}
+
+export interface Sm2SignOptions {
+  readonly id?: Sm2Id
+  /** A fixed k, for the published test vectors only. */
+  readonly k?: bigint | Uint8Array
+}
+
+export interface Sm2EncryptOptions {
+  /** A fixed k, for the published test vectors only. */
+  readonly k?: bigint | Uint8Array
+}
+
+/** The primitives each backend provides. */
+export interface SmCore {
+  readonly name: SmBackendName
+  sm3(data: Uint8Array): Buffer
+  hmacSm3(key: Uint8Array, data: Uint8Array): Buffer
+  /** SM4-CBC with PKCS#7 padding. */
+  sm4CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Buffer
+  /** SM4-CBC decryption; throws ERR_SM_DECRYPT on a bad length or bad padding. */
+  sm4CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Buffer
+  /** One SM4 block, applied `iterations` times in a row (for the published vectors). */
+  sm4EcbBlock(key: Uint8Array, block: Uint8Array, decrypt?: boolean, iterations?: number): Buffer
+  /** r‖s over the 32-byte digest e with private key d. */
+  sm2SignDigest(d: Uint8Array, e: Uint8Array, k?: Uint8Array): Buffer
+  /** Verifies r‖s over the digest e; false (never throws) for any malformed input. */
+  sm2VerifyDigest(point: Uint8Array, e: Uint8Array, sig: Uint8Array): boolean
+  sm2EncryptRaw(point: Uint8Array, plaintext: Uint8Array, k?: Uint8Array): Buffer
+  sm2Decrypt(d: Uint8Array, ciphertext: Uint8Array): Buffer
+  /** A new private key d in [1, n-2]. */
+  sm2GeneratePrivate(): Buffer
+  /** d·G as 04‖x‖y. */
+  sm2PublicFromPrivate(d: Uint8Array): Buffer
+  /** True when `point` is 04‖x‖y on the curve. */
+  sm2IsOnCurve(point: Uint8Array): boolean
+}
+
+/** A complete backend: the primitives plus message-level SM2. */
+export interface SmBackend extends SmCore {
+  /** Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) (GB/T 32918.2 §5.5). */
+  sm2Za(point: Uint8Array, id?: Sm2Id): Buffer
+  /** e = SM3(Z_A ‖ M), the value that is signed. */
+  sm2Digest(point: Uint8Array, msg: Uint8Array, id?: Sm2Id): Buffer
+  /** SM2 signature r‖s (64 bytes) of `msg`. */
+  sm2Sign(key: Sm2RawKeyPair, msg: Uint8Array, opts?: Sm2SignOptions): Buffer
+  /** True when `sig` (r‖s) signs `msg` under `point`; false for bad lengths or r, s outside [1, n-1]. */
+  sm2Verify(point: Uint8Array, msg: Uint8Array, sig: Uint8Array, opts?: { readonly id?: Sm2Id }): boolean
+  /** SM2 encryption, C1‖C3‖C2 with C1 uncompressed. */
+  sm2Encrypt(point: Uint8Array, plaintext: Uint8Array, opts?: Sm2EncryptOptions): Buffer
+}
+
+// a ‖ b ‖ xG ‖ yG, the fixed middle of Z_A.
+const CURVE_BYTES = Buffer.concat([toBytes(SM2_A), toBytes(SM2_B), toBytes(SM2_GX), toBytes(SM2_GY)])
+
+function idBytes(id: Sm2Id | undefined): Buffer {
+  if (id === undefined) return SM2_DEFAULT_ID
+  const b = typeof id === 'string' ? Buffer.from(id, 'utf8') : asBuffer(id)
+  // ENTL is two bytes of bit length.
+  if (b.length > 8191) throw new SmError('ERR_SM_INPUT', 'an SM2 user ID is at most 8191 bytes')
+  return b
+}
+
+/** A fixed k as 32 bytes. */
+export function kBytes(k: bigint | Uint8Array | undefined): Buffer | undefined {
+  if (k === undefined) return undefined
+  const v = typeof k === 'bigint' ? k : k.length === 32 ? fromBytes(k) : -1n
+  if (v < 1n || v >= SM2_N) throw new SmError('ERR_SM_INPUT', 'k is 32 bytes in [1, n-1]')
+  return toBytes(v)
+}
+
+/** Adds the message-level SM2 operations to a backend's primitives. */
+export function completeBackend(core: SmCore): SmBackend {
+  const za = (point: Uint8Array, id?: Sm2Id): Buffer => {
+    if (point.length !== 65 || point[0] !== 0x04) throw new SmError('ERR_SM_INPUT', 'an SM2 public point is 65 bytes 04‖x‖y')
+    const idb = idBytes(id)
+    const entl = Buffer.from([(idb.length * 8) >> 8, (idb.length * 8) & 0xff])
+    return core.sm3(Buffer.concat([entl, idb, CURVE_BYTES, asBuffer(point).subarray(1)]))
+  }
+  const digest = (point: Uint8Array, msg: Uint8Array, id?: Sm2Id): Buffer => core.sm3(Buffer.concat([za(point, id), msg]))
+  return Object.freeze({
+    ...core,
+    sm2Za: za,
+    sm2Digest: digest,
+    sm2Sign: (key: Sm2RawKeyPair, msg: Uint8Array, opts: Sm2SignOptions = {}) =>
+      core.sm2SignDigest(key.d, digest(key.point, msg, opts.id), kBytes(opts.k)),
+    sm2Verify: (point: Uint8Array, msg: Uint8Array, sig: Uint8Array, opts: { readonly id?: Sm2Id } = {}) => {
+      if (sig.length !== 64 || point.length !== 65 || point[0] !== 0x04) return false
+      try {
+        return core.sm2VerifyDigest(point, digest(point, msg, opts.id), sig)
+      } catch {
+        return false // verification answers yes or no, whatever the input
+      }
+    },
+    sm2Encrypt: (point: Uint8Array, plaintext: Uint8Array, opts: Sm2EncryptOptions = {}) =>
+      core.sm2EncryptRaw(point, plaintext, kBytes(opts.k)),
+  })
+}
