@@ -55,8 +55,6 @@ export async function joseCommand(cmd: 'jws' | 'jwe', args: string[]): Promise<n
     const header: Record<string, unknown> = { alg }
     if (values.typ !== undefined) header.typ = values.typ
     const jws = await signJws(await readStdin(), key, header)
-    // signJws chooses the key's default algorithm; never hand out a JWS in another alg than asked.
-    if (parseJws(jws).header.alg !== alg) return fail(`jws sign: ${alg} is not available for this key yet (the crypto room signs ${key.jwsAlg})`)
     process.stdout.write(`${jws}\n`)
     return 0
   }

@@ -10,11 +10,13 @@ Usage:
   tongban demo                                                        a transfer case REG → TAX → REG, end to end
   tongban migrate [--config FILE]                                     apply database migrations and exit
   tongban directory check FILE                                        validate a participant directory
-  tongban keys gateway --out DIR                                      a complete set of gateway keys
-  tongban keys generate --suite national|international --out DIR [--name NAME]
-  tongban jws sign --key PRIV.pem --kid KID [--alg SM2SM3|PS256|RS256|ES256] < payload > jws
-  tongban jws verify --key PUB.pem < jws
-  tongban jwe encrypt --key PUB.pem [--alg SM2|RSA-OAEP-256|ECDH-ES+A256KW] [--kid KID] < plaintext
+  tongban keys gateway --out DIR [--force]                          a complete set of gateway keys
+  tongban keys generate --suite national|international --out DIR [--name NAME] [--participant ID]
+                        [--kind sm2|ec-p256|rsa] [--force]          a key pair; prints kid and fingerprint
+  tongban keys inspect --key FILE                                   kind, suite and fingerprint of a key
+  tongban jws sign --key PRIV.pem --kid KID [--alg SM2SM3|PS256|RS256|ES256] [--typ T] < payload > jws
+  tongban jws verify --key PUB.pem < jws                            prints the payload; exit 1 if invalid
+  tongban jwe encrypt --key PUB.pem [--alg SM2|RSA-OAEP-256|ECDH-ES+A256KW] [--kid KID] [--cty C] < plaintext
   tongban jwe decrypt --key PRIV.pem < jwe
 
 Configuration: environment variables TONGBAN_* (docs/configuration.md), a JSON file (--config or

@@ -95,9 +95,14 @@ export async function verifyJws(jws: ParsedJws, key: PublicKey): Promise<boolean
   }
 }
 
-/** Signs `payload` as a compact JWS with `key`; `header` adds to alg and kid. */
+/**
+ * Signs `payload` as a compact JWS with `key`; `header` adds to alg and kid. `header.alg` may
+ * choose another algorithm the key supports (RS256 rather than PS256 on an RSA key).
+ */
 export async function signJws(payload: Uint8Array, key: PrivateKey, header: Record<string, unknown> = {}): Promise<string> {
-  const protectedHeader = { ...header, alg: key.jwsAlg, kid: key.kid }
+  const alg = header.alg === undefined ? key.jwsAlg : (header.alg as JwsAlg)
+  if (!key.publicKey.jwsAlgs.includes(alg)) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `key ${key.kid} does not sign with ${String(header.alg)}`)
+  const protectedHeader = { ...header, alg, kid: key.kid }
   const m = key[MATERIAL]()
   if (m.kind === 'sm2') return signSm2Jws(protectedHeader, payload, m.sm2)
   return new CompactSign(payload).setProtectedHeader(protectedHeader).sign(m.node)
@@ -106,11 +111,13 @@ export async function signJws(payload: Uint8Array, key: PrivateKey, header: Reco
 /** Encrypts `plaintext` as a compact JWE to `recipient` in the recipient key's suite. */
 export async function encryptJwe(plaintext: Uint8Array, recipient: PublicKey, header: Record<string, unknown> = {}): Promise<string> {
   const m = recipient[MATERIAL]()
+  // A key known only as a file has no kid: leave it out rather than send an empty one.
+  const kid = recipient.kid === '' ? {} : { kid: recipient.kid }
   if (m.kind === 'sm2') {
-    return encryptSm2Jwe(plaintext, { ...header, alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3', kid: recipient.kid }, m.sm2)
+    return encryptSm2Jwe(plaintext, { ...header, alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3', ...kid }, m.sm2)
   }
   return new CompactEncrypt(plaintext)
-    .setProtectedHeader({ ...header, alg: recipient.jweAlg, enc: 'A256GCM', kid: recipient.kid })
+    .setProtectedHeader({ ...header, alg: recipient.jweAlg, enc: 'A256GCM', ...kid })
     .encrypt(m.node)
 }
 

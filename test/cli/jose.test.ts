@@ -61,6 +61,14 @@ for (const [suite, kind] of [['national', 'sm2'], ['international', 'ec-p256'], 
   })
 }
 
+t.test('an RSA key signs RS256 when asked, and the result verifies', async (t) => {
+  const signed = tongban(['jws', 'sign', '--key', file('k-rsa.key.pem'), '--kid', 'REG:231202#k-rsa', '--alg', 'RS256'], '{"a":1}')
+  t.equal(signed.status, 0, signed.stderr)
+  const jws = signed.stdout.toString().trim()
+  t.equal(JSON.parse(b64(jws.split('.')[0] as string).toString()).alg, 'RS256')
+  t.equal(tongban(['jws', 'verify', '--key', file('k-rsa.pub.pem')], jws).status, 0)
+})
+
 t.test('algorithm choices that do not fit the key are usage errors (exit 2)', async (t) => {
   t.equal(tongban(['jws', 'sign', '--key', file('k-sm2.key.pem'), '--kid', 'a', '--alg', 'ES256'], 'x').status, 2, 'ES256 on an SM2 key')
   t.equal(tongban(['jwe', 'encrypt', '--key', file('k-sm2.pub.pem'), '--alg', 'RSA-OAEP-256'], 'x').status, 2, 'RSA-OAEP-256 to an SM2 key')
