@@ -10,6 +10,7 @@ import { classifyStatus } from '../../src/outbound/retry.ts'
  */
 export const nativeAdapter: PartnerAdapter = {
   name: 'native',
+  auth: 'jose',
 
   async deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void> {
     const endpoint = ctx.recipient.endpoint

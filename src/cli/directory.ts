@@ -8,7 +8,7 @@ export async function directoryCommand(args: string[]): Promise<number> {
   const [sub, file] = args
   if (sub !== 'check' || file === undefined) throw new UsageError('usage: tongban directory check FILE')
   const validator = createMessageValidator()
-  const dir = Directory.load(file, { adapters: new Set(ADAPTERS.keys()), knownType: (t) => validator.types().some((x) => x.type === t) })
+  const dir = Directory.load(file, { adapters: ADAPTERS, knownType: (t) => validator.types().some((x) => x.type === t) })
   process.stdout.write(`${file}: ${dir.participants().length} participants, valid\n`)
   return 0
 }

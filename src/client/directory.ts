@@ -7,7 +7,9 @@ export interface PublishedParticipant {
   readonly role: string
   readonly divisions: readonly string[]
   readonly signingKeys: ReadonlyArray<{ kid: string; publicKey: string; fingerprint: string; notBefore?: string; notAfter?: string }>
-  readonly encryptionKey: { kid: string; publicKey: string; fingerprint: string }
+  readonly encryptionKey?: { kid: string; publicKey: string; fingerprint: string }
+  /** 'gateway' for a partner behind a shared-secret adapter: the gateway signs what it sends. */
+  readonly signedBy: 'self' | 'gateway'
   readonly send: readonly string[]
   readonly receive: readonly string[]
 }

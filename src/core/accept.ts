@@ -1,5 +1,5 @@
 import { TongbanError } from '../errors.ts'
-import { signJws, type GatewayKeyring } from '../crypto/index.ts'
+import { digestHex, signJws, type GatewayKeyring } from '../crypto/index.ts'
 import { inTransaction, isUniqueViolation, type Db } from '../store/db.ts'
 import { findByMessageId, insertExchange } from '../store/exchanges.ts'
 import { insertDeliveries } from '../store/deliveries.ts'
@@ -8,7 +8,8 @@ import type { NonceStore } from '../store/nonces.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { Directory, Participant } from './directory.ts'
-import type { DecodedMessage, Envelope, Receipt } from './envelope.ts'
+import { ATTESTS_HEADER, VIA_HEADER, type AttestedMessage, type DecodedMessage, type Envelope, type Receipt } from './envelope.ts'
+import { JWS_TYP } from './verify.ts'
 import { applyCaseEffects } from './case-effects.ts'
 import { checkIat } from './freshness.ts'
 import { combineViolations, envelopeViolations, ruleFor, type MessageTypeRule } from './message-types.ts'
@@ -42,6 +43,8 @@ export interface AcceptResult {
   readonly status: 200 | 202
   readonly receipt: string
   readonly exchangeId: string
+  /** The receipt's digest of the exact request bytes. */
+  readonly digest: string
 }
 
 /**
@@ -86,6 +89,28 @@ export class AcceptService {
   }
 
   /**
+   * Accepts a message an adapter submits for a partner that authenticates with a shared secret
+   * (the adapter has checked its MAC): the gateway signs the envelope itself, naming the
+   * partner it attests and the adapter it came through, and digests the partner's exact bytes
+   * (a retry of the same bytes gets the original receipt). Then it is a message like any other.
+   */
+  async acceptAttested(sender: Participant, m: AttestedMessage, raw: Buffer, via: string): Promise<AcceptResult> {
+    const d = this.#d
+    if (sender.signedBy !== 'gateway') throw new TongbanError('TB_ERR_FORBIDDEN', `${sender.id} signs its own messages`)
+    const signer = d.keyring.signer('national') ?? d.keyring.signer('international')
+    if (signer === undefined) throw new TongbanError('TB_ERR_UNAVAILABLE', 'the gateway has no signing key')
+    const env = {
+      id: m.id, type: m.type, v: m.v ?? 1, from: sender.id,
+      ...(m.to !== undefined ? { to: m.to } : {}), ...(m.caseId !== undefined ? { caseId: m.caseId } : {}), ...(m.unitCode !== undefined ? { unitCode: m.unitCode } : {}),
+      iat: Math.floor(d.clock.now().getTime() / 1000), nonce: d.ids.nonce(16), body: m.body,
+    }
+    const valid = d.validator.validateEnvelope(env)
+    if (!valid.ok) throw new TongbanError('TB_ERR_SCHEMA', 'the envelope does not match its schema', { violations: valid.violations })
+    const jws = await signJws(Buffer.from(JSON.stringify(env), 'utf8'), signer, { typ: JWS_TYP, [ATTESTS_HEADER]: sender.id, [VIA_HEADER]: via })
+    return this.accept({ envelope: env, jws, suite: signer.suite, requestDigest: digestHex(signer.suite, raw) }, sender)
+  }
+
+  /**
    * Claims the message's nonce. When it is held by the very same message (same id and bytes),
    * this is the sender retrying: either its first attempt is still being accepted — wait a
    * moment and answer with that attempt's receipt — or that attempt died before it committed
@@ -117,7 +142,7 @@ export class AcceptService {
     if (earlier.requestDigest !== msg.requestDigest || earlier.suite !== msg.suite) {
       throw new TongbanError('TB_ERR_DUPLICATE_ID', 'this message id was already used for a different message', { detail: { messageId: msg.envelope.id } })
     }
-    return { status: 200, receipt: earlier.receipt, exchangeId: earlier.id }
+    return { status: 200, receipt: earlier.receipt, exchangeId: earlier.id, digest: earlier.requestDigest }
   }
 
   #checkContent(env: Envelope): MessageTypeRule {
@@ -200,7 +225,7 @@ export class AcceptService {
     } catch (err) {
       d.logger.warn({ exchangeId, err }, 'enqueue failed; the sweeper will pick the deliveries up')
     }
-    return { status: 202, receipt, exchangeId }
+    return { status: 202, receipt, exchangeId, digest: msg.requestDigest }
   }
 
   async #receipt(msg: DecodedMessage, exchangeId: string, now: Date): Promise<string> {

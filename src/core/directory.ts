@@ -26,7 +26,10 @@ export interface Participant {
   readonly name: string
   readonly divisions: readonly string[]
   readonly signingKeys: readonly ValidKey[]
-  readonly encryptionKey: PublicKey
+  /** Absent for partners that authenticate with a shared secret (they receive through their adapter). */
+  readonly encryptionKey: PublicKey | undefined
+  /** Who signs what this participant sends: itself, or the gateway attesting it (shared-secret adapters). */
+  readonly signedBy: 'self' | 'gateway'
   readonly endpoint: string | undefined
   readonly queryEndpoint: string | undefined
   readonly adapter: string
@@ -57,10 +60,12 @@ export class DirectoryError extends Error {
 }
 
 export interface DirectoryChecks {
-  /** Names of the adapters that exist (folders under adapters/). */
-  readonly adapters: ReadonlySet<string>
+  /** The adapters that exist (folders under adapters/), with how their partners authenticate and what they carry. */
+  readonly adapters: ReadonlyMap<string, { readonly auth: 'jose' | 'shared-secret'; readonly types?: readonly string[] }>
   /** Whether a message type exists (any version). */
   readonly knownType: (type: string) => boolean
+  /** Whether the gateway holds the secret it shares with a participant (shared-secret adapters). */
+  readonly hasPartnerSecret?: (participant: string) => boolean
 }
 
 const DEFAULT_HTTP: HttpSettings = { connectTimeoutMs: 3_000, headersTimeoutMs: 15_000, bodyTimeoutMs: 15_000, connections: 8 }
@@ -74,7 +79,7 @@ const validate = ajv.compile(schema)
 
 type RawKey = { kid: string; publicKey?: string; publicKeyFile?: string; notBefore?: string; notAfter?: string }
 type RawParticipant = {
-  id: string; name: string; divisions?: string[]; signingKeys: RawKey[]; encryptionKey: RawKey; endpoint?: string; queryEndpoint?: string
+  id: string; name: string; divisions?: string[]; signingKeys?: RawKey[]; encryptionKey?: RawKey; endpoint?: string; queryEndpoint?: string
   adapter: string; adapterOptions?: Record<string, unknown>; send: string[]; receive: string[]; privateNetwork?: boolean; http?: Partial<HttpSettings>
 }
 type RawDirectory = { version: 1; participants: RawParticipant[]; operators?: Array<{ id: string; name: string; signingKeys: RawKey[] }> }
@@ -168,20 +173,32 @@ export class Directory {
           routes.set(`${parts.role}/${d}`, p.id)
         }
       }
-      if (!checks.adapters.has(p.adapter)) problems.push(`${at}/adapter: no adapter "${p.adapter}" (known: ${[...checks.adapters].join(', ')})`)
+      const adapter = checks.adapters.get(p.adapter)
+      if (adapter === undefined) problems.push(`${at}/adapter: no adapter "${p.adapter}" (known: ${[...checks.adapters.keys()].join(', ')})`)
       p.send.forEach((t, j) => { if (!checks.knownType(t)) problems.push(`${at}/send/${j}: unknown message type ${t}`) })
-      p.receive.forEach((t, j) => { if (!checks.knownType(t)) problems.push(`${at}/receive/${j}: unknown message type ${t}`) })
+      p.receive.forEach((t, j) => {
+        if (!checks.knownType(t)) problems.push(`${at}/receive/${j}: unknown message type ${t}`)
+        else if (adapter?.types !== undefined && !adapter.types.includes(t)) problems.push(`${at}/receive/${j}: the ${p.adapter} adapter cannot deliver ${t}`)
+      })
       if (p.receive.length > 0 && p.endpoint === undefined) problems.push(`${at}/endpoint: required for a participant that receives messages`)
-      const signingKeys = p.signingKeys.map((k, j) => readKey(k, p.id, `${at}/signingKeys/${j}`)).filter((k): k is ValidKey => k !== undefined)
-      const enc = readKey(p.encryptionKey, p.id, `${at}/encryptionKey`)
-      if (enc === undefined) return
+      const jose = adapter?.auth !== 'shared-secret'
+      if (jose && (p.signingKeys ?? []).length === 0) problems.push(`${at}/signingKeys: required (the ${p.adapter} adapter's partners sign their own messages)`)
+      if (jose && p.encryptionKey === undefined) problems.push(`${at}/encryptionKey: required (the ${p.adapter} adapter encrypts to the partner)`)
+      if (!jose && (p.signingKeys ?? []).length > 0) problems.push(`${at}/signingKeys: not used with the ${p.adapter} adapter (its partners authenticate with a shared secret; the gateway signs for them)`)
+      if (!jose && checks.hasPartnerSecret !== undefined && !checks.hasPartnerSecret(p.id)) {
+        problems.push(`${at}/adapter: the ${p.adapter} adapter needs the secret shared with ${p.id} in the gateway's keys folder (partners/${p.id.replace(/:/g, '_')}.secret)`)
+      }
+      const signingKeys = (p.signingKeys ?? []).map((k, j) => readKey(k, p.id, `${at}/signingKeys/${j}`)).filter((k): k is ValidKey => k !== undefined)
+      const enc = p.encryptionKey === undefined ? undefined : readKey(p.encryptionKey, p.id, `${at}/encryptionKey`)
+      if (p.encryptionKey !== undefined && enc === undefined) return
       participants.push({
         id: p.id,
         role: parts.role,
         name: p.name,
         divisions,
         signingKeys,
-        encryptionKey: enc.key,
+        encryptionKey: enc?.key,
+        signedBy: jose ? 'self' : 'gateway',
         endpoint: p.endpoint,
         queryEndpoint: p.queryEndpoint ?? p.endpoint,
         adapter: p.adapter,
@@ -250,7 +267,8 @@ export class Directory {
           ...(k.notBefore ? { notBefore: k.notBefore.toISOString() } : {}),
           ...(k.notAfter ? { notAfter: k.notAfter.toISOString() } : {}),
         })),
-        encryptionKey: { kid: p.encryptionKey.kid, publicKey: p.encryptionKey.toPem(), fingerprint: p.encryptionKey.fingerprint },
+        ...(p.encryptionKey ? { encryptionKey: { kid: p.encryptionKey.kid, publicKey: p.encryptionKey.toPem(), fingerprint: p.encryptionKey.fingerprint } } : {}),
+        signedBy: p.signedBy,
         send: [...p.send].sort(),
         receive: [...p.receive].sort(),
       })),

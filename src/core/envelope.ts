@@ -30,3 +30,19 @@ export interface Receipt {
   readonly receivedAt: string
   readonly digest: string
 }
+
+/** A message an adapter submits on behalf of a partner that cannot sign JOSE (the gateway attests it). */
+export interface AttestedMessage {
+  /** Stable for retries of the same partner request (derive it from the partner's own serial number). */
+  readonly id: string
+  readonly type: string
+  readonly v?: number
+  readonly to?: string
+  readonly caseId?: string
+  readonly unitCode?: string
+  readonly body: Record<string, unknown>
+}
+
+/** JWS header parameters of a message the gateway signs on a shared-secret partner's behalf. */
+export const ATTESTS_HEADER = 'tongban-attests'
+export const VIA_HEADER = 'tongban-via'

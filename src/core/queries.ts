@@ -1,5 +1,5 @@
 import { TongbanError, isTongbanError, type ErrorCode } from '../errors.ts'
-import { digestHex, encryptJwe, parseJws, signJws, suiteOf, CTY_JWS, type GatewayKeyring, type Suite } from '../crypto/index.ts'
+import { digestHex, encryptJwe, parseJws, signJws, suiteOf, CTY_JWS, type GatewayKeyring, type PublicKey, type Suite } from '../crypto/index.ts'
 import type { OutboundQuery } from '../outbound/adapter.ts'
 import type { Db } from '../store/db.ts'
 import type { NonceStore } from '../store/nonces.ts'
@@ -166,7 +166,8 @@ export class QueryService {
       body: shown,
     }
     const jws = await signJws(Buffer.from(JSON.stringify(out), 'utf8'), signer, { typ: ANSWER_TYP })
-    const sealed = await encryptJwe(Buffer.from(jws, 'latin1'), asker.encryptionKey, { cty: CTY_JWS })
+    // The asker signed its query with JOSE keys, so its directory entry has an encryption key.
+    const sealed = await encryptJwe(Buffer.from(jws, 'latin1'), asker.encryptionKey as PublicKey, { cty: CTY_JWS })
     await finish('answered', { answerDigest, unitCode: answer.unitCode ?? null })
     d.logger.info({ queryId, responder: responder.id, asker: asker.id }, 'query answered')
     return { queryId, answer: sealed }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { PrivateKey, type PublicKey, type Suite } from './keys.ts'
 import { Sealer } from './seal.ts'
@@ -118,6 +118,22 @@ export class GatewayKeyring {
     return this.#token
   }
 
+  /** Whether the keys folder holds the secret shared with a participant (shared-secret adapters). */
+  hasPartnerSecret(participantId: string): boolean {
+    return this.#partnerSecrets.has(participantId) || existsSync(this.#secretFile(participantId))
+  }
+
+  /** Constant-time check of a MAC a legacy partner sent (hex), with the secret shared with it. */
+  verifyPartnerMac(participantId: string, alg: 'SM3' | 'SHA-256', data: Uint8Array, macHex: string): boolean {
+    if (!/^[0-9a-fA-F]{64}$/.test(macHex)) return false
+    const expected = Buffer.from(this.partnerMac(participantId, alg, data), 'hex')
+    return timingSafeEqual(expected, Buffer.from(macHex, 'hex'))
+  }
+
+  #secretFile(participantId: string): string {
+    return join(this.#dir, 'partners', `${participantId.replace(/:/g, '_')}.secret`)
+  }
+
   /**
    * HMAC with the secret shared with a legacy partner (keys folder: partners/<id with ':' as '_'>.secret,
    * 32+ random bytes, base64). Throws when the partner has no secret.
@@ -125,7 +141,7 @@ export class GatewayKeyring {
   partnerMac(participantId: string, alg: 'SM3' | 'SHA-256', data: Uint8Array): string {
     let secret = this.#partnerSecrets.get(participantId)
     if (secret === undefined) {
-      const file = join(this.#dir, 'partners', `${participantId.replace(/:/g, '_')}.secret`)
+      const file = this.#secretFile(participantId)
       if (!existsSync(file)) throw new Error(`no shared secret for ${participantId} (${file})`)
       secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')
       if (secret.length < 32) throw new Error(`the shared secret for ${participantId} must hold at least 32 bytes`)

@@ -10,6 +10,7 @@ import { directoryRoutes } from '../inbound/routes/directory.ts'
 import { healthRoutes } from '../inbound/routes/health.ts'
 import { messageRoutes } from '../inbound/routes/messages.ts'
 import { queryRoutes } from '../inbound/routes/queries.ts'
+import { adapterRoutes } from '../inbound/routes/adapters.ts'
 import { tokenRoutes } from '../inbound/routes/token.ts'
 import type { PartnerAdapter } from '../outbound/adapter.ts'
 import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
@@ -65,6 +66,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     await app.register(caseRoutes)
     await app.register(directoryRoutes)
     await app.register(adminRoutes)
+    await app.register(adapterRoutes)
   }
   return app
 }

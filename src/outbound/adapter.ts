@@ -1,6 +1,9 @@
 import type { Dispatcher } from 'undici'
+import type { ErrorCode, Violation } from '../errors.ts'
 import type { Participant } from '../core/directory.ts'
-import type { Envelope } from '../core/envelope.ts'
+import type { AttestedMessage, Envelope } from '../core/envelope.ts'
+
+export type { AttestedMessage } from '../core/envelope.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 
@@ -47,9 +50,59 @@ export interface OutboundQuery {
   readonly envelope: Envelope
 }
 
+/** A request a partner sent to a route its adapter owns (the partner is named in the path). */
+export interface InboundRequest {
+  readonly participant: Participant
+  readonly headers: Readonly<Record<string, string | undefined>>
+  /** The exact bytes the partner sent. */
+  readonly body: Buffer
+}
+
+export interface InboundResponse {
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body: string | Buffer
+}
+
+export type SubmitResult =
+  | { readonly ok: true; readonly status: 200 | 202; readonly exchangeId: string; readonly receipt: string; readonly digest: string }
+  | { readonly ok: false; readonly status: number; readonly code: ErrorCode; readonly message: string; readonly violations?: readonly Violation[] }
+
+/** What the gateway lends an adapter's inbound route: operations, never key material. */
+export interface InboundContext {
+  readonly clock: Clock
+  readonly logger: Logger
+  /** Constant-time check of a MAC the partner sent, with the secret the gateway shares with it. */
+  verifyPartnerMac(alg: 'SM3' | 'SHA-256', data: Uint8Array, macHex: string): boolean
+  /** A MAC with the shared secret (to authenticate the answer). */
+  partnerMac(alg: 'SM3' | 'SHA-256', data: Uint8Array): string
+  /**
+   * Accepts a message on the partner's behalf: the gateway checks it as any other (schema,
+   * route, case) and signs it, attesting that the partner sent `raw` (its exact bytes, which
+   * also make retries idempotent). Never throws for a refusal: the result says why.
+   */
+  submit(message: AttestedMessage, raw: Buffer): Promise<SubmitResult>
+}
+
+/** A route an adapter owns: POST /v1/adapters/<adapter>/<participant id>/<path>. */
+export interface InboundRoute {
+  readonly path: string
+  handle(request: InboundRequest, ctx: InboundContext): Promise<InboundResponse>
+}
+
 /** One partner kind: how a standard message reaches it. Every adapter passes test/adapters/conformance.test.ts. */
 export interface PartnerAdapter {
   readonly name: string
+  /**
+   * How its partners authenticate: 'jose' (their own signing and encryption keys in the
+   * directory) or 'shared-secret' (an HMAC secret in the gateway's keys folder; the gateway
+   * signs what they send, attesting it, and the directory publishes them as signed by the gateway).
+   */
+  readonly auth: 'jose' | 'shared-secret'
+  /** The message types it can deliver (all when absent). */
+  readonly types?: readonly string[]
+  /** Routes it owns for its partners' own requests (e.g. a legacy system posting results). */
+  readonly inbound?: readonly InboundRoute[]
   /** Resolves when the partner has taken the message; throws DeliveryError otherwise. */
   deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void>
   /**

@@ -2,7 +2,7 @@ import { encryptJwe, type GatewayKeyring } from '../crypto/index.ts'
 import type { Participant } from '../core/directory.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
-import type { AdapterContext } from './adapter.ts'
+import { DeliveryError, type AdapterContext } from './adapter.ts'
 import type { PartnerHttp } from './http.ts'
 
 /** What an adapter is lent for one partner: operations, never key material. */
@@ -11,7 +11,10 @@ export function adapterContext(recipient: Participant, deps: { keyring: GatewayK
     recipient,
     clock: deps.clock,
     logger: deps.logger,
-    encryptForRecipient: (plaintext, header = {}) => encryptJwe(plaintext, recipient.encryptionKey, header),
+    encryptForRecipient: async (plaintext, header = {}) => {
+      if (recipient.encryptionKey === undefined) throw new DeliveryError('NO_KEY', false, `${recipient.id} has no encryption key in the directory`)
+      return encryptJwe(plaintext, recipient.encryptionKey, header)
+    },
     partnerMac: (alg, data) => deps.keyring.partnerMac(recipient.id, alg, data),
     http: (url) => deps.http.pool(url, recipient.http),
   }

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -42,6 +43,13 @@ export interface PartnerSpec {
   readonly http?: Record<string, number>
   /** No partner server (e.g. a sender only, or an endpoint that refuses connections). */
   readonly noServer?: boolean
+  /**
+   * A partner behind a shared-secret adapter (e.g. legacy-tax): no JOSE keys in the directory;
+   * the world writes the HMAC secret into the gateway's keys folder (WorldPartner.secret).
+   */
+  readonly sharedSecret?: boolean
+  /** Where deliveries go, when the partner runs its own server (e.g. an adapter's reference partner). */
+  readonly endpoint?: string
 }
 
 export interface WorldPartner {
@@ -50,6 +58,8 @@ export interface WorldPartner {
   readonly encryptionKey: PrivateKey
   readonly client: TongbanClient
   readonly server: PartnerServer
+  /** The HMAC secret shared with a shared-secret partner. */
+  readonly secret?: Buffer
 }
 
 export interface WorldOptions {
@@ -112,8 +122,14 @@ export class World {
       const signingKey = PrivateKey.generate(`${spec.id}#sign-1`, sigKind).privateKey
       const encryptionKey = PrivateKey.generate(`${spec.id}#enc-1`, encKind, { rsaBits: 2048 }).privateKey
       const server = new PartnerServer(spec.id)
-      if (!spec.noServer) await server.start()
-      w.partners.set(spec.id, { spec, signingKey, encryptionKey, server, client: undefined as unknown as TongbanClient })
+      if (!spec.noServer && spec.endpoint === undefined) await server.start()
+      let secret: Buffer | undefined
+      if (spec.sharedSecret) {
+        secret = randomBytes(32)
+        mkdirSync(join(w.dir, 'gateway', 'partners'), { recursive: true })
+        writeFileSync(join(w.dir, 'gateway', 'partners', `${spec.id.replace(/:/g, '_')}.secret`), `${secret.toString('base64')}\n`, { mode: 0o600 })
+      }
+      w.partners.set(spec.id, { spec, signingKey, encryptionKey, server, client: undefined as unknown as TongbanClient, ...(secret ? { secret } : {}) })
     }
     w.writeDirectory()
     if (o.subprocess) await w.spawn()
@@ -129,9 +145,11 @@ export class World {
         id: p.spec.id,
         name: `测试机构 ${p.spec.id}`,
         ...(p.spec.divisions ? { divisions: p.spec.divisions } : {}),
-        signingKeys: [{ kid: p.signingKey.kid, publicKey: p.signingKey.publicKey.toPem() }],
-        encryptionKey: { kid: p.encryptionKey.kid, publicKey: p.encryptionKey.publicKey.toPem() },
-        endpoint: p.server.url || 'http://127.0.0.1:9/unreachable',
+        ...(p.spec.sharedSecret ? {} : {
+          signingKeys: [{ kid: p.signingKey.kid, publicKey: p.signingKey.publicKey.toPem() }],
+          encryptionKey: { kid: p.encryptionKey.kid, publicKey: p.encryptionKey.publicKey.toPem() },
+        }),
+        endpoint: p.spec.endpoint ?? (p.server.url || 'http://127.0.0.1:9/unreachable'),
         queryEndpoint: p.server.queryUrl || 'http://127.0.0.1:9/unreachable',
         adapter: p.spec.adapter ?? 'native',
         ...(p.spec.adapterOptions ? { adapterOptions: p.spec.adapterOptions } : {}),

@@ -16,8 +16,9 @@ export const directoryPlugin = fp(async (app) => {
   const validator = createMessageValidator()
   app.tb.validator = validator
   app.tb.directory = Directory.load(config.directoryFile, {
-    adapters: new Set(adapters.keys()),
+    adapters,
     knownType: (type) => validator.types().some((t) => t.type === type),
+    hasPartnerSecret: (id) => app.tb.keyring.hasPartnerSecret(id),
   })
   logger.info({ participants: app.tb.directory.participants().length }, 'participant directory loaded')
 }, { name: 'tongban-directory', dependencies: ['tongban-keys'] })
