@@ -57,6 +57,13 @@ export interface SendResult {
   readonly receiptJws: string
 }
 
+/** The error for a refused message or query: its problem document, and the failing pointers in the message. */
+function refused(what: string, res: HttpResult): Error {
+  const p = res.json as { code?: string; detail?: string; violations?: Array<{ pointer: string; rule: string }> } | undefined
+  const at = p?.violations?.length ? ` at ${p.violations.map((v) => `${v.pointer} (${v.rule})`).join(', ')}` : ''
+  return Object.assign(new Error(`${what} refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}${at}`), { status: res.status, problem: res.json })
+}
+
 /** A partner's connection to the gateway. */
 export class TongbanClient {
   readonly participantId: string
@@ -144,10 +151,7 @@ export class TongbanClient {
   /** Sends an already-built request body; verifies the receipt when the gateway accepts it. */
   async sendRaw(body: string, messageId?: string): Promise<SendResult> {
     const res = await this.http('POST', '/v1/messages', body)
-    if (res.status !== 202 && res.status !== 200) {
-      const p = res.json as { code?: string; detail?: string } | undefined
-      throw Object.assign(new Error(`message refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}`), { status: res.status, problem: res.json })
-    }
+    if (res.status !== 202 && res.status !== 200) throw refused('message', res)
     const receipt = await this.verifyReceipt(res.text, body, messageId)
     return { status: res.status, exchangeId: receipt.exchangeId, receipt, receiptJws: res.text }
   }
@@ -172,10 +176,7 @@ export class TongbanClient {
   async query(m: OutgoingMessage): Promise<QueryAnswer> {
     const env = this.envelope(m)
     const res = await this.http('POST', '/v1/queries', await this.encrypt(await this.sign(env)))
-    if (res.status !== 200) {
-      const p = res.json as { code?: string; detail?: string } | undefined
-      throw Object.assign(new Error(`query refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}`), { status: res.status, problem: res.json })
-    }
+    if (res.status !== 200) throw refused('query', res)
     if (this.#o.encryptionKey === undefined) throw new Error('reading a query answer needs the partner\'s encryptionKey')
     const { plaintext } = await decryptJwe(res.text.trim(), this.#o.encryptionKey)
     const jws = parseJws(plaintext.toString('latin1'))

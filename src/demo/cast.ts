@@ -25,6 +25,15 @@ export const CAST = {
     send: ['tax.payment.completed', 'tax.assessment.rejected'],
     receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'],
   },
+  housing: {
+    id: 'HOUSING:231200', name: '绥化市住房和城乡建设局', suite: 'national',
+    send: ['housing.contract.filed'], receive: ['registration.completed'],
+  },
+  bank: {
+    id: 'BANK:91230100MA1B2C3D49:suihua', name: '示范银行绥化分行', suite: 'international',
+    send: ['mortgage.query', 'mortgage.registration.request'],
+    receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'],
+  },
 } as const satisfies Record<string, Role>
 
 /** Reads a sample key of a demo participant from certs-example/participants/<id>/. */

@@ -12,13 +12,15 @@ import { createLogger } from '../util/log.ts'
 import { SimulatedAgency } from './agency.ts'
 import { CAST, keysOf, type Role } from './cast.ts'
 import { formatCase, type CaseDoc } from './print.ts'
-import { runTransfer, taxBureau, type TransferCase } from './scenes/transfer.ts'
+import { taxBureau } from './scenes/transfer.ts'
+import { morningRegister, preRegistration, registrationCentre, SALE, secondHandSale, type DayCast } from './scenes/day.ts'
 
 const OPTIONS = {
   schema: { type: 'string', default: 'tongban_demo' },
   prefix: { type: 'string', default: 'tongban-demo' },
   certs: { type: 'string', default: 'certs-example' },
   keep: { type: 'boolean', default: false },
+  log: { type: 'string' },
 } as const
 
 /**
@@ -33,9 +35,9 @@ export async function runDemo(args: string[]): Promise<number> {
   if (!existsSync(join(certs, 'gateway'))) throw new Error(`no sample keys in ${certs} (run certs-example/make.sh)`)
   const say = (who: string, text: string): void => { process.stdout.write(`[${who}] ${text}\n`) }
   const tmp = mkdtempSync(join(tmpdir(), 'tongban-demo-'))
-  const logFile = join(tmp, 'gateway.log')
+  const logFile = values.log !== undefined ? resolve(values.log) : join(tmp, 'gateway.log')
 
-  const roles: Role[] = [CAST.reg, CAST.tax]
+  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank]
   const gatewayKeys = GatewayKeyring.load(join(certs, 'gateway'), 'TONGBAN').publicKeys().signing
   const agencies = new Map<string, SimulatedAgency>()
   const directory: Array<Record<string, unknown>> = []
@@ -74,23 +76,28 @@ export async function runDemo(args: string[]): Promise<number> {
     say('gateway', `listening on ${url}; PostgreSQL schema "${config.dbSchema}", Redis prefix "${config.redisPrefix}"; JSON log: ${logFile}`)
     for (const a of agencies.values()) a.connect(url)
 
-    const reg = agencies.get(CAST.reg.id) as SimulatedAgency
-    taxBureau(agencies.get(CAST.tax.id) as SimulatedAgency)
+    const agency = (id: string): SimulatedAgency => agencies.get(id) as SimulatedAgency
+    const cast: DayCast = { reg: agency(CAST.reg.id), tax: agency(CAST.tax.id), housing: agency(CAST.housing.id), bank: agency(CAST.bank.id) }
+    const register = morningRegister()
+    registrationCentre(cast.reg, register)
+    taxBureau(cast.tax)
 
-    const transfer: TransferCase = {
-      caseId: '231202-2026-000888', unitCode: '231202003004GB00012F00010001', location: '绥化市北林区中直路88号1幢2单元1502室',
-      contractNumber: 'HT-2026-231202-00888', price: '1250000.00',
-      seller: { name: '刘建国', idNumber: '231202198005123012', phone: '13904551234' },
-      buyer: { name: '陈晓梅', idNumber: '231202198508234021', phone: '13604556789' },
-    }
-    process.stdout.write('\n— Scene 1: a second-hand house sale, registration → tax → registration —\n')
     const started = Date.now()
-    await runTransfer(reg, transfer)
+    process.stdout.write('\n— Morning: a second-hand house sale with a mortgage loan (网签备案 → 抵押查询 → 征税/完税 → 抵押登记 → 登簿) —\n')
+    await secondHandSale(cast, register)
+    process.stdout.write('\n— Afternoon: a new-build sale, pre-registration pushed to the bank and the tax bureau (预告登记) —\n')
+    const preCase = await preRegistration(cast)
+
     await Promise.all([...agencies.values()].map((a) => a.settle()))
     await settleDeliveries(config)
-    const c = await reg.client.getCase(transfer.caseId)
-    process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
-    say('demo', `case ${transfer.caseId} completed in ${Date.now() - started} ms`)
+    process.stdout.write('\n— The cases as the registration centre sees them (GET /v1/cases/:caseId) —\n')
+    for (const caseId of [SALE.caseId, preCase]) {
+      const c = await cast.reg.client.getCase(caseId)
+      process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
+    }
+    const queries = (await cast.bank.client.http('GET', '/v1/queries')).json as { queries: Array<{ queryId: string; purpose: string; applicationNo: string; outcome: string; askedAt: string }> }
+    process.stdout.write(`\n— The bank's query record (GET /v1/queries) —\n${queries.queries.map((q) => `  ${q.askedAt}  ${q.purpose}  loan ${q.applicationNo}  ${q.outcome}`).join('\n')}\n`)
+    say('demo', `the day's work took ${Date.now() - started} ms`)
     return 0
   } finally {
     for (const a of agencies.values()) await a.close().catch(() => {})

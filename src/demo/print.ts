@@ -33,6 +33,7 @@ function describe(e: CaseDoc['timeline'][number]): string {
     case 'delivery.failed': return `to ${String(e.recipient)} failed (attempt ${String(e.attempt)}: ${String(e.reason)}), will retry`
     case 'delivery.dead': return `to ${String(e.recipient)} dead (${String(e.reason)})`
     case 'delivery.replayed': return `to ${String(e.recipient)} replayed by an operator`
+    case 'contract.linked': return `filed contract ${String(e.contractNumber)} of ${String(e.housing)} linked to the case`
     default: return ''
   }
 }
@@ -42,7 +43,8 @@ export function formatCase(c: CaseDoc): string {
   const lines = [`case ${c.caseId} — unit ${displayUnitCode(c.unitCode)} — participants ${c.participants.join(', ')}`]
   for (const s of c.steps) {
     const took = s.closedAt ? ` after ${Date.parse(s.closedAt) - Date.parse(s.openedAt)} ms` : ''
-    lines.push(`  step ${s.kind.padEnd(16)} ${s.status.padEnd(9)} ${s.requester} → ${s.responder}${took}; due ${s.dueAt ? due(s.dueAt) : '—'}${s.overdue ? ' OVERDUE' : ''}`)
+    const waiting = s.status === 'open' ? `; waiting for ${s.responder}` : ''
+    lines.push(`  step ${s.kind.padEnd(16)} ${s.status.padEnd(9)} ${s.requester} → ${s.responder}${took}${waiting}; due ${s.dueAt ? due(s.dueAt) : '—'}${s.overdue ? ' OVERDUE' : ''}`)
   }
   const t0 = Date.parse(c.timeline[0]?.at ?? new Date().toISOString())
   for (const e of c.timeline) {

@@ -15,6 +15,8 @@
  *   the family's first home 1 % (≤ 140 m²) or 1.5 %; second home 1 % (≤ 140 m²) or 2 %;
  *   otherwise, and for non-residential property, 3 %.
  * - 印花税 stamp duty on individuals' housing sales is exempt and not listed.
+ * - A new-build purchase (商品房买卖): only the buyer's 契税 is assessed at the registration
+ *   step; the developer's taxes are settled elsewhere.
  */
 
 export interface TaxLine {
@@ -41,6 +43,8 @@ export interface TransferFacts {
   readonly transferorHomes?: number
   /** Homes the transferee's family will hold, this one included. */
   readonly transfereeHomes?: number
+  /** A new-build purchase: the buyer's deed tax only. */
+  readonly newBuild?: boolean
 }
 
 export interface Assessment {
@@ -90,7 +94,11 @@ export function assessTransfer(f: TransferFacts): Assessment {
   }
 
   // Net of VAT: the basis of every tax below.
-  const net = f.priceIncludesVat && held < 2 ? (price * 100n * 2n + 105n) / (105n * 2n) : price
+  const net = f.priceIncludesVat && (held < 2 || f.newBuild) ? (price * 100n * 2n + 105n) / (105n * 2n) : price
+  if (f.newBuild) {
+    line('10119', 'transferee', net, deedRate(f))
+    return summary(net, items)
+  }
   const vat = line('10101', 'transferor', net, [5n, 100n], held >= 2 ? '个人销售住房满2年免征增值税' : undefined)
   // Surcharges are levied on the VAT actually due: none when it is exempt.
   const surcharges = vat === 0n ? 0n : line('10109', 'transferor', vat, [7n, 100n]) + line('30203', 'transferor', vat, [3n, 100n]) + line('30216', 'transferor', vat, [2n, 100n])
@@ -103,11 +111,19 @@ export function assessTransfer(f: TransferFacts): Assessment {
     line('10106', 'transferor', net, [1n, 100n], onlyHomeFiveYears ? '个人转让自用5年以上家庭唯一生活用房免征' : undefined)
   }
 
+  line('10119', 'transferee', net, deedRate(f))
+  return summary(net, items)
+}
+
+function deedRate(f: TransferFacts): readonly [bigint, bigint] {
   const large = Number(f.buildingArea) > 140
   const homes = f.transfereeHomes ?? 3
-  const deedRate: readonly [bigint, bigint] = !f.residential || homes >= 3 ? [3n, 100n] : homes === 1 ? (large ? [15n, 1000n] : [1n, 100n]) : large ? [2n, 100n] : [1n, 100n]
-  line('10119', 'transferee', net, deedRate)
+  if (!f.residential || homes >= 3) return [3n, 100n]
+  if (homes === 1) return large ? [15n, 1000n] : [1n, 100n]
+  return large ? [2n, 100n] : [1n, 100n]
+}
 
+function summary(net: bigint, items: TaxLine[]): Assessment {
   const sum = (k: 'due' | 'relief' | 'paid'): string => yuan(items.reduce((a, x) => a + fen(x[k]), 0n))
   return { assessedPrice: yuan(net), items, totals: { due: sum('due'), relief: sum('relief'), paid: sum('paid') } }
 }

@@ -119,7 +119,8 @@ export async function addEvent(
 /** The case timeline, in order. */
 export async function listEvents(db: Db | Tx, caseId: string): Promise<CaseEvent[]> {
   return (await db.query<CaseEvent>(
-    `SELECT id::text, at, event, actor, exchange_id AS "exchangeId", delivery_id AS "deliveryId", detail FROM case_events WHERE case_id = $1 ORDER BY id`,
+    // By time, then by the bigint id (a bare ORDER BY id would sort the text column of the same name).
+    `SELECT id::text, at, event, actor, exchange_id AS "exchangeId", delivery_id AS "deliveryId", detail FROM case_events WHERE case_id = $1 ORDER BY at, case_events.id`,
     [caseId],
   )).rows
 }

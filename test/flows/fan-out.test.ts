@@ -88,4 +88,10 @@ t.test('preregistration.completed goes to the bank and the tax bureau only; a de
   await ops.close()
 })
 
+t.test('the timeline is in time order, however many events it has', async (t) => {
+  const events = ((await w.client(REG).getCase(caseId)).json as { timeline: Array<{ at: string }> }).timeline
+  t.ok(events.length > 10, `${events.length} events`)
+  t.ok(events.every((e, i) => i === 0 || Date.parse(e.at) >= Date.parse(events[i - 1]?.at ?? '')), 'never earlier than the one before')
+})
+
 t.test('no personal data in logs or in clear in the database', async (t) => w.checkLogs(t))

@@ -40,6 +40,7 @@ export function assessmentRequestBody(c: TransferCase, now: Date): Record<string
 }
 
 interface AssessmentBody {
+  case: { businessType?: string }
   property: { buildingArea: string; usage: string }
   transaction: { price: string; priceIncludesVat: boolean; contractDate: string }
   parties: Array<{ side: string; homesHeld?: number; acquisition?: { date: string; cost: string } }>
@@ -59,6 +60,7 @@ export function taxBureau(tax: SimulatedAgency): void {
       ...(seller?.acquisition ? { acquisition: seller.acquisition } : {}),
       ...(seller?.homesHeld !== undefined ? { transferorHomes: seller.homesHeld } : {}),
       ...(buyer?.homesHeld !== undefined ? { transfereeHomes: buyer.homesHeld } : {}),
+      newBuild: b.case.businessType === 'new-build-sale',
     })
     tax.say(`received 征税信息 for case ${d.envelope.caseId} (signed by ${d.envelope.from}); assessed:`)
     for (const i of a.items) tax.say(`    ${TAX_ITEM_NAMES[i.item].padEnd(34)} basis ${i.basis.padStart(12)} × ${i.rate.padEnd(6)} = ${i.due.padStart(10)}${i.relief !== '0.00' ? `  (relief ${i.relief}: ${i.reliefNature ?? ''})` : ''}`)

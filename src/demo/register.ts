@@ -1,0 +1,81 @@
+/** A person as the demo's register and messages carry them (fake, format-valid data). */
+export interface Person {
+  readonly name: string
+  readonly idNumber: string
+  readonly phone: string
+  readonly address: string
+}
+
+/** A mortgage on the register. */
+export interface RegisteredMortgage {
+  readonly mortgagee: { readonly name: string; readonly uscc: string }
+  readonly mortgageType: 'ordinary' | 'maximum'
+  readonly amount: string
+  readonly term: { readonly start: string; readonly end: string }
+  readonly rank: number
+  readonly certificateNumber: string
+  readonly registeredAt: string
+  status: 'current' | 'historical'
+}
+
+/** One unit on the register: its title and encumbrances. */
+export interface RegisteredUnit {
+  readonly unitCode: string
+  readonly location: string
+  readonly buildingArea: string
+  certificateNumber: string
+  owners: Person[]
+  registeredAt: string
+  readonly mortgages: RegisteredMortgage[]
+  readonly preregistrations: Array<{ kind: string; certificateNumber: string; registeredAt: string }>
+}
+
+/**
+ * The simulated registration centre's register (不动产登记簿): what it answers a bank's query
+ * from, and what it changes when it enters a transfer or a mortgage.
+ */
+export class DemoRegister {
+  readonly #units = new Map<string, RegisteredUnit>()
+  #certificates = 1200
+
+  add(unit: RegisteredUnit): void {
+    this.#units.set(unit.unitCode, unit)
+  }
+
+  unit(unitCode: string): RegisteredUnit {
+    const u = this.#units.get(unitCode)
+    if (u === undefined) throw new Error(`unit ${unitCode} is not on the register`)
+    return u
+  }
+
+  /** The next certificate-of-registration number, e.g. 黑(2026)绥化市不动产证明第0001201号. */
+  nextCertificate(kind: '不动产证明' | '不动产权'): string {
+    this.#certificates++
+    return `黑(2026)绥化市${kind}第${String(this.#certificates).padStart(7, '0')}号`
+  }
+
+  /** The mortgage.query.result body for a unit, as the register holds it (the gateway minimises it per bank). */
+  answer(unitCode: string, now: Date): Record<string, unknown> {
+    const u = this.unit(unitCode)
+    return {
+      asOf: iso(now), unitCode: u.unitCode, location: u.location,
+      ownership: {
+        certificateNumber: u.certificateNumber,
+        owners: u.owners.map((o) => ({ name: o.name, idType: '1', idNumber: o.idNumber, share: u.owners.length === 1 ? '1' : (1 / u.owners.length).toString() })),
+        coOwnership: u.owners.length === 1 ? 'sole' : 'by-shares',
+        registeredAt: u.registeredAt,
+      },
+      mortgages: u.mortgages.filter((m) => m.status === 'current').map((m) => ({
+        mortgagee: m.mortgagee, mortgageType: m.mortgageType, ...(m.mortgageType === 'ordinary' ? { securedAmount: m.amount } : { maxAmount: m.amount }),
+        term: m.term, rank: m.rank, certificateNumber: m.certificateNumber, registeredAt: m.registeredAt, status: m.status,
+      })),
+      seizures: [], objections: [],
+      preregistrations: u.preregistrations,
+    }
+  }
+}
+
+/** RFC 3339 in China Standard Time, as the agencies write times. */
+export function iso(at: Date): string {
+  return new Date(at.getTime() + 8 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '+08:00')
+}

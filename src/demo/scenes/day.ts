@@ -1,0 +1,203 @@
+import { digestHex } from '../../crypto/index.ts'
+import type { InboundDelivery } from '../../client/index.ts'
+import type { SimulatedAgency } from '../agency.ts'
+import { DemoRegister, iso, type Person } from '../register.ts'
+import { assessmentRequestBody, runTransfer, within, type TransferCase } from './transfer.ts'
+
+/** The agencies of the day (native partners; the legacy tax bureau is played separately). */
+export interface DayCast {
+  readonly reg: SimulatedAgency
+  readonly tax: SimulatedAgency
+  readonly housing: SimulatedAgency
+  readonly bank: SimulatedAgency
+}
+
+export const BANK_USCC = '91230100MA1B2C3D49'
+const OTHER_BANK = { name: '北林示范农村商业银行股份有限公司', uscc: '91231202MA1D5E6F7Y' }
+
+export const SELLER: Person = { name: '刘建国', idNumber: '231202198005123012', phone: '13904551234', address: '绥化市北林区中直路88号1幢2单元1502室' }
+export const BUYER: Person = { name: '陈晓梅', idNumber: '231202198508234021', phone: '13604556789', address: '绥化市北林区黄河路16号3单元201室' }
+const NEWBUILD_BUYER: Person = { name: '周海涛', idNumber: '231202197801182211', phone: '13704557788', address: '绥化市北林区康庄路9号' }
+
+/** The second-hand sale of the morning: contract filed by housing, tax, a mortgage loan, the register. */
+export const SALE: TransferCase = {
+  caseId: '231202-2026-000888', unitCode: '231202003004GB00012F00010001', location: '绥化市北林区中直路88号1幢2单元1502室',
+  contractNumber: 'CL2312022026008801', price: '1250000.00', seller: SELLER, buyer: BUYER,
+  housingContractNumber: 'CL2312022026008801', housingFilingNumber: 'BA2312022026008801',
+}
+const LOAN = { applicationNo: 'LA2026112400888', amount: '800000.00' }
+
+/** The register as it stands in the morning. */
+export function morningRegister(): DemoRegister {
+  const r = new DemoRegister()
+  r.add({
+    unitCode: SALE.unitCode, location: SALE.location, buildingArea: '98.56',
+    certificateNumber: '黑(2019)绥化市不动产权第0031415号', owners: [SELLER], registeredAt: '2019-05-20T10:00:00+08:00',
+    mortgages: [{
+      mortgagee: OTHER_BANK, mortgageType: 'ordinary', amount: '350000.00', term: { start: '2019-06-01', end: '2039-05-31' },
+      rank: 1, certificateNumber: '黑(2019)绥化市不动产证明第0004567号', registeredAt: '2019-06-05T11:00:00+08:00', status: 'current',
+    }],
+    preregistrations: [],
+  })
+  return r
+}
+
+/** The registration centre: answers queries from its register, registers mortgages, enters transfers. */
+export function registrationCentre(reg: SimulatedAgency, register: DemoRegister): void {
+  reg.onQuery('mortgage.query', async (q) => {
+    reg.say(`answers ${q.envelope.from}'s mortgage query (purpose ${String((q.envelope.body as { purpose: string }).purpose)}) from the register`)
+    return { type: 'mortgage.query.result', body: register.answer(q.envelope.unitCode as string, new Date()) }
+  })
+  reg.on('housing.contract.filed', async (d) => reg.say(`filed contract ${String((d.envelope.body as { contractNumber: string }).contractNumber)} noted for unit ${d.envelope.unitCode}`))
+  reg.on('mortgage.registration.request', async (d: InboundDelivery) => {
+    const b = d.envelope.body as { applicationNo: string; mortgagee: { name: string; uscc: string }; mortgageType: 'ordinary'; securedAmount: string; term: { start: string; end: string }; scope: string }
+    reg.say(`received mortgage registration application ${b.applicationNo} from ${d.envelope.from}; examining…`)
+  })
+}
+
+/** The morning: the second-hand sale with a mortgage loan, from contract to register. */
+export async function secondHandSale(c: DayCast, register: DemoRegister): Promise<void> {
+  const { reg, housing, bank } = c
+  const now = new Date()
+  // 1. 住建: the sale contract is filed (网签备案).
+  await housing.client.send({
+    type: 'housing.contract.filed', unitCode: SALE.unitCode,
+    body: {
+      contractNumber: SALE.housingContractNumber, filingNumber: SALE.housingFilingNumber, contractType: 'second-hand-sale', status: 'filed',
+      filedAt: iso(now), signedDate: '2026-11-20', price: SALE.price,
+      house: {
+        houseCode: '2312020030040888', unitCode: SALE.unitCode, location: SALE.location, building: '1', room: '1502', buildingArea: '98.56',
+        innerArea: '82.30', sharedArea: '16.26', usage: 'residential', landUse: '城镇住宅用地', landRightType: 'granted', landTermStart: '2010-06-01', landTermEnd: '2080-05-31',
+      },
+      buyers: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, phone: BUYER.phone, address: BUYER.address }],
+      sellers: [{ name: SELLER.name, idType: '1', idNumber: SELLER.idNumber, phone: SELLER.phone, address: SELLER.address }],
+    },
+  })
+  housing.say(`filed sale contract ${SALE.housingContractNumber} (备案号 ${SALE.housingFilingNumber})`)
+
+  // 2. The bank's pre-loan query for the buyer's loan application.
+  const answer = await bank.client.query({
+    type: 'mortgage.query', unitCode: SALE.unitCode,
+    body: { unitCode: SALE.unitCode, purpose: 'pre-loan', loanApplication: { applicationNo: LOAN.applicationNo, applicants: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber }] } },
+  })
+  const view = answer.envelope.body as { ownership: { owners: Array<{ name: string; idNumber: string }> }; mortgages: Array<Record<string, unknown>> }
+  bank.say(`pre-loan query ${answer.queryId}: owners as the bank may see them: ${view.ownership.owners.map((o) => `${o.name} ${o.idNumber}`).join(', ')} (the seller is not an applicant: masked)`)
+  bank.say(`existing mortgages: ${view.mortgages.map((m) => (m.restricted ? `rank ${String(m.rank)}, ${String(m.status)} (another bank's: existence only)` : JSON.stringify(m))).join('; ')}`)
+
+  // 3. The transfer goes to tax; 完税 comes back.
+  await runTransfer(reg, SALE)
+
+  // 4. The bank applies for the mortgage registration on the same case (转移+抵押).
+  const mortgageRegistered = new Promise<void>((resolve) => {
+    bank.on('mortgage.registration.completed', async (d) => {
+      const b = d.envelope.body as { certificateNumber: string; document: { digest: { alg: string; value: string } } }
+      bank.say(`received the electronic certificate of registration ${b.certificateNumber} (document ${b.document.digest.alg} ${b.document.digest.value.slice(0, 16)}…)`)
+      resolve()
+    })
+  })
+  await bank.client.send({
+    type: 'mortgage.registration.request', caseId: SALE.caseId, unitCode: SALE.unitCode,
+    body: {
+      applicationNo: 'DY2026112400888', registrationType: '100', loanApplicationNo: LOAN.applicationNo,
+      property: { unitCode: SALE.unitCode, location: SALE.location },
+      mortgagors: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, phone: BUYER.phone }],
+      debtors: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber }],
+      mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', securedAmount: LOAN.amount,
+      term: { start: '2026-12-01', end: '2046-11-30' }, scope: '主债权本金、利息、罚息、违约金、损害赔偿金和实现抵押权的费用',
+      contractNumber: 'DYHT2026112400888', loanContractNumber: 'JKHT2026112400888', submittedAt: iso(new Date()),
+    },
+  })
+  bank.say(`applied for the mortgage registration on case ${SALE.caseId}`)
+
+  // 5. 登簿: the transfer is entered; everyone on the case hears of it; the mortgage is registered.
+  const unit = register.unit(SALE.unitCode)
+  const title = register.nextCertificate('不动产权')
+  unit.certificateNumber = title
+  unit.owners = [BUYER]
+  unit.registeredAt = iso(new Date())
+  for (const m of unit.mortgages) m.status = 'historical'
+  await reg.client.send({
+    type: 'registration.completed', caseId: SALE.caseId, unitCode: SALE.unitCode,
+    body: {
+      registrationType: '200', businessNumber: '2026112400888', certificateNumber: title,
+      owners: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, share: '1' }], coOwnership: 'sole',
+      registeredAt: unit.registeredAt, registerBookRef: `${SALE.unitCode.slice(0, 19)}/${SALE.unitCode.slice(19)}/4`,
+    },
+  })
+  reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
+
+  const certificate = register.nextCertificate('不动产证明')
+  const document = Buffer.from(`电子不动产登记证明 ${certificate} ${SALE.unitCode}`, 'utf8')
+  unit.mortgages.push({
+    mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', amount: LOAN.amount, term: { start: '2026-12-01', end: '2046-11-30' },
+    rank: 1, certificateNumber: certificate, registeredAt: iso(new Date()), status: 'current',
+  })
+  await reg.client.send({
+    type: 'mortgage.registration.completed', caseId: SALE.caseId, unitCode: SALE.unitCode,
+    body: {
+      certificateNumber: certificate, businessNumber: '2026112400889', registeredAt: iso(new Date()),
+      registeringOffice: { name: '绥化市北林区不动产登记中心', division: '231202' },
+      mortgage: {
+        mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', securedAmount: LOAN.amount,
+        term: { start: '2026-12-01', end: '2046-11-30' }, rank: 1, scope: '主债权本金、利息、罚息、违约金、损害赔偿金和实现抵押权的费用',
+      },
+      document: { digest: { alg: 'SM3', value: digestHex('national', document) }, mediaType: 'application/ofd' },
+    },
+  })
+  reg.say(`registered the mortgage: certificate ${certificate}`)
+  await within(mortgageRegistered, 15_000, 'the bank did not receive its certificate')
+}
+
+/** The afternoon: a new-build sale's pre-registration (预告登记) pushed to the bank and the tax bureau. */
+export async function preRegistration(c: DayCast): Promise<string> {
+  const { reg, bank } = c
+  const caseId = '231202-2026-000889'
+  const unitCode = '231202003004GB00012F00020301'
+  const sale: TransferCase = {
+    caseId, unitCode, location: '绥化市北林区康庄路9号2幢3单元301室', contractNumber: 'YS2312022026000301', price: '680000.00',
+    seller: { name: '绥化示范房地产开发有限公司', idNumber: '', phone: '04558888888' }, buyer: NEWBUILD_BUYER,
+  }
+  // The deed tax of a new-build purchase is assessed first (the tax bureau joins the case) …
+  const body = assessmentRequestBody(sale, new Date()) as { case: Record<string, unknown>; parties: Array<Record<string, unknown>> }
+  body.case = { ...body.case, registrationType: '700', businessType: 'new-build-sale' }
+  body.parties = [
+    { side: 'transferor', name: '绥化示范房地产开发有限公司', idType: '8', idNumber: '91231202MA1D5E6F7Y', share: '1', acquisition: { method: 'self-built', date: '2024-06-30', cost: '420000.00' } },
+    { side: 'transferee', name: NEWBUILD_BUYER.name, idType: '1', idNumber: NEWBUILD_BUYER.idNumber, phone: NEWBUILD_BUYER.phone, share: '1', coOwnership: 'sole', homesHeld: 2, maritalStatus: '20' },
+  ]
+  let paid: () => void = () => {}
+  const taxed = new Promise<void>((r) => { paid = r })
+  reg.on('tax.payment.completed', async (d) => {
+    if (d.envelope.caseId === caseId) paid()
+  })
+  await reg.client.send({ type: 'tax.assessment.request', caseId, unitCode, body })
+  await within(taxed, 15_000, 'no 完税 for the new-build sale')
+  // … and the bank's pre-mortgage (预抵押) application puts the bank on the case.
+  await bank.client.send({
+    type: 'mortgage.registration.request', caseId, unitCode,
+    body: {
+      applicationNo: 'DY2026112400889', registrationType: '100', loanApplicationNo: 'LA2026112400889',
+      property: { unitCode, location: sale.location },
+      mortgagors: [{ name: NEWBUILD_BUYER.name, idType: '1', idNumber: NEWBUILD_BUYER.idNumber, phone: NEWBUILD_BUYER.phone }],
+      debtors: [{ name: NEWBUILD_BUYER.name, idType: '1', idNumber: NEWBUILD_BUYER.idNumber }],
+      mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', securedAmount: '400000.00',
+      term: { start: '2026-12-01', end: '2051-11-30' }, scope: '主债权本金、利息、罚息、违约金和实现抵押权的费用',
+      contractNumber: 'DYHT2026112400889', loanContractNumber: 'JKHT2026112400889', submittedAt: iso(new Date()),
+    },
+  })
+  const heard = new Promise<void>((r) => bank.on('preregistration.completed', async (d) => {
+    bank.say(`received the pre-registration ${String((d.envelope.body as { certificateNumber: string }).certificateNumber)} for case ${d.envelope.caseId}`)
+    r()
+  }))
+  await reg.client.send({
+    type: 'preregistration.completed', caseId, unitCode,
+    body: {
+      kind: 'new-build-sale', certificateNumber: '黑(2026)绥化市不动产证明第0001299号', businessNumber: '2026112400890', registeredAt: iso(new Date()),
+      rightHolders: [{ name: NEWBUILD_BUYER.name, idType: '1', idNumber: NEWBUILD_BUYER.idNumber }],
+      obligors: [{ name: '绥化示范房地产开发有限公司', idType: '8', idNumber: '91231202MA1D5E6F7Y' }],
+      location: sale.location, plannedUsage: 'residential', buildingArea: '98.56', price: sale.price,
+    },
+  })
+  reg.say(`pushed the pre-registration of case ${caseId} to the bank and the tax bureau of the case`)
+  await within(heard, 15_000, 'the bank did not receive the pre-registration')
+  return caseId
+}
