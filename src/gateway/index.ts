@@ -6,7 +6,7 @@ import { installJoseParser } from '../inbound/content.ts'
 import { installProblemHandlers } from '../inbound/problem.ts'
 import { adminRoutes } from '../inbound/routes/admin.ts'
 import { caseRoutes } from '../inbound/routes/cases.ts'
-import { directoryRoutes } from '../inbound/routes/directory.ts'
+import { directoryRoutes, openApiRoutes } from '../inbound/routes/directory.ts'
 import { healthRoutes } from '../inbound/routes/health.ts'
 import { messageRoutes } from '../inbound/routes/messages.ts'
 import { queryRoutes } from '../inbound/routes/queries.ts'
@@ -46,8 +46,12 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     genReqId: () => ids.uuid7(),
     trustProxy: false,
   })
-  const tb = { config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
+  const tb = { routes: [] as Array<{ method: string; url: string }>, config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
   app.decorate('tb', tb)
+  // Every route the gateway serves, as registered (the OpenAPI test checks each is described).
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') tb.routes.push({ method, url: r.url })
+  })
   installProblemHandlers(app)
   installJoseParser(app, config.limits.bodyBytes)
 
@@ -65,6 +69,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     await app.register(queryRoutes)
     await app.register(caseRoutes)
     await app.register(directoryRoutes)
+    await app.register(openApiRoutes)
     await app.register(adminRoutes)
     await app.register(adapterRoutes)
   }

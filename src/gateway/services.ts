@@ -22,6 +22,8 @@ export interface Tongban {
   readonly ids: IdSource
   readonly logger: Logger
   readonly adapters: ReadonlyMap<string, PartnerAdapter>
+  /** The routes served (method, URL pattern), as registered. */
+  readonly routes: Array<{ method: string; url: string }>
   /** The working-day calendar (tests may inject one). */
   readonly calendar?: WorkingCalendar
   db: Db

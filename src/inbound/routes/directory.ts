@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { signJws } from '../../crypto/index.ts'
+import { openApiDocument } from '../openapi.ts'
 
 /**
  * GET /v1/directory: the participants' public keys and allowed types plus the gateway's own
@@ -24,4 +25,10 @@ export async function directoryRoutes(app: FastifyInstance): Promise<void> {
     const jws = await signJws(Buffer.from(JSON.stringify(doc), 'utf8'), signer!, { typ: 'tongban+directory' })
     return reply.type('application/jose').send(jws)
   })
+}
+
+/** GET /v1/openapi.json: the API description, generated from the live schemas. */
+export async function openApiRoutes(app: FastifyInstance): Promise<void> {
+  const doc = openApiDocument(app.tb.validator, app.tb.config.gatewayId)
+  app.get('/v1/openapi.json', async () => doc)
 }

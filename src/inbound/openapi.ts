@@ -1,0 +1,70 @@
+import { ERRORS } from '../errors.ts'
+import { allRules } from '../core/message-types.ts'
+import type { MessageValidator } from '../core/schemas.ts'
+
+type Op = Record<string, unknown>
+
+const jose = (description: string): Op => ({ required: true, content: { 'application/jose': { schema: { type: 'string', description } } } })
+const joseAnswer = (description: string): Op => ({ description, content: { 'application/jose': { schema: { type: 'string' } } } })
+const problems = (...codes: Array<keyof typeof ERRORS>): Op => {
+  const byStatus = new Map<number, string[]>()
+  for (const c of codes) byStatus.set(ERRORS[c].status, [...(byStatus.get(ERRORS[c].status) ?? []), c])
+  return Object.fromEntries([...byStatus].map(([status, cs]) => [String(status), {
+    description: cs.map((c) => `${c}: ${ERRORS[c as keyof typeof ERRORS].title}`).join('; '),
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  }]))
+}
+const json = (description: string, schema: object = { type: 'object' }): Op => ({ description, content: { 'application/json': { schema } } })
+const bearer = [{ bearer: [] }]
+const AUTH = ['TB_ERR_TOKEN_MISSING', 'TB_ERR_TOKEN_INVALID', 'TB_ERR_TOKEN_EXPIRED'] as const
+const DECODE = ['TB_ERR_CONTENT_TYPE', 'TB_ERR_BODY_TOO_LARGE', 'TB_ERR_JOSE_MALFORMED', 'TB_ERR_ALG_UNSUPPORTED', 'TB_ERR_DECRYPT', 'TB_ERR_ENCRYPTION_REQUIRED',
+  'TB_ERR_KEY_UNKNOWN', 'TB_ERR_SIGNATURE_INVALID', 'TB_ERR_SIGNER_MISMATCH', 'TB_ERR_SCHEMA', 'TB_ERR_IAT_WINDOW', 'TB_ERR_REPLAY', 'TB_ERR_TYPE_UNKNOWN',
+  'TB_ERR_ROUTE_FORBIDDEN', 'TB_ERR_NO_ROUTE', 'TB_ERR_UNAVAILABLE'] as const
+
+/**
+ * The OpenAPI 3.1 description of the HTTP API, generated from the live schemas (one component
+ * per message type and version, plus the envelope) and the error catalogue: it cannot drift
+ * from what the gateway validates.
+ */
+export function openApiDocument(validator: MessageValidator, gatewayId: string): object {
+  const schemas: Record<string, object> = { Envelope: validator.envelopeSchema() }
+  for (const { type, v } of validator.types()) {
+    const s = validator.schema(type, v)
+    if (s !== undefined) schemas[`${type}.v${v}`] = s
+  }
+  schemas.Problem = {
+    type: 'object', required: ['type', 'title', 'status', 'code', 'fault'],
+    properties: {
+      type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' },
+      code: { enum: Object.keys(ERRORS) }, fault: { enum: ['client', 'gateway', 'partner'] }, detail: { type: 'string' }, instance: { type: 'string' },
+      violations: { type: 'array', items: { type: 'object', properties: { pointer: { type: 'string' }, rule: { type: 'string' }, message: { type: 'string' } } } },
+    },
+  }
+  const types = allRules().map((r) => `\`${r.type}\` (${r.kind}, ${r.from} → ${r.to.join('/')})`).join(', ')
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tongban (通办) inter-agency data-exchange gateway', version: '1',
+      description: `Wire protocol v1 (docs/protocol.md). Bodies are compact JWE (to the gateway) of a JWS of an Envelope whose body follows the schema of its type and version (components.schemas). Message types: ${types}. Gateway id (token audience): ${gatewayId}.`,
+    },
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An access token from POST /v1/token' } } },
+    paths: {
+      '/v1/token': { post: { summary: 'Prove a key of the directory, get a short-lived access token', requestBody: jose('A JWS, typ tongban+token-request, payload { sub, aud, iat, jti }'), responses: { 200: json('Access token', { type: 'object', properties: { access_token: { type: 'string' }, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' } } }), ...problems('TB_ERR_CONTENT_TYPE', 'TB_ERR_JOSE_MALFORMED', 'TB_ERR_KEY_UNKNOWN', 'TB_ERR_SIGNATURE_INVALID', 'TB_ERR_SIGNER_MISMATCH', 'TB_ERR_SCHEMA', 'TB_ERR_IAT_WINDOW', 'TB_ERR_REPLAY') } } },
+      '/v1/messages': { post: { summary: 'Send an asynchronous message', security: bearer, requestBody: jose('A JWE (cty tongban+jws) of the sender\'s JWS of an Envelope'), responses: { 202: joseAnswer('Accepted: the receipt (回执), a JWS signed by the gateway in the sender\'s suite'), 200: joseAnswer('The same bytes again: the original receipt'), ...problems(...AUTH, ...DECODE, 'TB_ERR_DUPLICATE_ID', 'TB_ERR_CASE_NOT_FOUND', 'TB_ERR_CASE_MISMATCH', 'TB_ERR_CASE_CONFLICT', 'TB_ERR_FORBIDDEN') } } },
+      '/v1/queries': {
+        post: { summary: 'Send a synchronous query (mortgage.query)', security: bearer, requestBody: jose('A JWE (cty tongban+jws) of the asker\'s JWS of an Envelope'), responses: { 200: joseAnswer('The answer: a JWE to the asker of a JWS (typ tongban+answer) signed by the gateway'), ...problems(...AUTH, ...DECODE, 'TB_ERR_FORBIDDEN', 'TB_ERR_PARTNER_TIMEOUT', 'TB_ERR_PARTNER_UNAVAILABLE', 'TB_ERR_PARTNER_REJECTED', 'TB_ERR_PARTNER_BAD_ANSWER') } },
+        get: { summary: 'The record of queries: one\'s own, or all for operators', security: bearer, parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } }], responses: { 200: json('Queries, newest first'), ...problems(...AUTH, 'TB_ERR_BAD_REQUEST') } },
+      },
+      '/v1/cases': { get: { summary: 'The caller\'s cases, newest first; overdue=true: those with a step past its deadline', security: bearer, parameters: [{ name: 'overdue', in: 'query', schema: { enum: ['true', 'false'] } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } }], responses: { 200: json('Cases'), ...problems(...AUTH, 'TB_ERR_BAD_REQUEST') } } },
+      '/v1/cases/{caseId}': { get: { summary: 'A case: steps with deadlines, participants, exchanges with per-recipient delivery status, timeline', security: bearer, parameters: [{ name: 'caseId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json('The case'), ...problems(...AUTH, 'TB_ERR_NOT_FOUND') } } },
+      '/v1/exchanges/{id}': { get: { summary: 'An exchange and its deliveries', security: bearer, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { 200: json('The exchange'), ...problems(...AUTH, 'TB_ERR_NOT_FOUND') } } },
+      '/v1/directory': { get: { summary: 'The participant directory and the gateway\'s keys, signed by the gateway', parameters: [{ name: 'suite', in: 'query', schema: { enum: ['national', 'international'] } }], responses: { 200: joseAnswer('A JWS (typ tongban+directory)') } } },
+      '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: json('OpenAPI 3.1') } } },
+      '/v1/admin/deliveries': { get: { summary: 'Deliveries by status (operators)', security: bearer, parameters: [{ name: 'status', in: 'query', schema: { enum: ['pending', 'delivered', 'dead'] } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } }], responses: { 200: json('Deliveries'), ...problems(...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_BAD_REQUEST') } } },
+      '/v1/admin/deliveries/{id}/replay': { post: { summary: 'Replay a dead delivery with fresh attempts (operators)', security: bearer, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { 202: json('Back in the queue'), ...problems(...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_NOT_FOUND', 'TB_ERR_INVALID_STATE') } } },
+      '/v1/adapters/{adapter}/{participant}/{path}': { post: { summary: 'Routes adapters own for their partners\' own formats (docs/adapters.md)', parameters: ['adapter', 'participant', 'path'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })), requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } }, responses: { default: { description: 'In the partner\'s own format' } } } },
+      '/healthz': { get: { summary: 'The process answers', responses: { 200: json('ok') } } },
+      '/readyz': { get: { summary: 'PostgreSQL, Redis and keys are usable', responses: { 200: json('ready'), 503: json('not ready') } } },
+    },
+  }
+}
