@@ -55,23 +55,31 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   installProblemHandlers(app)
   installJoseParser(app, config.limits.bodyBytes)
 
-  await app.register(dbPlugin)
-  await app.register(redisPlugin)
-  await app.register(keysPlugin)
-  await app.register(directoryPlugin)
-  await app.register(deliveryPlugin)
+  try {
+    await app.register(dbPlugin)
+    await app.register(redisPlugin)
+    await app.register(keysPlugin)
+    await app.register(directoryPlugin)
+    await app.register(deliveryPlugin)
 
-  await app.register(healthRoutes)
-  if (config.http !== false) {
-    await app.register(authPlugin)
-    await app.register(tokenRoutes)
-    await app.register(messageRoutes)
-    await app.register(queryRoutes)
-    await app.register(caseRoutes)
-    await app.register(directoryRoutes)
-    await app.register(openApiRoutes)
-    await app.register(adminRoutes)
-    await app.register(adapterRoutes)
+    await app.register(healthRoutes)
+    if (config.http !== false) {
+      await app.register(authPlugin)
+      await app.register(tokenRoutes)
+      await app.register(messageRoutes)
+      await app.register(queryRoutes)
+      await app.register(caseRoutes)
+      await app.register(directoryRoutes)
+      await app.register(openApiRoutes)
+      await app.register(adminRoutes)
+      await app.register(adapterRoutes)
+    }
+    await app.ready()
+  } catch (err) {
+    // A fault at start (a bad directory, a missing key) must not leave the connections that
+    // were already opened holding the process: close them, then report the fault.
+    await app.close().catch(() => {})
+    throw err
   }
   return app
 }
