@@ -1,16 +1,15 @@
 import { TongbanError } from '../errors.ts'
 import { digestHex, signJws, type GatewayKeyring } from '../crypto/index.ts'
-import { inTransaction, isUniqueViolation, type Db } from '../store/db.ts'
-import { findByMessageId, insertExchange } from '../store/exchanges.ts'
-import { insertDeliveries } from '../store/deliveries.ts'
-import { addEvent, addParticipants, closeStep, ensureCase, openStep } from '../store/cases.ts'
+import type { Db } from '../store/db.ts'
+import { storeAcceptance, type AcceptConflict, type AcceptDoc } from '../store/accept.ts'
+import { findByMessageId } from '../store/exchanges.ts'
 import type { NonceStore } from '../store/nonces.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { Directory, Participant } from './directory.ts'
 import { ATTESTS_HEADER, VIA_HEADER, type AttestedMessage, type DecodedMessage, type Envelope, type Receipt } from './envelope.ts'
 import { JWS_TYP } from './verify.ts'
-import { applyCaseEffects } from './case-effects.ts'
+import { caseEffects } from './case-effects.ts'
 import { checkIat } from './freshness.ts'
 import { combineViolations, envelopeViolations, ruleFor, type MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
@@ -76,16 +75,20 @@ export class AcceptService {
     // Claimed last, so that a message rejected for another reason does not burn its nonce.
     const inFlight = await this.#claimNonce(msg)
     if (inFlight) return inFlight
+    let result: AcceptResult | 'repeat'
     try {
-      return await this.#commit(msg, rule, plan, now)
+      result = await this.#commit(msg, rule, plan, now)
     } catch (err) {
+      // Not accepted: the nonce may be used again (by this very message, retried).
       await d.nonces.release('msg', env.from, env.nonce).catch(() => {})
-      if (isUniqueViolation(err, 'exchanges_sender_message_id_key')) {
-        const again = await this.#repeat(msg)
-        if (again) return again
-      }
       throw err
     }
+    if (result !== 'repeat') return result
+    // A concurrent attempt stored this (sender, id) first: its receipt, or 409 for other bytes.
+    // The nonce stays claimed: it belongs to that stored message.
+    const again = await this.#repeat(msg)
+    if (again === undefined) throw new TongbanError('TB_ERR_INTERNAL', 'the message was stored and then not found')
+    return again
   }
 
   /**
@@ -159,65 +162,43 @@ export class AcceptService {
     return rule
   }
 
-  async #commit(msg: DecodedMessage, rule: MessageTypeRule, plan: RoutePlan, now: Date): Promise<AcceptResult> {
+  async #commit(msg: DecodedMessage, rule: MessageTypeRule, plan: RoutePlan, now: Date): Promise<AcceptResult | 'repeat'> {
     const d = this.#d
     const env = msg.envelope
     const exchangeId = d.ids.uuid7()
     const receipt = await this.#receipt(msg, exchangeId, now)
     const deliveries = plan.recipients.map((r) => ({ id: d.ids.uuid7(), exchangeId, recipient: r.id }))
 
-    await inTransaction(d.db, async (tx) => {
-      await insertExchange(tx, {
-        id: exchangeId,
-        sender: env.from,
-        messageId: env.id,
-        type: env.type,
-        v: env.v,
-        caseId: env.caseId ?? null,
-        unitCode: env.unitCode ?? null,
-        suite: msg.suite,
-        requestDigest: msg.requestDigest,
-        messageSealed: d.keyring.sealer().seal(Buffer.from(msg.jws, 'ascii'), exchangeId),
-        receipt,
-        receivedAt: now,
-      })
-      await insertDeliveries(tx, deliveries, now)
-      if (env.caseId === undefined) {
-        await applyCaseEffects({ tx, env, exchangeId, now })
-        return
-      }
-
-      const caseId = env.caseId
-      const c = await ensureCase(tx, { caseId, unitCode: env.unitCode ?? '', openedBy: env.from, createdAt: now })
-      if (env.unitCode !== undefined && c.unitCode !== env.unitCode) {
-        throw new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${caseId}'s`, { detail: { caseId } })
-      }
-      await addParticipants(tx, caseId, [env.from, ...deliveries.map((x) => x.recipient)])
-      await addEvent(tx, {
-        caseId, at: now, event: 'message.accepted', actor: env.from, exchangeId,
-        detail: { type: env.type, messageId: env.id, recipients: deliveries.map((x) => x.recipient) },
-      })
-
-      const open = rule.step?.open
-      if (open !== undefined) {
-        const responder = deliveries[0]?.recipient as string
-        try {
-          await openStep(tx, { id: d.ids.uuid7(), caseId, kind: open, requester: env.from, responder, openedByExchange: exchangeId, openedAt: now, dueAt: d.dueAt(open, now) })
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new TongbanError('TB_ERR_CASE_CONFLICT', `case ${caseId} already has an open ${open} step`, { detail: { caseId } })
-          throw err
-        }
-        await addEvent(tx, { caseId, at: now, event: 'step.opened', actor: env.from, exchangeId, detail: { kind: open, responder } })
-      }
-      const close = rule.step?.close
-      if (close !== undefined && plan.answers !== undefined) {
-        if (!(await closeStep(tx, plan.answers.id, close.outcome, exchangeId, now))) {
-          throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `the ${close.kind} step of case ${caseId} was closed meanwhile`, { detail: { caseId } })
-        }
-        await addEvent(tx, { caseId, at: now, event: 'step.closed', actor: env.from, exchangeId, detail: { kind: close.kind, outcome: close.outcome } })
-      }
-      await applyCaseEffects({ tx, env, exchangeId, now })
-    })
+    const effects = caseEffects(env)
+    const recipients = deliveries.map((x) => x.recipient)
+    const open = rule.step?.open
+    const close = rule.step?.close
+    const doc: AcceptDoc = {
+      exchange: {
+        id: exchangeId, sender: env.from, messageId: env.id, type: env.type, v: env.v, caseId: env.caseId ?? null, unitCode: env.unitCode ?? null,
+        suite: msg.suite, requestDigest: msg.requestDigest, receipt, receivedAt: now.toISOString(),
+        messageSealed: d.keyring.sealer().seal(Buffer.from(msg.jws, 'ascii'), exchangeId).toString('base64'),
+      },
+      deliveries: deliveries.map((x) => ({ id: x.id, recipient: x.recipient })),
+      ...(effects.housingContract ? { housingContract: effects.housingContract } : {}),
+      ...(env.caseId === undefined ? {} : {
+        case: {
+          caseId: env.caseId, unitCode: env.unitCode ?? '', openedBy: env.from,
+          participants: [env.from, ...recipients],
+          events: [
+            { event: 'message.accepted', actor: env.from, detail: { type: env.type, messageId: env.id, recipients } },
+            ...(open !== undefined ? [{ event: 'step.opened', actor: env.from, detail: { kind: open, responder: recipients[0] } }] : []),
+            ...(close !== undefined && plan.answers !== undefined ? [{ event: 'step.closed', actor: env.from, detail: { kind: close.kind, outcome: close.outcome } }] : []),
+          ],
+          ...(open !== undefined ? { openStep: { id: d.ids.uuid7(), kind: open, requester: env.from, responder: recipients[0] as string, dueAt: d.dueAt(open, now)?.toISOString() ?? null } } : {}),
+          ...(close !== undefined && plan.answers !== undefined ? { closeStep: { id: plan.answers.id, outcome: close.outcome } } : {}),
+          ...(effects.linkContract ? { linkContract: effects.linkContract } : {}),
+        },
+      }),
+    }
+    const conflict = await storeAcceptance(d.db, doc)
+    if (conflict === 'repeat') return 'repeat'
+    if (conflict !== undefined) throw acceptConflict(conflict, env, rule)
 
     d.logger.info({ exchangeId, messageId: env.id, type: env.type, from: env.from, to: deliveries.map((x) => x.recipient), caseId: env.caseId }, 'message accepted')
     try {
@@ -233,5 +214,18 @@ export class AcceptService {
     if (signer === undefined) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `the gateway does not sign in the ${msg.suite} suite`)
     const receipt: Receipt = { exchangeId, messageId: msg.envelope.id, status: 'accepted', receivedAt: now.toISOString(), digest: msg.requestDigest }
     return signJws(Buffer.from(JSON.stringify(receipt), 'utf8'), signer, { typ: 'tongban+receipt' })
+  }
+}
+
+/** The error for a sender whose message the store refused. */
+function acceptConflict(conflict: Exclude<AcceptConflict, 'repeat'>, env: Envelope, rule: MessageTypeRule): TongbanError {
+  const detail = { caseId: env.caseId ?? '' }
+  switch (conflict) {
+    case 'unit-mismatch':
+      return new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${env.caseId ?? ''}'s`, { detail })
+    case 'step-already-open':
+      return new TongbanError('TB_ERR_CASE_CONFLICT', `case ${env.caseId ?? ''} already has an open ${rule.step?.open ?? ''} step`, { detail })
+    case 'step-closed':
+      return new TongbanError('TB_ERR_CASE_NOT_FOUND', `the ${rule.step?.close?.kind ?? ''} step of case ${env.caseId ?? ''} was closed meanwhile`, { detail })
   }
 }

@@ -46,26 +46,6 @@ export async function getCase(db: Db | Tx, caseId: string): Promise<CaseRow | un
   )).rows[0]
 }
 
-/** Creates the case if it does not exist yet; returns it as stored (locked for this transaction). */
-export async function ensureCase(tx: Tx, c: CaseRow): Promise<CaseRow> {
-  await tx.query(
-    `INSERT INTO cases (case_id, unit_code, opened_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING`,
-    [c.caseId, c.unitCode, c.openedBy, c.createdAt],
-  )
-  const row = (await tx.query<CaseRow>(
-    `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt" FROM cases WHERE case_id = $1 FOR UPDATE`,
-    [c.caseId],
-  )).rows[0]
-  return row as CaseRow
-}
-
-/** Records that these participants take part in the case (they may then read it). */
-export async function addParticipants(tx: Tx, caseId: string, participants: readonly string[]): Promise<void> {
-  for (const p of new Set(participants)) {
-    await tx.query(`INSERT INTO case_participants (case_id, participant) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [caseId, p])
-  }
-}
-
 /** Whether `participant` takes part in the case. */
 export async function isParticipant(db: Db | Tx, caseId: string, participant: string): Promise<boolean> {
   const r = await db.query(`SELECT 1 FROM case_participants WHERE case_id = $1 AND participant = $2`, [caseId, participant])
@@ -77,27 +57,9 @@ export async function listParticipants(db: Db | Tx, caseId: string): Promise<str
   return (await db.query<{ p: string }>(`SELECT participant AS p FROM case_participants WHERE case_id = $1 ORDER BY participant`, [caseId])).rows.map((r) => r.p)
 }
 
-/** Opens a step; a unique violation means one of that kind is already open. */
-export async function openStep(tx: Tx, s: Omit<Step, 'status' | 'closedByExchange' | 'closedAt' | 'overdueAt'>): Promise<void> {
-  await tx.query(
-    `INSERT INTO case_steps (id, case_id, kind, status, requester, responder, opened_by_exchange, opened_at, due_at)
-     VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8)`,
-    [s.id, s.caseId, s.kind, s.requester, s.responder, s.openedByExchange, s.openedAt, s.dueAt],
-  )
-}
-
 /** The open step of `kind` on a case, if any. */
 export async function findOpenStep(db: Db | Tx, caseId: string, kind: string): Promise<Step | undefined> {
   return (await db.query<Step>(`SELECT ${STEP_COLUMNS} FROM case_steps WHERE case_id = $1 AND kind = $2 AND status = 'open'`, [caseId, kind])).rows[0]
-}
-
-/** Closes an open step; false if it was no longer open (a concurrent answer won). */
-export async function closeStep(tx: Tx, stepId: string, outcome: 'completed' | 'rejected', exchangeId: string, now: Date): Promise<boolean> {
-  const r = await tx.query(
-    `UPDATE case_steps SET status = $2, closed_by_exchange = $3, closed_at = $4 WHERE id = $1 AND status = 'open'`,
-    [stepId, outcome, exchangeId, now],
-  )
-  return r.rowCount === 1
 }
 
 /** All steps of a case, oldest first. */

@@ -73,8 +73,3 @@ export async function dbReady(db: Db): Promise<boolean> {
   }
 }
 
-/** Unique-violation test for a PostgreSQL error. */
-export function isUniqueViolation(err: unknown, constraint?: string): boolean {
-  const e = err as { code?: string; constraint?: string }
-  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint)
-}

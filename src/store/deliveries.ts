@@ -20,16 +20,6 @@ export interface Delivery {
 const COLUMNS = `id, exchange_id AS "exchangeId", recipient, status, attempts, last_error AS "lastError",
   created_at AS "createdAt", age_from AS "ageFrom", updated_at AS "updatedAt", delivered_at AS "deliveredAt", dead_at AS "deadAt"`
 
-/** Writes pending deliveries (the outbox rows) in the acceptance transaction. */
-export async function insertDeliveries(tx: Tx, rows: ReadonlyArray<{ id: string; exchangeId: string; recipient: string }>, now: Date): Promise<void> {
-  for (const r of rows) {
-    await tx.query(
-      `INSERT INTO deliveries (id, exchange_id, recipient, status, created_at, age_from, updated_at) VALUES ($1, $2, $3, 'pending', $4, $4, $4)`,
-      [r.id, r.exchangeId, r.recipient, now],
-    )
-  }
-}
-
 /** One delivery by id. */
 export async function getDelivery(db: Db | Tx, id: string): Promise<Delivery | undefined> {
   return (await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE id = $1`, [id])).rows[0]

@@ -16,21 +16,8 @@ export interface Exchange {
   readonly receivedAt: Date
 }
 
-export interface NewExchange extends Exchange {
-  readonly messageSealed: Buffer
-}
-
 const COLUMNS = `id, sender, message_id AS "messageId", type, v, case_id AS "caseId", unit_code AS "unitCode",
   suite, request_digest AS "requestDigest", receipt, received_at AS "receivedAt"`
-
-/** Inserts an accepted exchange; a repeat of (sender, message id) raises a unique violation. */
-export async function insertExchange(tx: Tx, e: NewExchange): Promise<void> {
-  await tx.query(
-    `INSERT INTO exchanges (id, sender, message_id, type, v, case_id, unit_code, suite, request_digest, message_sealed, receipt, received_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [e.id, e.sender, e.messageId, e.type, e.v, e.caseId, e.unitCode, e.suite, e.requestDigest, e.messageSealed, e.receipt, e.receivedAt],
-  )
-}
 
 /** The exchange a sender already sent under `messageId`, if any. */
 export async function findByMessageId(db: Db | Tx, sender: string, messageId: string): Promise<Exchange | undefined> {

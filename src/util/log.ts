@@ -36,15 +36,10 @@ export function createLogger(options: LogOptions): Logger {
       level: options.level,
       base: { svc: 'tongban' },
       redact: { paths: REDACT, censor: '[redacted]' },
-      formatters: {
-        // Free text (messages, error texts) is scrubbed for ID and phone numbers as a last line of defence.
-        log: (obj) => scrubObject(obj) as Record<string, unknown>,
-      },
       hooks: {
-        logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as Parameters<typeof method>
-          method.apply(this, scrubbed)
-        },
+        // The last line of defence: every finished line (messages, serialized errors, any field)
+        // is scrubbed for ID and mobile numbers — one pass over the JSON text, after serializers.
+        streamWrite: (line: string) => scrubText(line),
       },
       serializers: {
         err: (err: unknown) => serializeError(err),
@@ -57,16 +52,7 @@ export function createLogger(options: LogOptions): Logger {
 }
 
 function serializeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: scrubText(String(err)) }
+  if (!(err instanceof Error)) return { message: String(err) }
   const e = err as Error & { code?: unknown }
-  return { type: e.name, code: e.code, message: scrubText(e.message), stack: e.stack ? scrubText(e.stack) : undefined }
-}
-
-function scrubObject(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return scrubText(value)
-  if (depth > 6 || typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = scrubObject(v, depth + 1)
-  return out
+  return { type: e.name, code: e.code, message: e.message, stack: e.stack }
 }

@@ -159,6 +159,28 @@ t.test('完税 with no open case → TB_ERR_CASE_NOT_FOUND', async (t) => {
   await rejects(t, () => post(tax, body), 'TB_ERR_CASE_NOT_FOUND', 409)
 })
 
+t.test('case conflicts → TB_ERR_CASE_CONFLICT / TB_ERR_CASE_MISMATCH, and racing answers', async (t) => {
+  const caseId = '231202-2026-000700'
+  const first = await post(reg, await sealed(reg.envelope({ ...request.envelope, caseId }) as unknown as Record<string, unknown>))
+  t.equal(first.status, 202)
+  // A second assessment request while the case's tax step is open.
+  await rejects(t, async () => post(reg, await sealed(reg.envelope({ ...request.envelope, caseId }) as unknown as Record<string, unknown>)), 'TB_ERR_CASE_CONFLICT', 409)
+  // The same case named with another unit code (body and envelope agree with each other).
+  const other = '231202003004GB00012F00010002'
+  const b = bodyOf(request) as { property: { unitCode: string } }
+  b.property.unitCode = other
+  await rejects(t, async () => post(reg, await sealed(reg.envelope({ ...request.envelope, caseId, unitCode: other, body: b }) as unknown as Record<string, unknown>)), 'TB_ERR_CASE_MISMATCH', 409)
+  // Two different 完税 messages race for the one open step: exactly one closes it.
+  const paid = validFixture('tax.payment.completed')
+  const before = await w.counts()
+  const bodies = await Promise.all([0, 1].map(async () => sealed(tax.envelope({ ...paid.envelope, caseId }) as unknown as Record<string, unknown>, tax)))
+  const results = await Promise.all(bodies.map((body) => post(tax, body)))
+  t.same(results.map((r) => r.status).sort(), [202, 409], 'one accepted, one refused')
+  t.equal((results.find((r) => r.status === 409)?.json as Problem).code, 'TB_ERR_CASE_NOT_FOUND')
+  const after = await w.counts()
+  t.equal(after.exchanges, before.exchanges + 1, 'only the winner is stored')
+})
+
 t.test('replayed nonce → TB_ERR_REPLAY (after one acceptance)', async (t) => {
   const env = reg.envelope(request.envelope)
   const first = await post(reg, await sealed(env as unknown as Record<string, unknown>))

@@ -188,7 +188,7 @@ export class World {
   async boot(extra: DeepPartial<Config> = {}): Promise<void> {
     const o = this.#o
     this.config = this.configFor(extra)
-    const logger = createLogger({ level: 'debug', stream: { write: (s: string) => { this.logs.push(s) } } })
+    const logger = createLogger({ level: this.config.log.level, stream: { write: (s: string) => { this.logs.push(s) } } })
     this.app = await buildGateway({
       config: this.config, logger,
       ...(o.clock ? { clock: o.clock } : {}), ...(o.ids ? { ids: o.ids } : {}), ...(o.adapters ? { adapters: o.adapters } : {}),
@@ -202,7 +202,7 @@ export class World {
   /** Starts the gateway as a child process (`node bin/tongban.js serve --config …`), on the same port each time. */
   async spawn(extra: DeepPartial<Config> = {}): Promise<void> {
     if (this.#port === 0) this.#port = await freePort()
-    this.config = this.configFor({ ...extra, listen: { host: '127.0.0.1', port: this.#port }, log: { level: 'debug', file: this.#logFile } })
+    this.config = this.configFor({ ...extra, listen: { host: '127.0.0.1', port: this.#port }, log: { level: this.#o.config?.log?.level ?? 'debug', file: this.#logFile } })
     const configFile = join(this.dir, 'config.json')
     writeFileSync(configFile, JSON.stringify(this.config))
     const bin = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url))

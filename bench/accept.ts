@@ -1,0 +1,101 @@
+/**
+ * `npm run bench:accept`: the full accept path — TLS aside, everything POST /v1/messages does:
+ * decrypt (JWE), verify (JWS), validate (envelope + body schema), route, durable write
+ * (PostgreSQL transaction: exchange, delivery outbox, case, step, timeline), enqueue (BullMQ,
+ * Redis), signed receipt — measured against the gateway running as its own process on this
+ * machine, in both suites, side by side with `openssl speed sm2` in the same run.
+ *
+ * The gateway runs API-only (no delivery workers competing for the CPU); the messages are built,
+ * signed and encrypted before the clock starts; they are sent over keep-alive connections on
+ * loopback with a fixed concurrency. Each national message costs the gateway an SM2 decryption,
+ * an SM2 verification and an SM2 signature (the receipt): the single-core crypto ceiling is
+ * 1 / (2/sign + 1/verify) with OpenSSL's sign/s and verify/s (a decryption is one scalar
+ * multiplication, like a signature). Prints a table and, last, one JSON line.
+ *
+ *   --messages N   (or TONGBAN_BENCH_MESSAGES) messages per suite (default 1500)
+ *   --concurrency N  requests in flight (default 32)
+ */
+import { spawnSync } from 'node:child_process'
+import { parseArgs } from 'node:util'
+import { Pool } from 'undici'
+import { World } from '../test/helpers/world.ts'
+import { validFixture } from '../test/helpers/fixtures.ts'
+
+const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' } }, strict: true })
+const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 1500)
+const C = Number(values.concurrency ?? 32)
+if (!Number.isInteger(N) || N < 50 || N > 20_000 || !Number.isInteger(C) || C < 1 || C > 256) throw new Error('--messages 50..20000, --concurrency 1..256')
+
+function opensslSpeed(): { sign: number; verify: number } {
+  const r = spawnSync('openssl', ['speed', '-seconds', '2', 'sm2'], { encoding: 'utf8', timeout: 60_000 })
+  const m = /SM2 \(CurveSM2\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/.exec(r.stdout ?? '')
+  if (r.status !== 0 || !m) throw new Error(`openssl speed sm2 failed: ${r.stderr ?? r.error?.message}`)
+  return { sign: Number(m[1]), verify: Number(m[2]) }
+}
+
+const percentile = (xs: number[], p: number): number => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0
+
+async function run(suite: 'national' | 'international'): Promise<{ perSecond: number; p50: number; p99: number; accepted: number; refused: number }> {
+  const REG = 'REG:231202'
+  const w = await World.start({
+    label: `bench${suite.slice(0, 3)}`, subprocess: true,
+    config: { workers: false, log: { level: 'warn' } },
+    partners: [
+      { id: REG, suite, send: ['tax.assessment.request'], receive: ['tax.payment.completed'], noServer: true },
+      { id: 'TAX:231202', suite, send: ['tax.payment.completed'], receive: ['tax.assessment.request'], noServer: true },
+    ],
+  })
+  try {
+    const reg = w.client(REG)
+    const token = await reg.token()
+    const request = validFixture('tax.assessment.request')
+    const bodies: string[] = []
+    for (let i = 0; i < N; i++) {
+      const env = reg.envelope({ ...request.envelope, caseId: `231202-2026-B${String(i).padStart(6, '0')}` })
+      bodies.push(await reg.encrypt(await reg.sign(env)))
+    }
+    const pool = new Pool(w.url, { connections: C, pipelining: 1 })
+    const latencies: number[] = []
+    let accepted = 0
+    let refused = 0
+    let next = 0
+    const started = performance.now()
+    await Promise.all(Array.from({ length: C }, async () => {
+      for (;;) {
+        const i = next++
+        if (i >= bodies.length) return
+        const t0 = performance.now()
+        const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: bodies[i] })
+        await res.body.dump()
+        latencies.push(performance.now() - t0)
+        if (res.statusCode === 202) accepted++
+        else refused++
+      }
+    }))
+    const seconds = (performance.now() - started) / 1000
+    await pool.close()
+    return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), accepted, refused }
+  } finally {
+    await w.close()
+  }
+}
+
+const ossl = opensslSpeed()
+const ceiling = 1 / (2 / ossl.sign + 1 / ossl.verify)
+console.log(`openssl speed sm2 (this machine, now): ${ossl.sign.toFixed(0)} sign/s, ${ossl.verify.toFixed(0)} verify/s → national crypto ceiling ${ceiling.toFixed(0)} messages/s on one core`)
+console.log(`${N} messages per suite, ${C} in flight, gateway API-only as its own process (tongban serve)\n`)
+const national = await run('national')
+const international = await run('international')
+const row = (name: string, r: Awaited<ReturnType<typeof run>>): string =>
+  `${name.padEnd(15)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}`
+console.log(`${'suite'.padEnd(15)}${'msg/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'accepted'.padStart(12)}`)
+console.log(row('national', national))
+console.log(row('international', international))
+const XROAD = 110 // messages/s an X-Road user reported on 32-core servers (DESIGN §7)
+console.log(`\nnational accept path ÷ crypto ceiling: ${(national.perSecond / ceiling).toFixed(2)}; ÷ the published X-Road figure (${XROAD}/s on 32 cores): ${(national.perSecond / XROAD).toFixed(1)}`)
+const round = (v: number): number => Math.round(v * 1000) / 1000
+console.log(JSON.stringify({
+  acceptNationalPerSecond: round(national.perSecond), acceptInternationalPerSecond: round(international.perSecond),
+  nationalCryptoCeiling: round(ceiling), acceptToCeilingRatio: round(national.perSecond / ceiling),
+  p99NationalMs: round(national.p99), refused: national.refused + international.refused,
+}))

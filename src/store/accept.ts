@@ -1,0 +1,40 @@
+import type { Db } from './db.ts'
+
+/** Everything the acceptance of one message writes (see migrations/0004_accept_function.sql). */
+export interface AcceptDoc {
+  readonly exchange: {
+    readonly id: string; readonly sender: string; readonly messageId: string; readonly type: string; readonly v: number
+    readonly caseId: string | null; readonly unitCode: string | null; readonly suite: string; readonly requestDigest: string
+    /** The sender's message, sealed (base64). */
+    readonly messageSealed: string
+    readonly receipt: string; readonly receivedAt: string
+  }
+  readonly deliveries: ReadonlyArray<{ readonly id: string; readonly recipient: string }>
+  readonly housingContract?: { readonly unitCode: string; readonly contractNumber: string; readonly filingNumber: string }
+  readonly case?: {
+    readonly caseId: string; readonly unitCode: string; readonly openedBy: string
+    readonly participants: readonly string[]
+    readonly events: ReadonlyArray<{ readonly event: string; readonly actor: string; readonly detail: Record<string, unknown> }>
+    readonly openStep?: { readonly id: string; readonly kind: string; readonly requester: string; readonly responder: string; readonly dueAt: string | null }
+    readonly closeStep?: { readonly id: string; readonly outcome: 'completed' | 'rejected' }
+    readonly linkContract?: { readonly unitCode: string; readonly contractNumber: string | null; readonly filingNumber: string | null }
+  }
+}
+
+/** Why the store refused an acceptance (the core turns it into an error for the sender). */
+export type AcceptConflict = 'repeat' | 'unit-mismatch' | 'step-already-open' | 'step-closed'
+
+/** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
+export async function storeAcceptance(db: Db, doc: AcceptDoc): Promise<AcceptConflict | undefined> {
+  try {
+    await db.query('SELECT tongban_accept($1::jsonb)', [JSON.stringify(doc)])
+    return undefined
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string }
+    if (e.code === 'TB001') return 'unit-mismatch'
+    if (e.code === 'TB002') return 'step-closed'
+    if (e.code === '23505' && e.constraint === 'exchanges_sender_message_id_key') return 'repeat'
+    if (e.code === '23505' && e.constraint === 'case_steps_one_open') return 'step-already-open'
+    throw err
+  }
+}
