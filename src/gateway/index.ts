@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '../util/log.ts'
 import { deliveryPlugin, directoryPlugin } from './plugins/domain.ts'
 import { dbPlugin, keysPlugin, redisPlugin } from './plugins/infrastructure.ts'
 import type { Tongban } from './services.ts'
+import { createMetrics } from './metrics.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 
 export interface GatewayOptions {
@@ -46,7 +47,10 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     genReqId: () => ids.uuid7(),
     trustProxy: false,
   })
-  const tb = { routes: [] as Array<{ method: string; url: string }>, config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
+  const tb = {
+    routes: [] as Array<{ method: string; url: string }>,
+    metrics: createMetrics(() => (tb as Partial<Tongban>).db, () => (tb as Partial<Tongban>).forwarder?.breakerStates() ?? new Map()),
+    config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
   app.decorate('tb', tb)
   // Every route the gateway serves, as registered (the OpenAPI test checks each is described).
   app.addHook('onRoute', (r) => {

@@ -14,6 +14,7 @@ import type { Db } from '../store/db.ts'
 import type { NonceStore } from '../store/nonces.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import type { GatewayMetrics } from './metrics.ts'
 
 /** Everything the gateway's plugins provide, filled in plugin order (infrastructure → domain → routes). */
 export interface Tongban {
@@ -24,6 +25,7 @@ export interface Tongban {
   readonly adapters: ReadonlyMap<string, PartnerAdapter>
   /** The routes served (method, URL pattern), as registered. */
   readonly routes: Array<{ method: string; url: string }>
+  readonly metrics: GatewayMetrics
   /** The working-day calendar (tests may inject one). */
   readonly calendar?: WorkingCalendar
   db: Db

@@ -66,6 +66,7 @@ export function toProblem(err: unknown, instance: string): { status: number; bod
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const { status, body, internal } = toProblem(err, request.id)
   const code = body.code as string
+  request.server.tb?.metrics?.rejected.inc({ code })
   if (internal) request.log.error({ err, code }, 'internal error')
   else if (code === 'TB_ERR_UNAVAILABLE') request.log.warn({ err, code }, 'dependency unavailable')
   else request.log.info({ code, status, cause: (err as { cause?: { message?: string } }).cause?.message }, 'request rejected')

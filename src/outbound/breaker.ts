@@ -57,6 +57,11 @@ export class Breakers {
     this.#make = make
   }
 
+  /** Every partner's circuit state. */
+  states(): Map<string, 'closed' | 'open' | 'half-open'> {
+    return new Map([...this.#map].map(([p, b]) => [p, b.state]))
+  }
+
   for(partner: string): CircuitBreaker {
     let b = this.#map.get(partner)
     if (b === undefined) {

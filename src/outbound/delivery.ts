@@ -26,6 +26,8 @@ export interface DeliveryDeps {
   readonly logger: Logger
   readonly connection: ConnectionOptions
   readonly random?: () => number
+  /** Told the outcome of every attempt (metrics). */
+  readonly onAttempt?: (recipient: string, outcome: 'delivered' | 'retry' | 'dead') => void
 }
 
 interface JobData {
@@ -178,11 +180,13 @@ export class DeliveryService {
         await this.#die(delivery, reason)
         throw new UnrecoverableError(reason)
       }
+      d.onAttempt?.(delivery.recipient, 'retry')
       await recordFailure(d.db, id, reason, d.clock.now())
       await this.#event(delivery, 'delivery.failed', null, { attempt: delivery.attempts, reason, retry: true })
       d.logger.info({ deliveryId: id, recipient: delivery.recipient, attempt: delivery.attempts, reason }, 'delivery attempt failed; will retry')
       throw new Error(reason)
     }
+    d.onAttempt?.(delivery.recipient, 'delivered')
     if (await markDelivered(d.db, id, d.clock.now())) {
       await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
@@ -218,6 +222,7 @@ export class DeliveryService {
   }
 
   async #die(delivery: Delivery, reason: string): Promise<void> {
+    this.#d.onAttempt?.(delivery.recipient, 'dead')
     if (await markDead(this.#d.db, delivery.id, reason, this.#d.clock.now())) {
       await this.#event(delivery, 'delivery.dead', null, { attempt: delivery.attempts, reason })
       this.#d.logger.warn({ deliveryId: delivery.id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, reason }, 'delivery dead')

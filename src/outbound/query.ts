@@ -33,6 +33,11 @@ export class QueryForwarder {
     this.#breakers = new Breakers(() => new CircuitBreaker(deps.breakerFailures, deps.breakerResetMs))
   }
 
+  /** Every partner's breaker state (metrics). */
+  breakerStates(): ReadonlyMap<string, 'closed' | 'open' | 'half-open'> {
+    return this.#breakers.states()
+  }
+
   /** The breaker state of a partner (operators, tests). */
   breakerState(partner: string): 'closed' | 'open' | 'half-open' {
     return this.#breakers.for(partner).state

@@ -29,6 +29,7 @@ export const deliveryPlugin = fp(async (app) => {
   const delivery = new DeliveryService({
     config: tb.config, db: tb.db, directory: tb.directory, keyring: tb.keyring, adapters: tb.adapters,
     clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config.redisUrl),
+    onAttempt: (recipient, outcome) => tb.metrics.deliveries.inc({ recipient, outcome }),
   })
   tb.delivery = delivery
   const calendar: WorkingCalendar = tb.calendar ?? chinaCalendar()

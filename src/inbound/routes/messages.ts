@@ -10,9 +10,12 @@ import { decodeMessage } from '../decode.ts'
 export async function messageRoutes(app: FastifyInstance): Promise<void> {
   app.post('/v1/messages', { onRequest: requireCaller }, async (request, reply) => {
     const tb = app.tb
+    const started = performance.now()
     const sender = participantOf(request)
     const decoded = await decodeMessage(joseBytes(request), sender, tb)
     const result = await tb.accept.accept(decoded, sender)
+    tb.metrics.accepted.inc({ type: decoded.envelope.type, suite: decoded.suite, repeat: String(result.status === 200) })
+    tb.metrics.acceptSeconds.observe({ suite: decoded.suite }, (performance.now() - started) / 1000)
     return reply
       .code(result.status)
       .header('tongban-exchange-id', result.exchangeId)

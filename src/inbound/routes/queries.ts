@@ -15,7 +15,11 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
     const tb = app.tb
     const asker = participantOf(request)
     const decoded = await decodeMessage(joseBytes(request), asker, tb)
-    const result = await tb.queries.ask(decoded, asker)
+    const result = await tb.queries.ask(decoded, asker).catch((err: unknown) => {
+      tb.metrics.queries.inc({ type: decoded.envelope.type, outcome: (err as { code?: string }).code ?? 'error' })
+      throw err
+    })
+    tb.metrics.queries.inc({ type: decoded.envelope.type, outcome: 'answered' })
     return reply.code(200).header('tongban-query-id', result.queryId).type('application/jose').send(result.answer)
   })
 
