@@ -11,7 +11,8 @@ import { ATTESTS_HEADER, VIA_HEADER, type AttestedMessage, type DecodedMessage, 
 import { JWS_TYP } from './verify.ts'
 import { caseEffects } from './case-effects.ts'
 import { checkIat } from './freshness.ts'
-import { combineViolations, envelopeViolations, ruleFor, type MessageTypeRule } from './message-types.ts'
+import { checkContent } from './content.ts'
+import type { MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
 import type { MessageValidator } from './schemas.ts'
 
@@ -69,7 +70,7 @@ export class AcceptService {
     const now = d.clock.now()
     checkIat(env, now, d.replayWindowSeconds)
 
-    const rule = this.#checkContent(env)
+    const rule = checkContent(env, d.validator, 'async')
     const plan = await planRoute(env, rule, sender, d.directory, d.db)
 
     // Claimed last, so that a message rejected for another reason does not burn its nonce.
@@ -146,20 +147,6 @@ export class AcceptService {
       throw new TongbanError('TB_ERR_DUPLICATE_ID', 'this message id was already used for a different message', { detail: { messageId: msg.envelope.id } })
     }
     return { status: 200, receipt: earlier.receipt, exchangeId: earlier.id, digest: earlier.requestDigest }
-  }
-
-  #checkContent(env: Envelope): MessageTypeRule {
-    const rule = ruleFor(env.type)
-    if (rule === undefined || !this.#d.validator.hasType(env.type, env.v)) {
-      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `unknown message type ${env.type} v${env.v}`, { detail: { type: env.type, v: env.v } })
-    }
-    if (rule.kind !== 'async') {
-      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is a synchronous query: POST it to /v1/queries`, { detail: { type: env.type } })
-    }
-    const body = this.#d.validator.validateBody(env.type, env.v, env.body)
-    const violations = combineViolations(body.ok ? [] : body.violations, envelopeViolations(env, rule))
-    if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the message does not match its schema', { violations })
-    return rule
   }
 
   async #commit(msg: DecodedMessage, rule: MessageTypeRule, plan: RoutePlan, now: Date): Promise<AcceptResult | 'repeat'> {

@@ -9,7 +9,7 @@ import type { Logger } from '../util/log.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { DecodedMessage, Envelope } from './envelope.ts'
 import { checkIat } from './freshness.ts'
-import { combineViolations, envelopeViolations, ruleFor } from './message-types.ts'
+import { checkContent } from './content.ts'
 import { planRoute } from './router.ts'
 import type { MessageValidator } from './schemas.ts'
 import { JWS_TYP, ownerId, parseEnvelope, unwrapToJws, verifySignature } from './verify.ts'
@@ -96,17 +96,9 @@ export class QueryService {
     const now = d.clock.now()
     checkIat(env, now, d.replayWindowSeconds)
 
-    const rule = ruleFor(env.type)
+    const rule = checkContent(env, d.validator, 'sync')
     const policy = d.policies.get(env.type)
-    if (rule === undefined || !d.validator.hasType(env.type, env.v)) {
-      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `unknown message type ${env.type} v${env.v}`, { detail: { type: env.type, v: env.v } })
-    }
-    if (rule.kind !== 'sync' || policy === undefined) {
-      throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is not a query: POST it to /v1/messages`, { detail: { type: env.type } })
-    }
-    const body = d.validator.validateBody(env.type, env.v, env.body)
-    const violations = combineViolations(body.ok ? [] : body.violations, envelopeViolations(env, rule))
-    if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the query does not match its schema', { violations })
+    if (policy === undefined) throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} has no query policy`, { detail: { type: env.type } })
 
     const plan = await planRoute(env, rule, asker, d.directory, d.db)
     const responder = plan.recipients[0] as Participant
