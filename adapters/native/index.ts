@@ -1,6 +1,15 @@
+import type { Dispatcher } from 'undici'
 import { CTY_JWS } from '../../src/crypto/index.ts'
 import { DeliveryError, type AdapterContext, type OutboundMessage, type OutboundQuery, type PartnerAdapter } from '../../src/outbound/adapter.ts'
 import { classifyStatus } from '../../src/outbound/retry.ts'
+
+/** POSTs the sender's JWS, encrypted to the partner, to `endpoint` with the Tongban headers. */
+async function post(ctx: AdapterContext, endpoint: string | undefined, jws: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+  if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, `${ctx.recipient.id} has no endpoint for this`)
+  const body = await ctx.encryptForRecipient(Buffer.from(jws, 'latin1'), { cty: CTY_JWS })
+  const url = new URL(endpoint)
+  return ctx.http(endpoint).request({ method: 'POST', path: url.pathname + url.search, headers: { 'content-type': 'application/jose', ...headers }, body, ...(signal ? { signal } : {}) })
+}
 
 /**
  * The native adapter speaks Tongban's own protocol to the partner: it POSTs the sender's
@@ -13,22 +22,12 @@ export const nativeAdapter: PartnerAdapter = {
   auth: 'jose',
 
   async deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void> {
-    const endpoint = ctx.recipient.endpoint
-    if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, 'the recipient has no endpoint')
-    const body = await ctx.encryptForRecipient(Buffer.from(message.jws, 'latin1'), { cty: CTY_JWS })
-    const url = new URL(endpoint)
-    const res = await ctx.http(endpoint).request({
-      method: 'POST',
-      path: url.pathname + url.search,
-      headers: {
-        'content-type': 'application/jose',
-        'tongban-exchange-id': message.exchangeId,
-        'tongban-message-id': message.messageId,
-        'tongban-delivery-id': message.deliveryId,
-        'tongban-message-type': message.type,
-        'tongban-attempt': String(message.attempt),
-      },
-      body,
+    const res = await post(ctx, ctx.recipient.endpoint, message.jws, {
+      'tongban-exchange-id': message.exchangeId,
+      'tongban-message-id': message.messageId,
+      'tongban-delivery-id': message.deliveryId,
+      'tongban-message-type': message.type,
+      'tongban-attempt': String(message.attempt),
     })
     // The partner's answer body is never stored or logged: it may carry personal data.
     await res.body.dump()
@@ -37,22 +36,11 @@ export const nativeAdapter: PartnerAdapter = {
   },
 
   async query(query: OutboundQuery, ctx: AdapterContext, signal: AbortSignal): Promise<string> {
-    const endpoint = ctx.recipient.queryEndpoint
-    if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, 'the recipient has no query endpoint')
-    const body = await ctx.encryptForRecipient(Buffer.from(query.jws, 'latin1'), { cty: CTY_JWS })
-    const url = new URL(endpoint)
-    const res = await ctx.http(endpoint).request({
-      method: 'POST',
-      path: url.pathname + url.search,
-      headers: {
-        'content-type': 'application/jose',
-        'tongban-query-id': query.queryId,
-        'tongban-message-id': query.messageId,
-        'tongban-message-type': query.type,
-      },
-      body,
-      signal,
-    })
+    const res = await post(ctx, ctx.recipient.queryEndpoint, query.jws, {
+      'tongban-query-id': query.queryId,
+      'tongban-message-id': query.messageId,
+      'tongban-message-type': query.type,
+    }, signal)
     if (res.statusCode !== 200) {
       await res.body.dump()
       throw classifyStatus(res.statusCode) ?? new DeliveryError('PARTNER_BAD_ANSWER', false, `partner answered ${res.statusCode}`, { httpStatus: res.statusCode })
