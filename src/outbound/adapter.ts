@@ -34,6 +34,8 @@ export interface AdapterContext {
   encryptForRecipient(plaintext: Uint8Array, header?: Record<string, unknown>): Promise<string>
   /** HMAC over `data` with the secret the gateway shares with this partner (legacy links). */
   partnerMac(alg: 'SM3' | 'SHA-256', data: Uint8Array): string
+  /** Constant-time check of a MAC the partner sent (e.g. on its answer), with that secret. */
+  verifyPartnerMac(alg: 'SM3' | 'SHA-256', data: Uint8Array, macHex: string): boolean
   /** A connection pool to `url`'s origin with the partner's timeouts. */
   http(url: string): Dispatcher
 }

@@ -16,6 +16,7 @@ export function adapterContext(recipient: Participant, deps: { keyring: GatewayK
       return encryptJwe(plaintext, recipient.encryptionKey, header)
     },
     partnerMac: (alg, data) => deps.keyring.partnerMac(recipient.id, alg, data),
+    verifyPartnerMac: (alg, data, mac) => deps.keyring.verifyPartnerMac(recipient.id, alg, data, mac),
     http: (url) => deps.http.pool(url, recipient.http),
   }
 }

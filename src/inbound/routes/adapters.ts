@@ -12,7 +12,9 @@ export async function adapterRoutes(app: FastifyInstance): Promise<void> {
   for (const adapter of tb.adapters.values()) {
     if (adapter.inbound === undefined || adapter.inbound.length === 0) continue
     await app.register(async (scope) => {
-      // Partners of these routes send their own formats (JSON, XML…): take any body as bytes.
+      // Partners of these routes send their own formats (JSON, XML…): take any body as bytes,
+      // whatever parsers the rest of the gateway has.
+      scope.removeAllContentTypeParsers()
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: tb.config.limits.bodyBytes }, (_request, body, done) => done(null, body))
       for (const route of adapter.inbound ?? []) {
         scope.post<{ Params: { participant: string } }>(`/v1/adapters/${adapter.name}/:participant/${route.path}`, async (request, reply) => {
