@@ -29,12 +29,22 @@ export const CAST = {
     id: 'HOUSING:231200', name: '绥化市住房和城乡建设局', suite: 'national',
     send: ['housing.contract.filed'], receive: ['registration.completed'],
   },
+  regWangkui: {
+    id: 'REG:231221', name: '望奎县不动产登记中心', suite: 'international',
+    send: ['tax.assessment.request'], receive: ['tax.payment.completed', 'tax.assessment.rejected', 'mortgage.query'],
+  },
   bank: {
     id: 'BANK:91230100MA1B2C3D49:suihua', name: '示范银行绥化分行', suite: 'international',
     send: ['mortgage.query', 'mortgage.registration.request'],
     receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'],
   },
 } as const satisfies Record<string, Role>
+
+/** The legacy tax bureau: behind the legacy-tax adapter, no JOSE keys, an HMAC secret shared with the gateway. */
+export const LEGACY_TAX = {
+  id: 'TAX:231221', name: '国家税务总局望奎县税务局',
+  send: ['tax.payment.completed', 'tax.assessment.rejected'], receive: ['tax.assessment.request'],
+} as const
 
 /** Reads a sample key of a demo participant from certs-example/participants/<id>/. */
 export function sampleKey(certsDir: string, participant: string, file: string): PrivateKey {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -10,7 +10,9 @@ import { GatewayKeyring } from '../crypto/index.ts'
 import { buildGateway } from '../gateway/index.ts'
 import { createLogger } from '../util/log.ts'
 import { SimulatedAgency } from './agency.ts'
-import { CAST, keysOf, type Role } from './cast.ts'
+import { CAST, keysOf, LEGACY_TAX, type Role } from './cast.ts'
+import { LegacyTaxSystem } from '../../adapters/legacy-tax/reference-partner.ts'
+import { legacyTaxBureau, wangkuiTransfer } from './scenes/wangkui.ts'
 import { formatCase, type CaseDoc } from './print.ts'
 import { taxBureau } from './scenes/transfer.ts'
 import { morningRegister, preRegistration, registrationCentre, SALE, secondHandSale, type DayCast } from './scenes/day.ts'
@@ -37,7 +39,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'tongban-demo-'))
   const logFile = values.log !== undefined ? resolve(values.log) : join(tmp, 'gateway.log')
 
-  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank]
+  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui]
   const gatewayKeys = GatewayKeyring.load(join(certs, 'gateway'), 'TONGBAN').publicKeys().signing
   const agencies = new Map<string, SimulatedAgency>()
   const directory: Array<Record<string, unknown>> = []
@@ -55,6 +57,14 @@ export async function runDemo(args: string[]): Promise<number> {
       send: role.send, receive: role.receive,
     })
   }
+  // The legacy tax bureau is a vendor system of its own: an HMAC secret instead of keys.
+  let gatewayUrl = ''
+  const legacy = new LegacyTaxSystem({
+    participantId: LEGACY_TAX.id, gatewayUrl: () => gatewayUrl,
+    secret: Buffer.from(readFileSync(join(certs, 'gateway', 'partners', `${LEGACY_TAX.id.replace(/:/g, '_')}.secret`), 'utf8').trim(), 'base64'),
+  })
+  await legacy.start()
+  directory.push({ ...LEGACY_TAX, adapter: 'legacy-tax', endpoint: legacy.endpoint })
   writeFileSync(join(tmp, 'directory.json'), JSON.stringify({ version: 1, participants: directory }, null, 2))
 
   const config = loadConfig({
@@ -73,6 +83,7 @@ export async function runDemo(args: string[]): Promise<number> {
     app = await buildGateway({ config, logger: createLogger({ level: 'info', file: logFile }) })
     await app.listen({ host: '127.0.0.1', port: 0 })
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+    gatewayUrl = url
     say('gateway', `listening on ${url}; PostgreSQL schema "${config.dbSchema}", Redis prefix "${config.redisPrefix}"; JSON log: ${logFile}`)
     for (const a of agencies.values()) a.connect(url)
 
@@ -87,12 +98,15 @@ export async function runDemo(args: string[]): Promise<number> {
     await secondHandSale(cast, register)
     process.stdout.write('\n— Afternoon: a new-build sale, pre-registration pushed to the bank and the tax bureau (预告登记) —\n')
     const preCase = await preRegistration(cast)
+    process.stdout.write('\n— Later: a sale in 望奎县, whose tax bureau runs a legacy system (flat JSON, 万元, HMAC-SM3) —\n')
+    legacyTaxBureau(legacy, (text) => say(LEGACY_TAX.name, text))
+    const wkCase = await wangkuiTransfer(agency(CAST.regWangkui.id))
 
     await Promise.all([...agencies.values()].map((a) => a.settle()))
     await settleDeliveries(config)
     process.stdout.write('\n— The cases as the registration centre sees them (GET /v1/cases/:caseId) —\n')
-    for (const caseId of [SALE.caseId, preCase]) {
-      const c = await cast.reg.client.getCase(caseId)
+    for (const [caseId, viewer] of [[SALE.caseId, cast.reg], [preCase, cast.reg], [wkCase, agency(CAST.regWangkui.id)]] as const) {
+      const c = await viewer.client.getCase(caseId)
       process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
     }
     const queries = (await cast.bank.client.http('GET', '/v1/queries')).json as { queries: Array<{ queryId: string; purpose: string; applicationNo: string; outcome: string; askedAt: string }> }
@@ -101,6 +115,7 @@ export async function runDemo(args: string[]): Promise<number> {
     return 0
   } finally {
     for (const a of agencies.values()) await a.close().catch(() => {})
+    await legacy.stop().catch(() => {})
     await app?.close()
     if (!values.keep) rmSync(tmp, { recursive: true, force: true })
   }

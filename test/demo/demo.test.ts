@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BUYER, SELLER } from '../../src/demo/scenes/day.ts'
+import { WANGKUI_SALE } from '../../src/demo/scenes/wangkui.ts'
 import { dropRedisPrefix, dropSchema, isolationName } from '../helpers/services.ts'
 
 // Issue 2 §1 / issue 4: `npm run demo` (tongban demo) runs the gateway and the simulated
@@ -40,6 +41,13 @@ t.test('the transfer case goes REG → TAX → REG and its timeline is printed',
   t.match(out, /pre-registration .* for case 231202-2026-000889/)
 })
 
+t.test('the legacy tax bureau answers in its own format, and the centre gets 完税 attested by the gateway', async (t) => {
+  t.match(out, /received 征税信息 as flat vendor JSON \(HMAC-SM3 checked\): bdcdyh 231221101002GB00345F00020003, jyjg 56\.8 万元/)
+  t.match(out, /posted 完税信息 \(wsxx, totals in 万元\) to the gateway: HTTP 202, fhm 0000/)
+  t.match(out, /received 完税 for case 231221-2026-000031 from TAX:231221: .* signed by the gateway for the legacy system/)
+  t.match(out, /step tax\s+completed REG:231221 → TAX:231221/)
+})
+
 t.test('the bank saw the seller masked', async (t) => {
   t.match(out, /owners as the bank may see them: 刘\*\* 231\*{11}3012/)
   t.notMatch(out, new RegExp(SELLER.idNumber), 'the seller\'s ID number never reached the bank in clear')
@@ -49,4 +57,5 @@ t.test('the gateway\'s log carries none of the people\'s data', async (t) => {
   const text = readFileSync(log, 'utf8')
   t.ok(text.includes('message accepted'), 'the log is not empty')
   for (const p of [SELLER, BUYER]) for (const v of [p.name, p.idNumber, p.phone, p.address]) t.notOk(text.includes(v), 'not in the log')
+  for (const p of [WANGKUI_SALE.seller, WANGKUI_SALE.buyer]) for (const v of [p.name, p.idNumber, p.phone]) t.notOk(text.includes(v), 'not in the log')
 })

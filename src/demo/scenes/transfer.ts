@@ -1,6 +1,7 @@
 import type { InboundDelivery } from '../../client/index.ts'
 import type { SimulatedAgency } from '../agency.ts'
-import { assessTransfer, TAX_ITEM_NAMES } from '../tax-rules.ts'
+import { assessTransfer, TAX_ITEM_NAMES, type Assessment } from '../tax-rules.ts'
+import { iso } from '../register.ts'
 
 /** A second-hand house sale as the registration window accepts it. */
 export interface TransferCase {
@@ -48,32 +49,47 @@ interface AssessmentBody {
 
 let voucher = 0
 
+/** What a tax bureau assesses for a 征税信息 body, by the documented demo rules (tax-rules.ts). */
+export function assess(body: Record<string, unknown>): Assessment {
+  const b = body as unknown as AssessmentBody
+  const seller = b.parties.find((p) => p.side === 'transferor')
+  const buyer = b.parties.find((p) => p.side === 'transferee')
+  return assessTransfer({
+    price: b.transaction.price, priceIncludesVat: b.transaction.priceIncludesVat, buildingArea: b.property.buildingArea,
+    residential: b.property.usage === 'residential', contractDate: b.transaction.contractDate,
+    ...(seller?.acquisition ? { acquisition: seller.acquisition } : {}),
+    ...(seller?.homesHeld !== undefined ? { transferorHomes: seller.homesHeld } : {}),
+    ...(buyer?.homesHeld !== undefined ? { transfereeHomes: buyer.homesHeld } : {}),
+    newBuild: b.case.businessType === 'new-build-sale',
+  })
+}
+
+/** The 完税 body for an assessment, paid now, at the given tax office. */
+export function paymentBody(a: Assessment, office: { code: string; name: string; prefix: string }): Record<string, unknown> {
+  voucher++
+  return {
+    voucherNumber: `${office.prefix}${String(20261124000 + voucher)}`, taxOfficeCode: office.code, taxOfficeName: office.name,
+    assessedPrice: a.assessedPrice, totals: a.totals, items: a.items,
+    paymentStatus: a.totals.paid === '0.00' ? 'exempt' : 'paid', paidAt: iso(new Date()),
+  }
+}
+
+/** Prints an assessment line by line. */
+export function sayAssessment(agency: { say(text: string): void }, a: Assessment): void {
+  for (const i of a.items) agency.say(`    ${TAX_ITEM_NAMES[i.item].padEnd(34)} basis ${i.basis.padStart(12)} × ${i.rate.padEnd(6)} = ${i.due.padStart(10)}${i.relief !== '0.00' ? `  (relief ${i.relief}: ${i.reliefNature ?? ''})` : ''}`)
+  agency.say(`    total to pay ${a.totals.paid} 元; the parties pay at the window…`)
+}
+
 /** The tax bureau's side: assess by the documented rules, take the payment, post 完税. */
 export function taxBureau(tax: SimulatedAgency): void {
   tax.on('tax.assessment.request', async (d: InboundDelivery) => {
-    const b = d.envelope.body as unknown as AssessmentBody
-    const seller = b.parties.find((p) => p.side === 'transferor')
-    const buyer = b.parties.find((p) => p.side === 'transferee')
-    const a = assessTransfer({
-      price: b.transaction.price, priceIncludesVat: b.transaction.priceIncludesVat, buildingArea: b.property.buildingArea,
-      residential: b.property.usage === 'residential', contractDate: b.transaction.contractDate,
-      ...(seller?.acquisition ? { acquisition: seller.acquisition } : {}),
-      ...(seller?.homesHeld !== undefined ? { transferorHomes: seller.homesHeld } : {}),
-      ...(buyer?.homesHeld !== undefined ? { transfereeHomes: buyer.homesHeld } : {}),
-      newBuild: b.case.businessType === 'new-build-sale',
-    })
+    const a = assess(d.envelope.body)
     tax.say(`received 征税信息 for case ${d.envelope.caseId} (signed by ${d.envelope.from}); assessed:`)
-    for (const i of a.items) tax.say(`    ${TAX_ITEM_NAMES[i.item].padEnd(34)} basis ${i.basis.padStart(12)} × ${i.rate.padEnd(6)} = ${i.due.padStart(10)}${i.relief !== '0.00' ? `  (relief ${i.relief}: ${i.reliefNature ?? ''})` : ''}`)
-    tax.say(`    total to pay ${a.totals.paid} 元; the parties pay at the window…`)
+    sayAssessment(tax, a)
     await new Promise((r) => setTimeout(r, 300))
-    voucher++
     const r = await tax.client.send({
       type: 'tax.payment.completed', caseId: d.envelope.caseId as string, unitCode: d.envelope.unitCode as string,
-      body: {
-        voucherNumber: `3231202${String(20261124000 + voucher)}`, taxOfficeCode: '12312020000', taxOfficeName: tax.name,
-        assessedPrice: a.assessedPrice, totals: a.totals, items: a.items,
-        paymentStatus: a.totals.paid === '0.00' ? 'exempt' : 'paid', paidAt: new Date().toISOString(),
-      },
+      body: paymentBody(a, { code: '12312020000', name: tax.name, prefix: '3231202' }),
     })
     tax.say(`posted 完税 for case ${d.envelope.caseId}: receipt for exchange ${r.exchangeId}`)
   })
