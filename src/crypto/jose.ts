@@ -85,6 +85,7 @@ export async function verifyJws(jws: ParsedJws, key: PublicKey): Promise<boolean
   const alg = jws.header.alg as JwsAlg
   if (!key.jwsAlgs.includes(alg)) return false
   const m = key[MATERIAL]()
+  // SM2 (national suite): the scalar work runs on the threadpool (native backend), off the event loop.
   if (m.kind === 'sm2') return verifySm2Signature(jws.signingInput, jws.signature, m.sm2)
   try {
     await compactVerify(jws.compact, m.node, { algorithms: [alg] })
@@ -129,7 +130,7 @@ export async function decryptJwe(compact: string, key: PrivateKey): Promise<{ pl
   try {
     if (m.kind === 'sm2') {
       if (header.enc !== 'SM4-CBC-HMAC-SM3') throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `enc ${header.enc} is not supported with SM2`)
-      const { plaintext } = decryptSm2Jwe(compact.trim(), m.sm2)
+      const { plaintext } = await decryptSm2Jwe(compact.trim(), m.sm2)
       return { plaintext, header }
     }
     if (header.enc !== 'A256GCM') throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `enc ${header.enc} is not supported`)

@@ -159,11 +159,11 @@ if (problem) {
 
     // Gold standard: our JWE(JWS) opened by Java written from the docs; theirs opened by the gateway's API.
     const payload = Buffer.from(JSON.stringify({ type: 'tax.assessment.request', from: 'REG:231202', caseId: '231202-2026-000123', body: { 价格: '1250000.00' } }))
-    const jws = signSm2Jws({ alg: 'SM2SM3', kid: 'REG:231202#sign-sm2', typ: 'tongban+jws' }, payload, ours)
-    const jwe = encryptSm2Jwe(Buffer.from(jws), { alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3', kid: 'TAX:231202#enc-sm2', cty: 'tongban+jws' }, bcPub)
+    const jws = await signSm2Jws({ alg: 'SM2SM3', kid: 'REG:231202#sign-sm2', typ: 'tongban+jws' }, payload, ours)
+    const jwe = await encryptSm2Jwe(Buffer.from(jws), { alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3', kid: 'TAX:231202#enc-sm2', cty: 'tongban+jws' }, bcPub)
     expect(ask('open', bcD, ourPub, jwe), `OK ${h(payload)}`, 'the Java program (from the docs) decrypts our JWE and verifies the JWS inside')
     for (let part = 0; part < 5; part++) refuse(ask('open', bcD, ourPub, tamperPart(jwe, part)), `JWE part ${part} changed: refused by the Java program`)
-    const forged = encryptSm2Jwe(Buffer.from(signSm2Jws({ alg: 'SM2SM3', kid: 'x' }, payload, Sm2PrivateKey.generate())), { alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3' }, bcPub)
+    const forged = await encryptSm2Jwe(Buffer.from(await signSm2Jws({ alg: 'SM2SM3', kid: 'x' }, payload, Sm2PrivateKey.generate())), { alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3' }, bcPub)
     refuse(ask('open', bcD, ourPub, forged), 'a JWS signed by another key is refused by the Java program')
 
     const jwsHeader = Buffer.from(JSON.stringify({ alg: 'SM2SM3', kid: 'TAX:231202#sign-sm2', typ: 'tongban+jws' }))
@@ -172,10 +172,10 @@ if (problem) {
     checks.push(async (t, a) => {
       const compact = (a[sealed] as string).replace(/^OK /, '')
       // Through the national functions…
-      const opened = decryptSm2Jwe(compact, ours)
+      const opened = await decryptSm2Jwe(compact, ours)
       t.equal(opened.header.cty, 'tongban+jws')
       const inner = parseJws(opened.plaintext.toString('ascii'))
-      t.equal(verifySm2Signature(inner.signingInput, inner.signature, bcPub), true, 'the JWS from Java verifies')
+      t.equal(await verifySm2Signature(inner.signingInput, inner.signature, bcPub), true, 'the JWS from Java verifies')
       t.same(inner.payload, payload, 'the payload from Java')
       // …and through the crypto room's public API, as the gateway does it.
       const recipient = PrivateKey.fromPem('REG:231202#enc-sm2', ours.toPem())

@@ -15,10 +15,11 @@ const JWE_HEADER = { alg: 'SM2', enc: 'SM4-CBC-HMAC-SM3', kid: 'TAX:231202#enc-s
 const DECRYPT = { code: 'TB_ERR_DECRYPT' }
 const payload = Buffer.from(JSON.stringify({ id: '0193-test', type: 'tax.assessment.request', from: 'REG:231202', body: { 纳税人: '张三' } }))
 
-function on<T>(name: SmBackendName, fn: () => T): T {
+// Awaits before switching back: the SM2 work of the async operations completes later.
+async function on<T>(name: SmBackendName, fn: () => T | Promise<T>): Promise<T> {
   useSmBackend(name)
   try {
-    return fn()
+    return await fn()
   } finally {
     useSmBackend(initial)
   }
@@ -40,9 +41,9 @@ function flip(b: Buffer, i: number): Buffer {
   return c
 }
 
-function errorOf(fn: () => unknown): TongbanError {
+async function errorOf(p: Promise<unknown>): Promise<TongbanError> {
   try {
-    fn()
+    await p
   } catch (err) {
     if (err instanceof TongbanError) return err
     throw err
@@ -53,7 +54,7 @@ function errorOf(fn: () => unknown): TongbanError {
 t.test('JWS SM2SM3: layout, and every backend verifies every backend', async (t) => {
   const key = Sm2PrivateKey.generate()
   for (const signer of names) {
-    const jws = on(signer, () => signSm2Jws({ alg: 'SM2SM3', kid: 'REG:231202#sign-sm2', typ: 'tongban+jws' }, payload, key))
+    const jws = await on(signer, () => signSm2Jws({ alg: 'SM2SM3', kid: 'REG:231202#sign-sm2', typ: 'tongban+jws' }, payload, key))
     const [h, p, s] = jws.split('.') as [string, string, string]
     t.same(JSON.parse(Buffer.from(h, 'base64url').toString()), { alg: 'SM2SM3', kid: 'REG:231202#sign-sm2', typ: 'tongban+jws' }, 'header as given')
     t.same(Buffer.from(p, 'base64url'), payload, 'payload base64url')
@@ -61,21 +62,21 @@ t.test('JWS SM2SM3: layout, and every backend verifies every backend', async (t)
     t.notMatch(jws, /[=+/]/, 'no padding, URL alphabet')
     const input = Buffer.from(`${h}.${p}`, 'ascii')
     for (const verifier of names) {
-      on(verifier, () => {
-        t.equal(verifySm2Signature(input, Buffer.from(s, 'base64url'), key.publicKey), true, `${signer} → ${verifier}`)
+      await on(verifier, async () => {
+        t.equal(await verifySm2Signature(input, Buffer.from(s, 'base64url'), key.publicKey), true, `${signer} → ${verifier}`)
         t.equal(key.publicKey.verify(input, Buffer.from(s, 'base64url'), { id: '1234567812345678' }), true, 'signed with the default user ID')
       })
     }
-    t.equal(verifySm2Signature(Buffer.from(`${h}.${p}x`), Buffer.from(s, 'base64url'), key.publicKey), false, 'changed signing input')
-    t.equal(verifySm2Signature(input, flip(Buffer.from(s, 'base64url'), 0), key.publicKey), false, 'changed signature')
-    t.equal(verifySm2Signature(input, Buffer.from(s, 'base64url').subarray(1), key.publicKey), false, '63-byte signature')
-    t.equal(verifySm2Signature(input, Buffer.from(s, 'base64url'), Sm2PrivateKey.generate().publicKey), false, 'another key')
+    t.equal(await verifySm2Signature(Buffer.from(`${h}.${p}x`), Buffer.from(s, 'base64url'), key.publicKey), false, 'changed signing input')
+    t.equal(await verifySm2Signature(input, flip(Buffer.from(s, 'base64url'), 0), key.publicKey), false, 'changed signature')
+    t.equal(await verifySm2Signature(input, Buffer.from(s, 'base64url').subarray(1), key.publicKey), false, '63-byte signature')
+    t.equal(await verifySm2Signature(input, Buffer.from(s, 'base64url'), Sm2PrivateKey.generate().publicKey), false, 'another key')
   }
 })
 
 t.test('JWE layout is exactly DESIGN §4 (re-derived with node:crypto)', async (t) => {
   const key = Sm2PrivateKey.generate()
-  const jwe = encryptSm2Jwe(payload, JWE_HEADER, key.publicKey)
+  const jwe = await encryptSm2Jwe(payload, JWE_HEADER, key.publicKey)
   const parts = jwe.split('.')
   t.equal(parts.length, 5)
   t.same(JSON.parse(part(jwe, 0).toString()), JWE_HEADER, 'protected header as given')
@@ -104,8 +105,8 @@ t.test('JWE round trip on every backend and across backends', async (t) => {
     for (const dec of names) {
       for (const size of [0, 1, 16, 1000]) {
         const pt = randomBytes(size)
-        const jwe = on(enc, () => encryptSm2Jwe(pt, JWE_HEADER, key.publicKey))
-        const out = on(dec, () => decryptSm2Jwe(jwe, key))
+        const jwe = await on(enc, () => encryptSm2Jwe(pt, JWE_HEADER, key.publicKey))
+        const out = await on(dec, () => decryptSm2Jwe(jwe, key))
         t.same(out.plaintext, pt, `${enc} → ${dec}, ${size} bytes`)
         t.same(out.header, JWE_HEADER)
       }
@@ -118,42 +119,42 @@ for (const name of names) {
     useSmBackend(name)
     t.teardown(() => void useSmBackend(initial))
     const key = Sm2PrivateKey.generate()
-    const jwe = encryptSm2Jwe(payload, JWE_HEADER, key.publicKey)
-    t.same(decryptSm2Jwe(jwe, key).plaintext, payload, 'untouched: decrypts')
+    const jwe = await encryptSm2Jwe(payload, JWE_HEADER, key.publicKey)
+    t.same((await decryptSm2Jwe(jwe, key)).plaintext, payload, 'untouched: decrypts')
     const header = Buffer.from(JSON.stringify({ ...JWE_HEADER, kid: 'TAX:231202#enc-sm3' }))
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 0, header), key), DECRYPT, 'header changed (it is the AAD)')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 0, Buffer.from(JSON.stringify(JWE_HEADER, null, 1))), key), DECRYPT, 'same header, other bytes (whitespace)')
-    for (const i of [3, 70, 100, 128]) t.throws(() => decryptSm2Jwe(setPart(jwe, 1, flip(part(jwe, 1), i)), key), DECRYPT, `encrypted key byte ${i} changed`)
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 1, part(jwe, 1).subarray(0, 128)), key), DECRYPT, 'encrypted key truncated')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 2, flip(part(jwe, 2), 0)), key), DECRYPT, 'IV changed')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 2, part(jwe, 2).subarray(1)), key), DECRYPT, 'IV of 15 bytes')
-    for (const i of [0, part(jwe, 3).length - 1]) t.throws(() => decryptSm2Jwe(setPart(jwe, 3, flip(part(jwe, 3), i)), key), DECRYPT, `ciphertext byte ${i} changed`)
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 3, part(jwe, 3).subarray(16)), key), DECRYPT, 'first ciphertext block removed')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 3, ''), key), DECRYPT, 'ciphertext empty')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 4, flip(part(jwe, 4), 15)), key), DECRYPT, 'tag changed')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 4, part(jwe, 4).subarray(0, 15)), key), DECRYPT, 'tag truncated')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 4, Buffer.concat([part(jwe, 4), part(jwe, 4)])), key), DECRYPT, 'full 32-byte HMAC as tag')
-    t.throws(() => decryptSm2Jwe(jwe, Sm2PrivateKey.generate()), DECRYPT, 'another key')
-    t.throws(() => decryptSm2Jwe(`${jwe}.x`, key), DECRYPT, 'six parts')
-    t.throws(() => decryptSm2Jwe(jwe.replace('.', '.+'), key), DECRYPT, 'not base64url')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 0, Buffer.from('[1]')), key), DECRYPT, 'header not an object')
-    t.throws(() => decryptSm2Jwe(setPart(jwe, 0, Buffer.from(JSON.stringify({ ...JWE_HEADER, enc: 'A256GCM' }))), key), { code: 'TB_ERR_ALG_UNSUPPORTED' }, 'enc not SM4-CBC-HMAC-SM3')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 0, header), key), DECRYPT, 'header changed (it is the AAD)')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 0, Buffer.from(JSON.stringify(JWE_HEADER, null, 1))), key), DECRYPT, 'same header, other bytes (whitespace)')
+    for (const i of [3, 70, 100, 128]) await t.rejects(decryptSm2Jwe(setPart(jwe, 1, flip(part(jwe, 1), i)), key), DECRYPT, `encrypted key byte ${i} changed`)
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 1, part(jwe, 1).subarray(0, 128)), key), DECRYPT, 'encrypted key truncated')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 2, flip(part(jwe, 2), 0)), key), DECRYPT, 'IV changed')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 2, part(jwe, 2).subarray(1)), key), DECRYPT, 'IV of 15 bytes')
+    for (const i of [0, part(jwe, 3).length - 1]) await t.rejects(decryptSm2Jwe(setPart(jwe, 3, flip(part(jwe, 3), i)), key), DECRYPT, `ciphertext byte ${i} changed`)
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 3, part(jwe, 3).subarray(16)), key), DECRYPT, 'first ciphertext block removed')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 3, ''), key), DECRYPT, 'ciphertext empty')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 4, flip(part(jwe, 4), 15)), key), DECRYPT, 'tag changed')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 4, part(jwe, 4).subarray(0, 15)), key), DECRYPT, 'tag truncated')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 4, Buffer.concat([part(jwe, 4), part(jwe, 4)])), key), DECRYPT, 'full 32-byte HMAC as tag')
+    await t.rejects(decryptSm2Jwe(jwe, Sm2PrivateKey.generate()), DECRYPT, 'another key')
+    await t.rejects(decryptSm2Jwe(`${jwe}.x`, key), DECRYPT, 'six parts')
+    await t.rejects(decryptSm2Jwe(jwe.replace('.', '.+'), key), DECRYPT, 'not base64url')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 0, Buffer.from('[1]')), key), DECRYPT, 'header not an object')
+    await t.rejects(decryptSm2Jwe(setPart(jwe, 0, Buffer.from(JSON.stringify({ ...JWE_HEADER, enc: 'A256GCM' }))), key), { code: 'TB_ERR_ALG_UNSUPPORTED' }, 'enc not SM4-CBC-HMAC-SM3')
   })
 
   t.test(`${name}: a bad tag and bad padding under a valid tag fail alike (no padding oracle)`, async (t) => {
     useSmBackend(name)
     t.teardown(() => void useSmBackend(initial))
     const key = Sm2PrivateKey.generate()
-    const jwe = encryptSm2Jwe(payload, JWE_HEADER, key.publicKey)
+    const jwe = await encryptSm2Jwe(payload, JWE_HEADER, key.publicKey)
     // Forge a ciphertext whose last block has bad padding and give it a VALID tag (we know the CEK here).
     const cek = key.decrypt(part(jwe, 1))
     const iv = part(jwe, 2)
     const bad = flip(part(jwe, 3), part(jwe, 3).length - 17) // changes the last plaintext byte: padding breaks
     const aad = Buffer.from(jwe.split('.')[0] as string, 'ascii')
     const forged = setPart(setPart(jwe, 3, bad), 4, sm2JweTag(cek.subarray(0, 16), aad, iv, bad))
-    const padding = errorOf(() => decryptSm2Jwe(forged, key))
-    const tag = errorOf(() => decryptSm2Jwe(setPart(jwe, 4, flip(part(jwe, 4), 0)), key))
-    const unwrap = errorOf(() => decryptSm2Jwe(setPart(jwe, 1, flip(part(jwe, 1), 90)), key))
+    const padding = await errorOf(decryptSm2Jwe(forged, key))
+    const tag = await errorOf(decryptSm2Jwe(setPart(jwe, 4, flip(part(jwe, 4), 0)), key))
+    const unwrap = await errorOf(decryptSm2Jwe(setPart(jwe, 1, flip(part(jwe, 1), 90)), key))
     t.equal(padding.code, 'TB_ERR_DECRYPT', 'bad padding under a valid tag')
     t.equal(tag.code, 'TB_ERR_DECRYPT', 'bad tag')
     t.equal(padding.message, tag.message, 'same message for padding and tag failures')

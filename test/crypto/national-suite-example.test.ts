@@ -63,11 +63,11 @@ for (const name of availableSmBackends()) {
     const initial = smBackendInfo().backend
     useSmBackend(name)
     t.teardown(() => void useSmBackend(initial))
-    const { plaintext, header } = decryptSm2Jwe(ex.jwe.compact, Sm2PrivateKey.fromScalar(hex(ex.recipientEncryptionKey.d)))
+    const { plaintext, header } = await decryptSm2Jwe(ex.jwe.compact, Sm2PrivateKey.fromScalar(hex(ex.recipientEncryptionKey.d)))
     t.equal(header.kid, 'TAX:231202#enc-sm2')
     t.equal(plaintext.toString('ascii'), ex.jws.compact)
     const jws = parseJws(plaintext.toString('ascii'))
-    t.equal(verifySm2Signature(jws.signingInput, jws.signature, Sm2PrivateKey.fromScalar(hex(ex.senderSigningKey.d)).publicKey), true)
+    t.equal(await verifySm2Signature(jws.signingInput, jws.signature, Sm2PrivateKey.fromScalar(hex(ex.senderSigningKey.d)).publicKey), true)
     t.equal(jws.payload.toString('utf8'), ex.jws.payloadUtf8)
   })
 }

@@ -2,6 +2,11 @@
  * The SM backend contract: SM3, HMAC-SM3, SM4 and SM2, implemented twice (native addon over
  * Node's OpenSSL, and pure TypeScript). Both run the same tests. `completeBackend` builds the
  * message-level SM2 operations (Z_A, e = SM3(Z_A ‖ M)) from each backend's own primitives.
+ *
+ * Every SM2 operation comes twice: synchronous, and `…Async` returning a Promise. On the native
+ * backend the async ones run the scalar work on libuv's threadpool, off the event loop; on the
+ * JavaScript backend they are the synchronous ones, settled as a Promise. Both answer alike: same
+ * results, same error codes (an async operation rejects where the sync one throws).
  */
 import { SM2_A, SM2_B, SM2_DEFAULT_ID, SM2_GX, SM2_GY, SM2_N, asBuffer, fromBytes, toBytes } from './curve.ts'
 import { SmError } from './errors.ts'
@@ -51,6 +56,14 @@ export interface SmCore {
   sm2PublicFromPrivate(d: Uint8Array): Buffer
   /** True when `point` is 04‖x‖y on the curve. */
   sm2IsOnCurve(point: Uint8Array): boolean
+  /** sm2SignDigest, off the event loop where the backend can. */
+  sm2SignDigestAsync(d: Uint8Array, e: Uint8Array, k?: Uint8Array): Promise<Buffer>
+  /** sm2VerifyDigest, off the event loop where the backend can; resolves false for any malformed input. */
+  sm2VerifyDigestAsync(point: Uint8Array, e: Uint8Array, sig: Uint8Array): Promise<boolean>
+  /** sm2EncryptRaw, off the event loop where the backend can. */
+  sm2EncryptRawAsync(point: Uint8Array, plaintext: Uint8Array, k?: Uint8Array): Promise<Buffer>
+  /** sm2Decrypt, off the event loop where the backend can; rejects ERR_SM_DECRYPT for any failure. */
+  sm2DecryptAsync(d: Uint8Array, ciphertext: Uint8Array): Promise<Buffer>
 }
 
 /** A complete backend: the primitives plus message-level SM2. */
@@ -65,6 +78,12 @@ export interface SmBackend extends SmCore {
   sm2Verify(point: Uint8Array, msg: Uint8Array, sig: Uint8Array, opts?: { readonly id?: Sm2Id }): boolean
   /** SM2 encryption, C1‖C3‖C2 with C1 uncompressed. */
   sm2Encrypt(point: Uint8Array, plaintext: Uint8Array, opts?: Sm2EncryptOptions): Buffer
+  /** sm2Sign with the scalar work off the event loop (the digest is computed first, here). */
+  sm2SignAsync(key: Sm2RawKeyPair, msg: Uint8Array, opts?: Sm2SignOptions): Promise<Buffer>
+  /** sm2Verify with the scalar work off the event loop; never rejects, false for any malformed input. */
+  sm2VerifyAsync(point: Uint8Array, msg: Uint8Array, sig: Uint8Array, opts?: { readonly id?: Sm2Id }): Promise<boolean>
+  /** sm2Encrypt with the scalar work off the event loop. */
+  sm2EncryptAsync(point: Uint8Array, plaintext: Uint8Array, opts?: Sm2EncryptOptions): Promise<Buffer>
 }
 
 // a ‖ b ‖ xG ‖ yG, the fixed middle of Z_A.
@@ -95,6 +114,7 @@ export function completeBackend(core: SmCore): SmBackend {
     return core.sm3(Buffer.concat([entl, idb, CURVE_BYTES, asBuffer(point).subarray(1)]))
   }
   const digest = (point: Uint8Array, msg: Uint8Array, id?: Sm2Id): Buffer => core.sm3(Buffer.concat([za(point, id), msg]))
+  const verifiable = (point: Uint8Array, sig: Uint8Array): boolean => sig.length === 64 && point.length === 65 && point[0] === 0x04
   return Object.freeze({
     ...core,
     sm2Za: za,
@@ -102,7 +122,7 @@ export function completeBackend(core: SmCore): SmBackend {
     sm2Sign: (key: Sm2RawKeyPair, msg: Uint8Array, opts: Sm2SignOptions = {}) =>
       core.sm2SignDigest(key.d, digest(key.point, msg, opts.id), kBytes(opts.k)),
     sm2Verify: (point: Uint8Array, msg: Uint8Array, sig: Uint8Array, opts: { readonly id?: Sm2Id } = {}) => {
-      if (sig.length !== 64 || point.length !== 65 || point[0] !== 0x04) return false
+      if (!verifiable(point, sig)) return false
       try {
         return core.sm2VerifyDigest(point, digest(point, msg, opts.id), sig)
       } catch {
@@ -111,5 +131,18 @@ export function completeBackend(core: SmCore): SmBackend {
     },
     sm2Encrypt: (point: Uint8Array, plaintext: Uint8Array, opts: Sm2EncryptOptions = {}) =>
       core.sm2EncryptRaw(point, plaintext, kBytes(opts.k)),
+    // async functions, so that a bad argument (ID, k) rejects rather than throws.
+    sm2SignAsync: async (key: Sm2RawKeyPair, msg: Uint8Array, opts: Sm2SignOptions = {}) =>
+      core.sm2SignDigestAsync(key.d, digest(key.point, msg, opts.id), kBytes(opts.k)),
+    sm2VerifyAsync: async (point: Uint8Array, msg: Uint8Array, sig: Uint8Array, opts: { readonly id?: Sm2Id } = {}) => {
+      if (!verifiable(point, sig)) return false
+      try {
+        return await core.sm2VerifyDigestAsync(point, digest(point, msg, opts.id), sig)
+      } catch {
+        return false
+      }
+    },
+    sm2EncryptAsync: async (point: Uint8Array, plaintext: Uint8Array, opts: Sm2EncryptOptions = {}) =>
+      core.sm2EncryptRawAsync(point, plaintext, kBytes(opts.k)),
   })
 }

@@ -1,6 +1,7 @@
 /**
  * SM2 key objects. The scalar d never leaves Sm2PrivateKey: callers sign, decrypt and export
- * PEM through methods, and the operations run on the selected backend (or one passed in).
+ * PEM through methods, and the operations run on the selected backend (or one passed in). Each
+ * operation has an `…Async` twin that runs the scalar work off the event loop (native backend).
  */
 import { inspect } from 'node:util'
 import { SM2_N, asBuffer, fromBytes, normalizePoint, toBytes } from './curve.ts'
@@ -77,6 +78,17 @@ export class Sm2PublicKey {
     return (opts.backend ?? sm()).sm2Encrypt(this.#point, plaintext)
   }
 
+  /** `verify` with the scalar work on the threadpool; never rejects. */
+  async verifyAsync(msg: Uint8Array, sig: Uint8Array, opts: { id?: Sm2Id; backend?: SmBackend } = {}): Promise<boolean> {
+    const b = opts.backend ?? sm()
+    return opts.id === undefined ? b.sm2VerifyAsync(this.#point, msg, sig) : b.sm2VerifyAsync(this.#point, msg, sig, { id: opts.id })
+  }
+
+  /** `encrypt` with the scalar work on the threadpool. */
+  async encryptAsync(plaintext: Uint8Array, opts: { backend?: SmBackend } = {}): Promise<Buffer> {
+    return (opts.backend ?? sm()).sm2EncryptAsync(this.#point, plaintext)
+  }
+
   /** True for the same point. */
   equals(other: Sm2PublicKey): boolean {
     return this.#point.equals(other.#point)
@@ -144,6 +156,18 @@ export class Sm2PrivateKey {
   /** Decrypts C1‖C3‖C2; throws ERR_SM_DECRYPT for any failure. */
   decrypt(ciphertext: Uint8Array, opts: { backend?: SmBackend } = {}): Buffer {
     return (opts.backend ?? sm()).sm2Decrypt(this.#d, asBuffer(ciphertext))
+  }
+
+  /** `sign` with the scalar work on the threadpool. */
+  async signAsync(msg: Uint8Array, opts: { id?: Sm2Id; backend?: SmBackend } = {}): Promise<Buffer> {
+    const b = opts.backend ?? sm()
+    const pair = { d: this.#d, point: this.publicKey.point }
+    return opts.id === undefined ? b.sm2SignAsync(pair, msg) : b.sm2SignAsync(pair, msg, { id: opts.id })
+  }
+
+  /** `decrypt` with the scalar work on the threadpool; rejects ERR_SM_DECRYPT for any failure. */
+  async decryptAsync(ciphertext: Uint8Array, opts: { backend?: SmBackend } = {}): Promise<Buffer> {
+    return (opts.backend ?? sm()).sm2DecryptAsync(this.#d, asBuffer(ciphertext))
   }
 
   // A private key must never reach a log line or a JSON document.

@@ -1,7 +1,8 @@
 /**
  * The native backend: SM2 from the addon in ./native (OpenSSL's EC/BN primitives, the OpenSSL
  * Node ships), SM3 / HMAC-SM3 / SM4 from node:crypto (the same OpenSSL). Loading never throws:
- * it reports why the addon is unusable so the caller can fall back and say so.
+ * it reports why the addon is unusable so the caller can fall back and say so. The addon's
+ * `…Async` functions compute on libuv's threadpool (N-API async work).
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -19,7 +20,13 @@ interface Addon {
   publicFromPrivate(d: Uint8Array): Buffer
   generatePrivate(): Buffer
   isOnCurve(point: Uint8Array): boolean
+  signDigestAsync(d: Uint8Array, e: Uint8Array, k?: Uint8Array): Promise<Buffer>
+  verifyDigestAsync(point: Uint8Array, e: Uint8Array, sig: Uint8Array): Promise<boolean>
+  encryptAsync(point: Uint8Array, msg: Uint8Array, k?: Uint8Array): Promise<Buffer>
+  decryptAsync(d: Uint8Array, ciphertext: Uint8Array): Promise<Buffer>
 }
+
+const ASYNC_EXPORTS = ['signDigestAsync', 'verifyDigestAsync', 'encryptAsync', 'decryptAsync'] as const
 
 /** Why the addon cannot be used: not built, not loadable, or computing wrongly. */
 export type NativeProblem = 'missing' | 'load-error' | 'self-test'
@@ -44,6 +51,9 @@ export function loadNative(path: string = NATIVE_ADDON_PATH): NativeLoad {
   } catch (err) {
     return { problem: 'load-error', reason: `native SM2 addon failed to load: ${(err as Error).message}` }
   }
+  // An addon built from older sources lacks the threadpool operations: rebuild rather than half-work.
+  const stale = ASYNC_EXPORTS.filter((name) => typeof addon[name] !== 'function')
+  if (stale.length > 0) return { problem: 'load-error', reason: `native SM2 addon is out of date (no ${stale.join(', ')}; rebuild it: npm install)` }
   try {
     if (addon.publicFromPrivate(KAT_D).subarray(1, 33).toString('hex') !== KAT_X) return { problem: 'self-test', reason: 'native SM2 addon failed its self-test' }
     createHash('sm3').update('abc').digest()
@@ -54,17 +64,29 @@ export function loadNative(path: string = NATIVE_ADDON_PATH): NativeLoad {
   return { backend: nativeBackend(addon), reason: 'native SM2 addon loaded (OpenSSL from Node)' }
 }
 
-/** Maps the addon's error codes to the module's, so both backends throw alike. */
+/** The module's error for one of the addon's (by code), so both backends throw alike. */
+function translate(err: unknown): unknown {
+  const code = (err as { code?: string }).code
+  if (code === 'ERR_SM2_DECRYPT') return new SmError('ERR_SM_DECRYPT', 'SM2 decryption failed')
+  if (code === 'ERR_SM2_SIGN') return new SmError('ERR_SM_SIGN', (err as Error).message)
+  if (code === 'ERR_SM2_ENCRYPT') return new SmError('ERR_SM_ENCRYPT', (err as Error).message)
+  if (code === 'ERR_SM2_INPUT') return new SmError('ERR_SM_INPUT', (err as Error).message)
+  return err
+}
+
 function call<T>(fn: () => T): T {
   try {
     return fn()
   } catch (err) {
-    const code = (err as { code?: string }).code
-    if (code === 'ERR_SM2_DECRYPT') throw new SmError('ERR_SM_DECRYPT', 'SM2 decryption failed')
-    if (code === 'ERR_SM2_SIGN') throw new SmError('ERR_SM_SIGN', (err as Error).message)
-    if (code === 'ERR_SM2_ENCRYPT') throw new SmError('ERR_SM_ENCRYPT', (err as Error).message)
-    if (code === 'ERR_SM2_INPUT') throw new SmError('ERR_SM_INPUT', (err as Error).message)
-    throw err
+    throw translate(err)
+  }
+}
+
+async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    throw translate(err)
   }
 }
 
@@ -109,5 +131,9 @@ function nativeBackend(addon: Addon): SmBackend {
     sm2GeneratePrivate: () => addon.generatePrivate(),
     sm2PublicFromPrivate: (d) => call(() => addon.publicFromPrivate(d)),
     sm2IsOnCurve: (point) => call(() => addon.isOnCurve(point)),
+    sm2SignDigestAsync: (d, e, k) => callAsync(() => addon.signDigestAsync(d, e, k)),
+    sm2VerifyDigestAsync: (point, e, sig) => callAsync(() => addon.verifyDigestAsync(point, e, sig)),
+    sm2EncryptRawAsync: (point, plaintext, k) => callAsync(() => addon.encryptAsync(point, plaintext, k)),
+    sm2DecryptAsync: (d, ciphertext) => callAsync(() => addon.decryptAsync(d, ciphertext)),
   })
 }

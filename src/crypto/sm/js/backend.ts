@@ -4,7 +4,7 @@ import * as sm2 from './sm2.ts'
 import { hmacSm3, sm3 } from './sm3.ts'
 import { sm4CbcDecrypt, sm4CbcEncrypt, sm4EcbBlock } from './sm4.ts'
 
-/** The JavaScript SM backend. */
+/** The JavaScript SM backend. Its async operations are the sync ones, settled as a Promise: the work stays on the calling thread. */
 export const jsBackend: SmBackend = completeBackend({
   name: 'js',
   sm3: (data) => sm3(data),
@@ -19,4 +19,9 @@ export const jsBackend: SmBackend = completeBackend({
   sm2GeneratePrivate: sm2.generatePrivate,
   sm2PublicFromPrivate: sm2.publicFromPrivate,
   sm2IsOnCurve: sm2.isOnCurve,
+  // async, so that a throw becomes a rejection, as on the native backend.
+  sm2SignDigestAsync: async (d, e, k) => sm2.signDigest(d, e, k),
+  sm2VerifyDigestAsync: async (point, e, sig) => sm2.verifyDigest(point, e, sig),
+  sm2EncryptRawAsync: async (point, plaintext, k) => sm2.encrypt(point, plaintext, k),
+  sm2DecryptAsync: async (d, ciphertext) => sm2.decrypt(d, ciphertext),
 })

@@ -1,47 +1,55 @@
 /*
- * Tongban's SM2 addon (GB/T 32918.2 signatures, GB/T 32918.4 public-key encryption).
+ * Tongban's SM2 addon (GB/T 32918.2 signatures, GB/T 32918.4 public-key encryption): the N-API
+ * side. The arithmetic is in sm2_core.c.
  *
  * Built against the OpenSSL that Node ships and resolved from the node binary at load time,
- * so no second libcrypto is involved. The arithmetic mirrors OpenSSL's own crypto/sm2
- * (sm2_sign.c, sm2_crypt.c): EC_POINT_mul on the NID_sm2 group (a constant-time ladder for
- * secret scalars), BN_mod_* for the scalar part. Unlike OpenSSL's EVP interface it accepts a
- * fixed k, so the published test vectors run through this very code.
+ * so no second libcrypto is involved.
  *
  * The digest e = SM3(Z_A || M) is computed by the caller (TypeScript): the addon signs and
  * verifies digests. Encryption and decryption are complete here (KDF and C3 included), so the
- * plaintext of a failed C3 check never leaves this file.
+ * plaintext of a failed C3 check never leaves the addon.
  *
  * Exports (all byte arguments are Buffers or Uint8Arrays):
  *   signDigest(d32, e32, k32?)        -> Buffer(64) r||s
  *   verifyDigest(point65, e32, sig64) -> boolean (false for any malformed input)
  *   encrypt(point65, msg, k32?)       -> Buffer C1(65)||C3(32)||C2
  *   decrypt(d32, c1c3c2)              -> Buffer (throws ERR_SM2_DECRYPT on any failure)
+ *   signDigestAsync, verifyDigestAsync, encryptAsync, decryptAsync
+ *                                     -> the same, as a Promise, computed on libuv's threadpool;
+ *                                        rejected with the error (and code) the sync one throws
  *   publicFromPrivate(d32)            -> Buffer(65) 04||x||y
  *   generatePrivate()                 -> Buffer(32), d in [1, n-2]
  *   isOnCurve(point65)                -> boolean
  */
 #include <node_api.h>
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/obj_mac.h>
-#include <stdint.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELD 32
-#define POINT 65
-#define HASH 32
+#include "sm2_core.h"
 
+#define FIELD SM2_FIELD
+#define POINT SM2_POINT
+#define HASH SM2_HASH
+
+/* Per environment (main thread or worker). The curve is read by the threadpool too; the BN_CTX
+   and digest context serve the synchronous exports only, which run on the environment's thread.
+   An async work in flight holds a reference, so the curve outlives the environment if need be. */
 typedef struct {
-  EC_GROUP *group;
-  const BIGNUM *order;
-  BIGNUM *order_minus_1; /* private keys live in [1, n-2] */
+  sm2_curve *curve;
   BN_CTX *ctx;
-  EVP_MD *sm3;
   EVP_MD_CTX *mctx;
-} sm2_state;
+  atomic_int refs;
+} sm2_env;
+
+static void env_release(sm2_env *st) {
+  if (st == NULL || atomic_fetch_sub(&st->refs, 1) != 1) return;
+  EVP_MD_CTX_free(st->mctx);
+  BN_CTX_free(st->ctx);
+  sm2_curve_free(st->curve);
+  free(st);
+}
 
 /* ---------------------------------------------------------------- N-API helpers */
 
@@ -53,10 +61,10 @@ typedef struct {
     }                                                           \
   } while (0)
 
-static sm2_state *state_of(napi_env env) {
+static sm2_env *state_of(napi_env env) {
   void *data = NULL;
   if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
-  return (sm2_state *)data;
+  return (sm2_env *)data;
 }
 
 /* Reads a Buffer / Uint8Array argument; *ok = 0 when it is neither. */
@@ -96,8 +104,18 @@ static napi_value throw_type(napi_env env, const char *msg) {
 
 static napi_value boolean(napi_env env, int b) {
   napi_value v;
-  napi_get_boolean(env, b ? true : false, &v);
+  if (napi_get_boolean(env, b ? true : false, &v) != napi_ok) return NULL;
   return v;
+}
+
+/* An Error (or TypeError) with a `code`, as napi_throw_error would throw it; NULL on failure. */
+static napi_value make_error(napi_env env, int type_error, const char *code, const char *msg) {
+  napi_value c, m, err;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c) != napi_ok ||
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) != napi_ok)
+    return NULL;
+  if ((type_error ? napi_create_type_error : napi_create_error)(env, c, m, &err) != napi_ok) return NULL;
+  return err;
 }
 
 /* Is arg `i` present and not undefined? */
@@ -108,300 +126,252 @@ static int present(napi_env env, napi_value *argv, size_t argc, size_t i) {
   return t != napi_undefined && t != napi_null;
 }
 
-/* ---------------------------------------------------------------- SM2 helpers */
+/* ---------------------------------------------------------------- arguments and results */
 
-/* d as a BIGNUM, checked to lie in [1, n-2]. Returns NULL otherwise. */
-static BIGNUM *private_scalar(sm2_state *st, const uint8_t *d, size_t len) {
-  if (len != FIELD) return NULL;
-  BIGNUM *bn = BN_secure_new();
-  if (bn == NULL) return NULL;
-  BN_set_flags(bn, BN_FLG_CONSTTIME);
-  if (BN_bin2bn(d, (int)len, bn) == NULL || BN_is_zero(bn) || BN_cmp(bn, st->order_minus_1) >= 0) {
-    BN_clear_free(bn);
-    return NULL;
-  }
-  return bn;
-}
+enum { PARSE_OK, PARSE_BAD, PARSE_NAPI };
 
-/* Parses an uncompressed point; OpenSSL checks that it lies on the curve. */
-static EC_POINT *public_point(sm2_state *st, const uint8_t *p, size_t len) {
-  if (len != POINT || p[0] != 0x04) return NULL;
-  EC_POINT *pt = EC_POINT_new(st->group);
-  if (pt == NULL) return NULL;
-  if (!EC_POINT_oct2point(st->group, pt, p, len, st->ctx) || EC_POINT_is_at_infinity(st->group, pt)) {
-    EC_POINT_free(pt);
-    return NULL;
-  }
-  return pt;
-}
-
-/* KDF of GB/T 32918.4 §5.4.3 (identical to ANSI X9.63 with SM3): SM3(Z || ct) for ct = 1, 2, ... */
-static int kdf(sm2_state *st, const uint8_t *z, size_t zlen, uint8_t *out, size_t outlen) {
-  uint32_t ct = 1;
-  uint8_t block[HASH];
-  while (outlen > 0) {
-    uint8_t ctr[4] = {(uint8_t)(ct >> 24), (uint8_t)(ct >> 16), (uint8_t)(ct >> 8), (uint8_t)ct};
-    unsigned int n = 0;
-    if (!EVP_DigestInit_ex(st->mctx, st->sm3, NULL) || !EVP_DigestUpdate(st->mctx, z, zlen) ||
-        !EVP_DigestUpdate(st->mctx, ctr, 4) || !EVP_DigestFinal_ex(st->mctx, block, &n))
-      return 0;
-    size_t take = outlen < HASH ? outlen : HASH;
-    memcpy(out, block, take);
-    out += take;
-    outlen -= take;
-    ct++;
-  }
-  OPENSSL_cleanse(block, sizeof block);
-  return 1;
-}
-
-/* C3 = SM3(x2 || M || y2) */
-static int c3_of(sm2_state *st, const uint8_t *x2y2, const uint8_t *m, size_t mlen, uint8_t *out) {
-  unsigned int n = 0;
-  return EVP_DigestInit_ex(st->mctx, st->sm3, NULL) && EVP_DigestUpdate(st->mctx, x2y2, FIELD) &&
-         EVP_DigestUpdate(st->mctx, m, mlen) && EVP_DigestUpdate(st->mctx, x2y2 + FIELD, FIELD) &&
-         EVP_DigestFinal_ex(st->mctx, out, &n);
-}
-
-static int all_zero(const uint8_t *p, size_t len) {
-  uint8_t acc = 0;
-  for (size_t i = 0; i < len; i++) acc |= p[i];
-  return acc == 0;
-}
-
-/* x || y of an affine point, 32 bytes each. */
-static int affine_bytes(sm2_state *st, const EC_POINT *pt, uint8_t *out64) {
-  int ok = 0;
-  BN_CTX_start(st->ctx);
-  BIGNUM *x = BN_CTX_get(st->ctx), *y = BN_CTX_get(st->ctx);
-  if (y != NULL && EC_POINT_get_affine_coordinates(st->group, pt, x, y, st->ctx) &&
-      BN_bn2binpad(x, out64, FIELD) == FIELD && BN_bn2binpad(y, out64 + FIELD, FIELD) == FIELD)
-    ok = 1;
-  BN_CTX_end(st->ctx);
-  return ok;
-}
-
-/* ---------------------------------------------------------------- signDigest */
-
-static napi_value sign_digest(napi_env env, napi_callback_info info) {
+/* Reads the arguments of sign / verify / encrypt / decrypt. The pointers in `in` point into
+   JavaScript memory: valid during this call only. PARSE_BAD sets *why (an ERR_SM2_INPUT). */
+static int parse(napi_env env, napi_callback_info info, sm2_op op, sm2_in *in, size_t *e_len, size_t *sig_len, const char **why) {
   size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sm2_state *st = state_of(env);
-  const uint8_t *dp, *ep, *kp = NULL;
-  size_t dl, el, kl = 0;
-  int ok1, ok2, ok3 = 1;
-  if (argc < 2) return throw_type(env, "signDigest(d, e, k?)");
-  bytes_of(env, argv[0], &dp, &dl, &ok1);
-  bytes_of(env, argv[1], &ep, &el, &ok2);
-  int fixed_k = present(env, argv, argc, 2);
-  if (fixed_k) bytes_of(env, argv[2], &kp, &kl, &ok3);
-  if (!ok1 || !ok2 || !ok3 || el != HASH || (fixed_k && kl != FIELD)) return throw_type(env, "signDigest: bad argument");
-
-  BIGNUM *d = private_scalar(st, dp, dl);
-  if (d == NULL) return throw_type(env, "signDigest: private key out of range");
-
-  uint8_t out[2 * FIELD];
-  int done = 0, failed = 0;
-  EC_POINT *kG = EC_POINT_new(st->group);
-  BN_CTX_start(st->ctx);
-  BIGNUM *e = BN_CTX_get(st->ctx), *k = BN_CTX_get(st->ctx), *x1 = BN_CTX_get(st->ctx);
-  BIGNUM *r = BN_CTX_get(st->ctx), *s = BN_CTX_get(st->ctx), *tmp = BN_CTX_get(st->ctx);
-  BIGNUM *rk = BN_CTX_get(st->ctx);
-  if (kG == NULL || rk == NULL || BN_bin2bn(ep, HASH, e) == NULL) failed = 1;
-  if (!failed) {
-    BN_set_flags(k, BN_FLG_CONSTTIME);
-    BN_set_flags(s, BN_FLG_CONSTTIME);
+  const uint8_t *p0 = NULL, *p1 = NULL, *p2 = NULL;
+  size_t l0 = 0, l1 = 0, l2 = 0;
+  int ok0 = 0, ok1 = 0, ok2 = 1;
+  memset(in, 0, sizeof *in);
+  *e_len = *sig_len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return PARSE_NAPI;
+  static const char *const usage[] = {"signDigest(d, e, k?)", "verifyDigest(point, e, sig)", "encrypt(point, msg, k?)", "decrypt(d, ciphertext)"};
+  if (argc < (op == SM2_OP_VERIFY ? 3u : 2u)) {
+    *why = usage[op];
+    return PARSE_BAD;
   }
+  bytes_of(env, argv[0], &p0, &l0, &ok0);
+  bytes_of(env, argv[1], &p1, &l1, &ok1);
+  int third = op == SM2_OP_VERIFY || ((op == SM2_OP_SIGN || op == SM2_OP_ENCRYPT) && present(env, argv, argc, 2));
+  if (third) bytes_of(env, argv[2], &p2, &l2, &ok2);
+  switch (op) {
+    case SM2_OP_SIGN:
+      if (!ok0 || !ok1 || !ok2 || l1 != HASH || (third && l2 != FIELD)) {
+        *why = "signDigest: bad argument";
+        return PARSE_BAD;
+      }
+      in->d = p0, in->d_len = l0, in->e = p1, in->k = third ? p2 : NULL;
+      *e_len = l1;
+      return PARSE_OK;
+    case SM2_OP_VERIFY:
+      if (!ok0 || !ok1 || !ok2) {
+        *why = "verifyDigest: arguments must be bytes";
+        return PARSE_BAD;
+      }
+      in->point = p0, in->point_len = l0, in->e = p1, in->sig = p2;
+      *e_len = l1, *sig_len = l2;
+      return PARSE_OK;
+    case SM2_OP_ENCRYPT:
+      if (!ok0 || !ok1 || !ok2 || (third && l2 != FIELD)) {
+        *why = "encrypt: bad argument";
+        return PARSE_BAD;
+      }
+      if (l1 == 0) {
+        *why = "encrypt: empty plaintext";
+        return PARSE_BAD;
+      }
+      in->point = p0, in->point_len = l0, in->data = p1, in->data_len = l1, in->k = third ? p2 : NULL;
+      return PARSE_OK;
+    case SM2_OP_DECRYPT:
+      if (!ok0 || !ok1) {
+        *why = "decrypt: arguments must be bytes";
+        return PARSE_BAD;
+      }
+      in->d = p0, in->d_len = l0, in->data = p1, in->data_len = l1;
+      return PARSE_OK;
+  }
+  return PARSE_NAPI;
+}
 
-  /* A3–A6 of GB/T 32918.2 §6.1, as OpenSSL's sm2_sig_gen. */
-  while (!failed && !done) {
-    if (fixed_k) {
-      if (BN_bin2bn(kp, FIELD, k) == NULL || BN_is_zero(k) || BN_cmp(k, st->order) >= 0) { failed = 1; break; }
-    } else {
-      do {
-        if (!BN_priv_rand_range_ex(k, st->order, 0, st->ctx)) { failed = 1; break; }
-      } while (BN_is_zero(k));
-      if (failed) break;
-    }
-    if (!EC_POINT_mul(st->group, kG, k, NULL, NULL, st->ctx) ||
-        !EC_POINT_get_affine_coordinates(st->group, kG, x1, NULL, st->ctx) ||
-        !BN_mod_add(r, e, x1, st->order, st->ctx) || !BN_add(rk, r, k)) { failed = 1; break; }
-    if (BN_is_zero(r) || BN_cmp(rk, st->order) == 0) {
-      if (fixed_k) failed = 1;
-      continue;
-    }
-    /* s = (1 + d)^-1 * (k - r*d) mod n */
-    if (!BN_add(s, d, BN_value_one()) || BN_mod_inverse(s, s, st->order, st->ctx) == NULL ||
-        !BN_mod_mul(tmp, d, r, st->order, st->ctx) || !BN_mod_sub(tmp, k, tmp, st->order, st->ctx) ||
-        !BN_mod_mul(s, s, tmp, st->order, st->ctx)) { failed = 1; break; }
-    if (BN_is_zero(s)) {
-      if (fixed_k) failed = 1;
-      continue;
-    }
-    if (BN_bn2binpad(r, out, FIELD) != FIELD || BN_bn2binpad(s, out + FIELD, FIELD) != FIELD) { failed = 1; break; }
-    done = 1;
+/* verifyDigest answers false without computing when e or the signature has the wrong length. */
+static int verify_lengths_bad(sm2_op op, size_t e_len, size_t sig_len) {
+  return op == SM2_OP_VERIFY && (e_len != HASH || sig_len != SM2_SIG);
+}
+
+/* The JavaScript value of a result, or the error the operation throws (*is_error = 1). Both
+   paths, sync and async, go through here, so they answer alike. NULL on an N-API failure. */
+static napi_value settle(napi_env env, sm2_op op, int fixed_k, const sm2_out *out, int *is_error) {
+  *is_error = 1;
+  switch (out->status) {
+    case SM2_OK:
+      *is_error = 0;
+      if (op == SM2_OP_SIGN) return new_buffer(env, out->sig, SM2_SIG);
+      if (op == SM2_OP_VERIFY) return boolean(env, out->valid);
+      return new_buffer(env, out->data, out->data_len);
+    case SM2_BAD_KEY:
+      return make_error(env, 1, "ERR_SM2_INPUT", op == SM2_OP_SIGN ? "signDigest: private key out of range" : "decrypt: private key out of range");
+    case SM2_BAD_POINT:
+      return make_error(env, 1, "ERR_SM2_INPUT", "encrypt: public key is not a point on the curve");
+    case SM2_FAILED:
+      break;
   }
-  if (rk != NULL) { /* all of the frame was allocated */
-    BN_clear(k);
-    BN_clear(tmp);
-  }
-  BN_CTX_end(st->ctx);
-  EC_POINT_clear_free(kG);
-  BN_clear_free(d);
-  if (!done) {
-    napi_throw_error(env, "ERR_SM2_SIGN", fixed_k ? "SM2 signing failed for the given k" : "SM2 signing failed");
+  if (op == SM2_OP_SIGN) return make_error(env, 0, "ERR_SM2_SIGN", fixed_k ? "SM2 signing failed for the given k" : "SM2 signing failed");
+  if (op == SM2_OP_ENCRYPT) return make_error(env, 0, "ERR_SM2_ENCRYPT", "SM2 encryption failed");
+  if (op == SM2_OP_DECRYPT) return make_error(env, 0, "ERR_SM2_DECRYPT", "SM2 decryption failed");
+  return make_error(env, 0, "ERR_SM2_NATIVE", "SM2 operation failed");
+}
+
+/* ---------------------------------------------------------------- synchronous exports */
+
+static napi_value run_sync(napi_env env, napi_callback_info info, sm2_op op) {
+  sm2_env *st = state_of(env);
+  sm2_in in;
+  size_t e_len, sig_len;
+  const char *why = NULL;
+  int parsed = parse(env, info, op, &in, &e_len, &sig_len, &why);
+  if (parsed == PARSE_BAD) return throw_type(env, why);
+  if (parsed != PARSE_OK || st == NULL) {
+    napi_throw_error(env, "ERR_SM2_NATIVE", "N-API failure");
     return NULL;
   }
-  return new_buffer(env, out, sizeof out);
-}
-
-/* ---------------------------------------------------------------- verifyDigest */
-
-static napi_value verify_digest(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sm2_state *st = state_of(env);
-  const uint8_t *pp, *ep, *sp;
-  size_t pl, el, sl;
-  int ok1 = 0, ok2 = 0, ok3 = 0;
-  if (argc < 3) return throw_type(env, "verifyDigest(point, e, sig)");
-  bytes_of(env, argv[0], &pp, &pl, &ok1);
-  bytes_of(env, argv[1], &ep, &el, &ok2);
-  bytes_of(env, argv[2], &sp, &sl, &ok3);
-  if (!ok1 || !ok2 || !ok3) return throw_type(env, "verifyDigest: arguments must be bytes");
-  if (el != HASH || sl != 2 * FIELD) return boolean(env, 0);
-
-  EC_POINT *P = public_point(st, pp, pl);
-  if (P == NULL) return boolean(env, 0);
-  int valid = 0;
-  EC_POINT *pt = EC_POINT_new(st->group);
-  BN_CTX_start(st->ctx);
-  BIGNUM *r = BN_CTX_get(st->ctx), *s = BN_CTX_get(st->ctx), *t = BN_CTX_get(st->ctx);
-  BIGNUM *e = BN_CTX_get(st->ctx), *x1 = BN_CTX_get(st->ctx), *R = BN_CTX_get(st->ctx);
-  /* B1, B2: r, s in [1, n-1]; B5: t = r + s mod n, t != 0; B6: (x1, y1) = [s]G + [t]P; B7: R = e + x1 mod n == r */
-  if (pt != NULL && R != NULL && BN_bin2bn(sp, FIELD, r) != NULL && BN_bin2bn(sp + FIELD, FIELD, s) != NULL &&
-      !BN_is_zero(r) && !BN_is_zero(s) && BN_cmp(r, st->order) < 0 && BN_cmp(s, st->order) < 0 &&
-      BN_mod_add(t, r, s, st->order, st->ctx) && !BN_is_zero(t) && BN_bin2bn(ep, HASH, e) != NULL &&
-      EC_POINT_mul(st->group, pt, s, P, t, st->ctx) && !EC_POINT_is_at_infinity(st->group, pt) &&
-      EC_POINT_get_affine_coordinates(st->group, pt, x1, NULL, st->ctx) &&
-      BN_mod_add(R, e, x1, st->order, st->ctx))
-    valid = BN_cmp(R, r) == 0;
-  BN_CTX_end(st->ctx);
-  EC_POINT_free(pt);
-  EC_POINT_free(P);
-  return boolean(env, valid);
-}
-
-/* ---------------------------------------------------------------- encrypt */
-
-static napi_value encrypt(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sm2_state *st = state_of(env);
-  const uint8_t *pp, *mp, *kp = NULL;
-  size_t pl, ml, kl = 0;
-  int ok1, ok2, ok3 = 1;
-  if (argc < 2) return throw_type(env, "encrypt(point, msg, k?)");
-  bytes_of(env, argv[0], &pp, &pl, &ok1);
-  bytes_of(env, argv[1], &mp, &ml, &ok2);
-  int fixed_k = present(env, argv, argc, 2);
-  if (fixed_k) bytes_of(env, argv[2], &kp, &kl, &ok3);
-  if (!ok1 || !ok2 || !ok3 || (fixed_k && kl != FIELD)) return throw_type(env, "encrypt: bad argument");
-  if (ml == 0) return throw_type(env, "encrypt: empty plaintext");
-  EC_POINT *P = public_point(st, pp, pl);
-  if (P == NULL) return throw_type(env, "encrypt: public key is not a point on the curve");
-
-  size_t outlen = POINT + HASH + ml;
-  uint8_t *out = malloc(outlen);
-  uint8_t x2y2[2 * FIELD];
-  int done = 0, failed = out == NULL;
-  EC_POINT *C1 = EC_POINT_new(st->group), *kP = EC_POINT_new(st->group);
-  BN_CTX_start(st->ctx);
-  BIGNUM *k = BN_CTX_get(st->ctx);
-  if (C1 == NULL || kP == NULL || k == NULL) failed = 1;
-  if (!failed) BN_set_flags(k, BN_FLG_CONSTTIME);
-
-  /* A1–A8 of GB/T 32918.4 §6.1, as OpenSSL's ossl_sm2_encrypt (h = 1, so S = [h]P is P). */
-  while (!failed && !done) {
-    if (fixed_k) {
-      if (BN_bin2bn(kp, FIELD, k) == NULL || BN_is_zero(k) || BN_cmp(k, st->order) >= 0) { failed = 1; break; }
-    } else {
-      do {
-        if (!BN_priv_rand_range_ex(k, st->order, 0, st->ctx)) { failed = 1; break; }
-      } while (BN_is_zero(k));
-      if (failed) break;
-    }
-    if (!EC_POINT_mul(st->group, C1, k, NULL, NULL, st->ctx) ||
-        EC_POINT_point2oct(st->group, C1, POINT_CONVERSION_UNCOMPRESSED, out, POINT, st->ctx) != POINT ||
-        !EC_POINT_mul(st->group, kP, NULL, P, k, st->ctx) || !affine_bytes(st, kP, x2y2) ||
-        !kdf(st, x2y2, sizeof x2y2, out + POINT + HASH, ml)) { failed = 1; break; }
-    /* A5: an all-zero t means a new k. */
-    if (all_zero(out + POINT + HASH, ml)) {
-      if (fixed_k) failed = 1;
-      continue;
-    }
-    for (size_t i = 0; i < ml; i++) out[POINT + HASH + i] ^= mp[i];
-    if (!c3_of(st, x2y2, mp, ml, out + POINT)) { failed = 1; break; }
-    done = 1;
+  if (verify_lengths_bad(op, e_len, sig_len)) return boolean(env, 0);
+  sm2_out out;
+  sm2_run(st->curve, st->ctx, st->mctx, op, &in, &out);
+  int is_error;
+  napi_value v = settle(env, op, in.k != NULL, &out, &is_error);
+  sm2_out_clear(op, &out);
+  if (v == NULL) {
+    napi_throw_error(env, "ERR_SM2_NATIVE", "N-API failure");
+    return NULL;
   }
-  if (k != NULL) BN_clear(k);
-  BN_CTX_end(st->ctx);
-  OPENSSL_cleanse(x2y2, sizeof x2y2);
-  EC_POINT_clear_free(kP);
-  EC_POINT_free(C1);
-  EC_POINT_free(P);
-  napi_value result = NULL;
-  if (done) result = new_buffer(env, out, outlen);
-  else napi_throw_error(env, "ERR_SM2_ENCRYPT", "SM2 encryption failed");
-  free(out);
-  return result;
-}
-
-/* ---------------------------------------------------------------- decrypt */
-
-static napi_value decrypt(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sm2_state *st = state_of(env);
-  const uint8_t *dp, *cp;
-  size_t dl, cl;
-  int ok1, ok2;
-  if (argc < 2) return throw_type(env, "decrypt(d, ciphertext)");
-  bytes_of(env, argv[0], &dp, &dl, &ok1);
-  bytes_of(env, argv[1], &cp, &cl, &ok2);
-  if (!ok1 || !ok2) return throw_type(env, "decrypt: arguments must be bytes");
-  BIGNUM *d = private_scalar(st, dp, dl);
-  if (d == NULL) return throw_type(env, "decrypt: private key out of range");
-
-  int done = 0;
-  size_t ml = cl > POINT + HASH ? cl - POINT - HASH : 0;
-  uint8_t *m = ml > 0 ? OPENSSL_secure_malloc(ml) : NULL;
-  uint8_t x2y2[2 * FIELD], c3[HASH];
-  EC_POINT *C1 = NULL, *S = EC_POINT_new(st->group);
-  /* B1: C1 must be an uncompressed point on the curve, not infinity (public_point checks both). */
-  if (m != NULL && S != NULL && (C1 = public_point(st, cp, POINT)) != NULL &&
-      /* B3: (x2, y2) = [d]C1 */
-      EC_POINT_mul(st->group, S, NULL, C1, d, st->ctx) && affine_bytes(st, S, x2y2) &&
-      /* B4: t = KDF(x2 || y2, klen), not all zero */
-      kdf(st, x2y2, sizeof x2y2, m, ml) && !all_zero(m, ml)) {
-    /* B5: M' = C2 xor t; B6: u = SM3(x2 || M' || y2) must equal C3, compared in constant time. */
-    for (size_t i = 0; i < ml; i++) m[i] ^= cp[POINT + HASH + i];
-    if (c3_of(st, x2y2, m, ml, c3) && CRYPTO_memcmp(c3, cp + POINT, HASH) == 0) done = 1;
+  if (is_error) {
+    napi_throw(env, v);
+    return NULL;
   }
-  OPENSSL_cleanse(x2y2, sizeof x2y2);
-  EC_POINT_clear_free(S);
-  EC_POINT_free(C1);
-  BN_clear_free(d);
-  napi_value result = NULL;
-  if (done) result = new_buffer(env, m, ml);
-  else napi_throw_error(env, "ERR_SM2_DECRYPT", "SM2 decryption failed");
-  if (m != NULL) OPENSSL_secure_clear_free(m, ml);
-  return result;
+  return v;
 }
+
+static napi_value sign_digest(napi_env env, napi_callback_info info) { return run_sync(env, info, SM2_OP_SIGN); }
+static napi_value verify_digest(napi_env env, napi_callback_info info) { return run_sync(env, info, SM2_OP_VERIFY); }
+static napi_value encrypt(napi_env env, napi_callback_info info) { return run_sync(env, info, SM2_OP_ENCRYPT); }
+static napi_value decrypt(napi_env env, napi_callback_info info) { return run_sync(env, info, SM2_OP_DECRYPT); }
+
+/* ---------------------------------------------------------------- asynchronous exports */
+
+/* One call on the threadpool. Its inputs are copied here on the JavaScript thread (the caller may
+   reuse its buffers at once); private key, k and plaintext are wiped when the work is freed. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  sm2_env *st;
+  sm2_op op;
+  sm2_in in; /* points into the copies below */
+  sm2_out out;
+  uint8_t d[FIELD], e[HASH], k[FIELD], point[POINT], sig[SM2_SIG];
+  uint8_t *data; /* plaintext (encrypt: secure heap) or ciphertext (decrypt) */
+  size_t data_len;
+} sm2_work;
+
+static void work_free(sm2_work *w) {
+  if (w == NULL) return;
+  if (w->data != NULL) {
+    if (w->op == SM2_OP_ENCRYPT) OPENSSL_secure_clear_free(w->data, w->data_len);
+    else free(w->data);
+  }
+  sm2_out_clear(w->op, &w->out);
+  sm2_env *st = w->st;
+  OPENSSL_cleanse(w, sizeof *w);
+  free(w);
+  env_release(st);
+}
+
+static sm2_work *work_new(sm2_op op, const sm2_in *src) {
+  sm2_work *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->op = op;
+  /* A key or point of the wrong length is not copied: the core refuses it by its length. */
+  w->in.d_len = src->d_len;
+  if (src->d != NULL && src->d_len == FIELD) memcpy(w->d, src->d, FIELD), w->in.d = w->d;
+  if (src->e != NULL) memcpy(w->e, src->e, HASH), w->in.e = w->e;
+  if (src->k != NULL) memcpy(w->k, src->k, FIELD), w->in.k = w->k;
+  w->in.point_len = src->point_len;
+  if (src->point != NULL && src->point_len == POINT) memcpy(w->point, src->point, POINT), w->in.point = w->point;
+  if (src->sig != NULL) memcpy(w->sig, src->sig, SM2_SIG), w->in.sig = w->sig;
+  if (src->data != NULL && src->data_len > 0) {
+    w->data = op == SM2_OP_ENCRYPT ? OPENSSL_secure_malloc(src->data_len) : malloc(src->data_len);
+    if (w->data == NULL) {
+      work_free(w);
+      return NULL;
+    }
+    memcpy(w->data, src->data, src->data_len);
+    w->data_len = src->data_len;
+    w->in.data = w->data;
+    w->in.data_len = src->data_len;
+  }
+  return w;
+}
+
+/* On a threadpool thread: no N-API calls here, and contexts of its own. */
+static void execute(napi_env env, void *data) {
+  sm2_work *w = (sm2_work *)data;
+  BN_CTX *ctx = BN_CTX_new();
+  EVP_MD_CTX *mctx = w->op == SM2_OP_ENCRYPT || w->op == SM2_OP_DECRYPT ? EVP_MD_CTX_new() : NULL;
+  /* Out of memory: a verification answers no, anything else fails. */
+  if (ctx == NULL) w->out.status = w->op == SM2_OP_VERIFY ? SM2_OK : SM2_FAILED, w->out.valid = 0;
+  else sm2_run(w->st->curve, ctx, mctx, w->op, &w->in, &w->out);
+  EVP_MD_CTX_free(mctx);
+  BN_CTX_free(ctx);
+}
+
+/* Settles a promise now; returns it (or NULL when even that failed). */
+static napi_value settle_now(napi_env env, napi_deferred deferred, napi_value promise, napi_value v, int is_error) {
+  if (v == NULL) v = make_error(env, 0, "ERR_SM2_NATIVE", "N-API failure"), is_error = 1;
+  if (v == NULL || (is_error ? napi_reject_deferred : napi_resolve_deferred)(env, deferred, v) != napi_ok) return NULL;
+  return promise;
+}
+
+/* Back on the JavaScript thread. */
+static void complete(napi_env env, napi_status status, void *data) {
+  sm2_work *w = (sm2_work *)data;
+  int is_error = 1;
+  napi_value v = NULL;
+  if (status == napi_ok) v = settle(env, w->op, w->in.k != NULL, &w->out, &is_error);
+  else v = make_error(env, 0, "ERR_SM2_NATIVE", status == napi_cancelled ? "SM2 work cancelled" : "N-API failure");
+  settle_now(env, w->deferred, NULL, v, is_error);
+  napi_delete_async_work(env, w->work);
+  work_free(w);
+}
+
+static napi_value run_async(napi_env env, napi_callback_info info, sm2_op op) {
+  sm2_env *st = state_of(env);
+  napi_value promise, name;
+  napi_deferred deferred;
+  CHECK(napi_create_promise(env, &deferred, &promise));
+  sm2_in in;
+  size_t e_len, sig_len;
+  const char *why = NULL;
+  int parsed = parse(env, info, op, &in, &e_len, &sig_len, &why);
+  if (parsed == PARSE_BAD) return settle_now(env, deferred, promise, make_error(env, 1, "ERR_SM2_INPUT", why), 1);
+  if (parsed != PARSE_OK || st == NULL) return settle_now(env, deferred, promise, NULL, 1);
+  if (verify_lengths_bad(op, e_len, sig_len)) return settle_now(env, deferred, promise, boolean(env, 0), 0);
+  sm2_work *w = work_new(op, &in);
+  if (w == NULL) return settle_now(env, deferred, promise, make_error(env, 0, "ERR_SM2_NATIVE", "out of memory"), 1);
+  w->deferred = deferred;
+  if (napi_create_string_utf8(env, "tongban:sm2", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, w, &w->work) != napi_ok) {
+    work_free(w);
+    return settle_now(env, deferred, promise, NULL, 1);
+  }
+  atomic_fetch_add(&st->refs, 1);
+  w->st = st;
+  if (napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_async_work(env, w->work);
+    work_free(w);
+    return settle_now(env, deferred, promise, NULL, 1);
+  }
+  return promise;
+}
+
+static napi_value sign_digest_async(napi_env env, napi_callback_info info) { return run_async(env, info, SM2_OP_SIGN); }
+static napi_value verify_digest_async(napi_env env, napi_callback_info info) { return run_async(env, info, SM2_OP_VERIFY); }
+static napi_value encrypt_async(napi_env env, napi_callback_info info) { return run_async(env, info, SM2_OP_ENCRYPT); }
+static napi_value decrypt_async(napi_env env, napi_callback_info info) { return run_async(env, info, SM2_OP_DECRYPT); }
 
 /* ---------------------------------------------------------------- keys */
 
@@ -409,22 +379,17 @@ static napi_value public_from_private(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sm2_state *st = state_of(env);
-  const uint8_t *dp;
-  size_t dl;
+  sm2_env *st = state_of(env);
+  const uint8_t *dp = NULL;
+  size_t dl = 0;
   int ok;
   if (argc < 1) return throw_type(env, "publicFromPrivate(d)");
   bytes_of(env, argv[0], &dp, &dl, &ok);
   if (!ok) return throw_type(env, "publicFromPrivate: argument must be bytes");
-  BIGNUM *d = private_scalar(st, dp, dl);
-  if (d == NULL) return throw_type(env, "publicFromPrivate: private key out of range");
   uint8_t out[POINT];
-  EC_POINT *P = EC_POINT_new(st->group);
-  int done = P != NULL && EC_POINT_mul(st->group, P, d, NULL, NULL, st->ctx) &&
-             EC_POINT_point2oct(st->group, P, POINT_CONVERSION_UNCOMPRESSED, out, POINT, st->ctx) == POINT;
-  EC_POINT_free(P);
-  BN_clear_free(d);
-  if (!done) {
+  sm2_status s = sm2_public_from_private(st->curve, st->ctx, dp, dl, out);
+  if (s == SM2_BAD_KEY) return throw_type(env, "publicFromPrivate: private key out of range");
+  if (s != SM2_OK) {
     napi_throw_error(env, "ERR_SM2_KEY", "SM2 public key derivation failed");
     return NULL;
   }
@@ -432,20 +397,9 @@ static napi_value public_from_private(napi_env env, napi_callback_info info) {
 }
 
 static napi_value generate_private(napi_env env, napi_callback_info info) {
-  sm2_state *st = state_of(env);
+  sm2_env *st = state_of(env);
   uint8_t out[FIELD];
-  BIGNUM *d = BN_secure_new();
-  int done = 0;
-  /* [0, n-2] from the RNG, zero rejected: d in [1, n-2] as GB/T 32918.1 §6.1 requires. */
-  if (d != NULL) {
-    do {
-      if (!BN_priv_rand_range_ex(d, st->order_minus_1, 0, st->ctx)) break;
-      done = !BN_is_zero(d);
-    } while (!done);
-  }
-  if (done) done = BN_bn2binpad(d, out, FIELD) == FIELD;
-  BN_clear_free(d);
-  if (!done) {
+  if (!sm2_generate_private(st->curve, st->ctx, out)) {
     napi_throw_error(env, "ERR_SM2_KEY", "SM2 key generation failed");
     return NULL;
   }
@@ -458,49 +412,34 @@ static napi_value is_on_curve(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sm2_state *st = state_of(env);
-  const uint8_t *pp;
-  size_t pl;
+  sm2_env *st = state_of(env);
+  const uint8_t *pp = NULL;
+  size_t pl = 0;
   int ok;
   if (argc < 1) return throw_type(env, "isOnCurve(point)");
   bytes_of(env, argv[0], &pp, &pl, &ok);
   if (!ok) return throw_type(env, "isOnCurve: argument must be bytes");
-  EC_POINT *P = public_point(st, pp, pl);
-  EC_POINT_free(P);
-  return boolean(env, P != NULL);
+  return boolean(env, sm2_is_on_curve(st->curve, st->ctx, pp, pl));
 }
 
 /* ---------------------------------------------------------------- module */
 
-static void free_state(napi_env env, void *data, void *hint) {
-  sm2_state *st = (sm2_state *)data;
-  if (st == NULL) return;
-  EVP_MD_CTX_free(st->mctx);
-  EVP_MD_free(st->sm3);
-  BN_CTX_free(st->ctx);
-  BN_free(st->order_minus_1);
-  EC_GROUP_free(st->group);
-  free(st);
-}
+static void finalize_env(napi_env env, void *data, void *hint) { env_release((sm2_env *)data); }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
-  sm2_state *st = calloc(1, sizeof *st);
+  sm2_env *st = calloc(1, sizeof *st);
   if (st == NULL) return NULL;
-  st->group = EC_GROUP_new_by_curve_name(NID_sm2);
+  atomic_init(&st->refs, 1);
+  st->curve = sm2_curve_new();
   st->ctx = BN_CTX_new();
-  st->sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
   st->mctx = EVP_MD_CTX_new();
-  st->order_minus_1 = BN_new();
-  if (st->group == NULL || st->ctx == NULL || st->sm3 == NULL || st->mctx == NULL || st->order_minus_1 == NULL ||
-      (st->order = EC_GROUP_get0_order(st->group)) == NULL || !BN_sub(st->order_minus_1, st->order, BN_value_one())) {
-    free_state(env, st, NULL);
+  if (st->curve == NULL || st->ctx == NULL || st->mctx == NULL) {
+    env_release(st);
     napi_throw_error(env, "ERR_SM2_NATIVE", "OpenSSL has no SM2 curve or SM3 digest");
     return NULL;
   }
-  /* One BN_CTX and digest context per environment (main thread or worker): N-API calls on one
-     environment never run concurrently. */
-  if (napi_set_instance_data(env, st, free_state, NULL) != napi_ok) {
-    free_state(env, st, NULL);
+  if (napi_set_instance_data(env, st, finalize_env, NULL) != napi_ok) {
+    env_release(st);
     return NULL;
   }
   napi_property_descriptor props[] = {
@@ -508,6 +447,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"verifyDigest", NULL, verify_digest, NULL, NULL, NULL, napi_enumerable, NULL},
       {"encrypt", NULL, encrypt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"decrypt", NULL, decrypt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"signDigestAsync", NULL, sign_digest_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"verifyDigestAsync", NULL, verify_digest_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"encryptAsync", NULL, encrypt_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"decryptAsync", NULL, decrypt_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"publicFromPrivate", NULL, public_from_private, NULL, NULL, NULL, napi_enumerable, NULL},
       {"generatePrivate", NULL, generate_private, NULL, NULL, NULL, napi_enumerable, NULL},
       {"isOnCurve", NULL, is_on_curve, NULL, NULL, NULL, napi_enumerable, NULL},
