@@ -10,6 +10,7 @@ import type { Directory, Participant } from './directory.ts'
 import { ATTESTS_HEADER, VIA_HEADER, type AttestedMessage, type DecodedMessage, type Envelope, type Receipt } from './envelope.ts'
 import { JWS_TYP } from './verify.ts'
 import { caseEffects } from './case-effects.ts'
+import { mayJoinCase } from './case-join.ts'
 import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
 import type { MessageTypeRule } from './message-types.ts'
@@ -78,7 +79,7 @@ export class AcceptService {
     if (inFlight) return inFlight
     let result: AcceptResult | 'repeat'
     try {
-      result = await this.#commit(msg, rule, plan, now)
+      result = await this.#commit(msg, sender, rule, plan, now)
     } catch (err) {
       // Not accepted: the nonce may be used again (by this very message, retried).
       await d.nonces.release('msg', env.from, env.nonce).catch(() => {})
@@ -149,7 +150,7 @@ export class AcceptService {
     return { status: 200, receipt: earlier.receipt, exchangeId: earlier.id, digest: earlier.requestDigest }
   }
 
-  async #commit(msg: DecodedMessage, rule: MessageTypeRule, plan: RoutePlan, now: Date): Promise<AcceptResult | 'repeat'> {
+  async #commit(msg: DecodedMessage, sender: Participant, rule: MessageTypeRule, plan: RoutePlan, now: Date): Promise<AcceptResult | 'repeat'> {
     const d = this.#d
     const env = msg.envelope
     const exchangeId = d.ids.uuid7()
@@ -170,8 +171,9 @@ export class AcceptService {
       ...(effects.housingContract ? { housingContract: effects.housingContract } : {}),
       ...(env.caseId === undefined ? {} : {
         case: {
-          caseId: env.caseId, unitCode: env.unitCode ?? '', openedBy: env.from,
-          participants: [env.from, ...recipients],
+          caseId: env.caseId, unitCode: env.unitCode ?? '', recipients,
+          // Registration centres issue case ids (受理编号): only they open cases.
+          mayCreate: sender.role === 'REG', mayJoin: rule.joinsCase === true && (await mayJoinCase(d.db, env, sender)),
           events: [
             { event: 'message.accepted', actor: env.from, detail: { type: env.type, messageId: env.id, recipients } },
             ...(open !== undefined ? [{ event: 'step.opened', actor: env.from, detail: { kind: open, responder: recipients[0] } }] : []),
@@ -214,5 +216,8 @@ function acceptConflict(conflict: Exclude<AcceptConflict, 'repeat'>, env: Envelo
       return new TongbanError('TB_ERR_CASE_CONFLICT', `case ${env.caseId ?? ''} already has an open ${rule.step?.open ?? ''} step`, { detail })
     case 'step-closed':
       return new TongbanError('TB_ERR_CASE_NOT_FOUND', `the ${rule.step?.close?.kind ?? ''} step of case ${env.caseId ?? ''} was closed meanwhile`, { detail })
+    case 'not-a-participant':
+      // The same answer whether the case does not exist or is someone else's: no probing.
+      return new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${env.caseId ?? ''} that you take part in`, { detail })
   }
 }

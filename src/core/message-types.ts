@@ -28,6 +28,8 @@ export interface MessageTypeRule {
   readonly step?: StepEffect
   /** Where the body repeats the unit code (a JSON pointer into the body): it must equal the envelope's. */
   readonly bodyUnitCode?: string
+  /** An application to the case's owner, by which a party that is not on the case joins it (pending until answered). */
+  readonly joinsCase?: boolean
 }
 
 const RULES: readonly MessageTypeRule[] = [
@@ -36,7 +38,7 @@ const RULES: readonly MessageTypeRule[] = [
   { type: 'tax.assessment.rejected', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'rejected' } } },
   { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode' },
   { type: 'mortgage.query', kind: 'sync', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false }, bodyUnitCode: '/unitCode' },
-  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode' },
+  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode', joinsCase: true },
   { type: 'mortgage.registration.completed', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } } },
   { type: 'preregistration.completed', kind: 'async', from: 'REG', to: ['BANK', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
   { type: 'registration.completed', kind: 'async', from: 'REG', to: ['TAX', 'BANK', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },

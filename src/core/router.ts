@@ -63,12 +63,12 @@ async function toStepRequester(env: Envelope, rule: MessageTypeRule, sender: Par
   const kind = rule.step?.close?.kind
   const caseId = env.caseId as string
   const step = kind === undefined ? undefined : await findOpenStep(db, caseId, kind)
-  if (step === undefined) {
-    throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `case ${caseId} has no open ${kind ?? ''} step to answer`, { detail: { caseId } })
+  // A step that awaits someone else looks like no step at all: a sender cannot probe others' cases.
+  if (step === undefined || step.responder !== sender.id) {
+    throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `case ${caseId} has no open ${kind ?? ''} step for you to answer`, { detail: { caseId } })
   }
   const c = await getCase(db, caseId)
   if (c !== undefined && c.unitCode !== env.unitCode) throw new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${caseId}'s`, { detail: { caseId } })
-  if (step.responder !== sender.id) throw new TongbanError('TB_ERR_CASE_MISMATCH', `the open ${step.kind} step of case ${caseId} awaits another participant`, { detail: { caseId } })
   if (env.to !== undefined && env.to !== step.requester) throw new TongbanError('TB_ERR_CASE_MISMATCH', `"to" is not the participant that opened the step`, { detail: { caseId } })
   const requester = directory.participant(step.requester)
   if (requester === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the participant that opened the step is no longer in the directory')

@@ -1,6 +1,6 @@
 import { TongbanError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
-import { getCase, isParticipant, listEvents, listParticipants, listSteps } from '../store/cases.ts'
+import { getCase, isParticipant, listEvents, listParticipants, listPendingParticipants, listSteps } from '../store/cases.ts'
 import { listCaseDeliveries, listForExchange } from '../store/deliveries.ts'
 import { getExchange } from '../store/exchanges.ts'
 import type { KeyOwner } from './directory.ts'
@@ -52,7 +52,9 @@ export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Da
   const c = await getCase(db, caseId)
   const me = idOf(viewer)
   if (c === undefined || (me !== undefined && !(await isParticipant(db, caseId, me)))) throw notFound('such case')
-  const [steps, events, participants, rows] = await Promise.all([listSteps(db, caseId), listEvents(db, caseId), listParticipants(db, caseId), listCaseDeliveries(db, caseId)])
+  const [steps, events, participants, pending, rows] = await Promise.all([
+    listSteps(db, caseId), listEvents(db, caseId), listParticipants(db, caseId), listPendingParticipants(db, caseId), listCaseDeliveries(db, caseId),
+  ])
   const exchanges = new Map<string, { exchangeId: string; messageId: string; type: string; from: string; receivedAt: string; deliveries: object[] }>()
   for (const r of rows) {
     let e = exchanges.get(r.exchangeId)
@@ -70,6 +72,8 @@ export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Da
     openedBy: c.openedBy,
     createdAt: c.createdAt.toISOString(),
     participants,
+    /** Applicants on the case not yet answered: they see their own exchanges, not the case. */
+    pendingParticipants: pending,
     steps: steps.map((s) => ({
       kind: s.kind,
       status: s.status,

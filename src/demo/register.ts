@@ -1,6 +1,8 @@
 /** A person as the demo's register and messages carry them (fake, format-valid data). */
 export interface Person {
   readonly name: string
+  /** 证件种类: 1 居民身份证 (the default), 8 统一社会信用代码 for an organisation. */
+  readonly idType?: string
   readonly idNumber: string
   readonly phone: string
   readonly address: string
@@ -61,7 +63,7 @@ export class DemoRegister {
       asOf: iso(now), unitCode: u.unitCode, location: u.location,
       ownership: {
         certificateNumber: u.certificateNumber,
-        owners: u.owners.map((o) => ({ name: o.name, idType: '1', idNumber: o.idNumber, share: u.owners.length === 1 ? '1' : (1 / u.owners.length).toString() })),
+        owners: u.owners.map((o) => ({ name: o.name, idType: o.idType ?? '1', idNumber: o.idNumber, share: u.owners.length === 1 ? '1' : (1 / u.owners.length).toString() })),
         coOwnership: u.owners.length === 1 ? 'sole' : 'by-shares',
         registeredAt: u.registeredAt,
       },

@@ -1,6 +1,6 @@
 import type { Db } from './db.ts'
 
-/** Everything the acceptance of one message writes (see migrations/0004_accept_function.sql). */
+/** Everything the acceptance of one message writes (see migrations/0004 and 0005: tongban_accept). */
 export interface AcceptDoc {
   readonly exchange: {
     readonly id: string; readonly sender: string; readonly messageId: string; readonly type: string; readonly v: number
@@ -12,8 +12,13 @@ export interface AcceptDoc {
   readonly deliveries: ReadonlyArray<{ readonly id: string; readonly recipient: string }>
   readonly housingContract?: { readonly unitCode: string; readonly contractNumber: string; readonly filingNumber: string }
   readonly case?: {
-    readonly caseId: string; readonly unitCode: string; readonly openedBy: string
-    readonly participants: readonly string[]
+    readonly caseId: string; readonly unitCode: string
+    /** The sender may open a new case (registration centres issue case ids). */
+    readonly mayCreate: boolean
+    /** The message is an application by which a non-participant joins the case as pending. */
+    readonly mayJoin: boolean
+    /** Who the message goes to (the sender is added by the store, confirmed or pending). */
+    readonly recipients: readonly string[]
     readonly events: ReadonlyArray<{ readonly event: string; readonly actor: string; readonly detail: Record<string, unknown> }>
     readonly openStep?: { readonly id: string; readonly kind: string; readonly requester: string; readonly responder: string; readonly dueAt: string | null }
     readonly closeStep?: { readonly id: string; readonly outcome: 'completed' | 'rejected' }
@@ -22,7 +27,7 @@ export interface AcceptDoc {
 }
 
 /** Why the store refused an acceptance (the core turns it into an error for the sender). */
-export type AcceptConflict = 'repeat' | 'unit-mismatch' | 'step-already-open' | 'step-closed'
+export type AcceptConflict = 'repeat' | 'unit-mismatch' | 'step-already-open' | 'step-closed' | 'not-a-participant'
 
 /** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
 export async function storeAcceptance(db: Db, doc: AcceptDoc): Promise<AcceptConflict | undefined> {
@@ -33,6 +38,7 @@ export async function storeAcceptance(db: Db, doc: AcceptDoc): Promise<AcceptCon
     const e = err as { code?: string; constraint?: string }
     if (e.code === 'TB001') return 'unit-mismatch'
     if (e.code === 'TB002') return 'step-closed'
+    if (e.code === 'TB003') return 'not-a-participant'
     if (e.code === '23505' && e.constraint === 'exchanges_sender_message_id_key') return 'repeat'
     if (e.code === '23505' && e.constraint === 'case_steps_one_open') return 'step-already-open'
     throw err

@@ -46,15 +46,20 @@ export async function getCase(db: Db | Tx, caseId: string): Promise<CaseRow | un
   )).rows[0]
 }
 
-/** Whether `participant` takes part in the case. */
+/** Whether `participant` takes part in the case (confirmed: a pending applicant does not yet). */
 export async function isParticipant(db: Db | Tx, caseId: string, participant: string): Promise<boolean> {
-  const r = await db.query(`SELECT 1 FROM case_participants WHERE case_id = $1 AND participant = $2`, [caseId, participant])
+  const r = await db.query(`SELECT 1 FROM case_participants WHERE case_id = $1 AND participant = $2 AND confirmed`, [caseId, participant])
   return (r.rowCount ?? 0) > 0
 }
 
-/** The participants of a case. */
+/** The confirmed participants of a case (who may read it and receive its fan-out). */
 export async function listParticipants(db: Db | Tx, caseId: string): Promise<string[]> {
-  return (await db.query<{ p: string }>(`SELECT participant AS p FROM case_participants WHERE case_id = $1 ORDER BY participant`, [caseId])).rows.map((r) => r.p)
+  return (await db.query<{ p: string }>(`SELECT participant AS p FROM case_participants WHERE case_id = $1 AND confirmed ORDER BY participant`, [caseId])).rows.map((r) => r.p)
+}
+
+/** Applicants on the case not yet answered (pending participants). */
+export async function listPendingParticipants(db: Db | Tx, caseId: string): Promise<string[]> {
+  return (await db.query<{ p: string }>(`SELECT participant AS p FROM case_participants WHERE case_id = $1 AND NOT confirmed ORDER BY participant`, [caseId])).rows.map((r) => r.p)
 }
 
 /** The open step of `kind` on a case, if any. */
@@ -121,7 +126,7 @@ export async function listCases(
   let join = ''
   if (q.participant !== undefined) {
     params.push(q.participant)
-    join = 'JOIN case_participants p ON p.case_id = c.case_id AND p.participant = $3'
+    join = 'JOIN case_participants p ON p.case_id = c.case_id AND p.participant = $3 AND p.confirmed'
   }
   const rows = (await db.query<CaseSummary>(
     `SELECT * FROM (

@@ -54,7 +54,7 @@ export async function hasLoanApplication(db: Db | Tx, bank: string, applicationN
 /** Whether a participant takes part in a case on this unit (e.g. a bank's mortgage registration). */
 export async function hasCaseOnUnit(db: Db | Tx, participant: string, unitCode: string): Promise<boolean> {
   const r = await db.query(
-    `SELECT 1 FROM cases c JOIN case_participants p ON p.case_id = c.case_id WHERE c.unit_code = $1 AND p.participant = $2 LIMIT 1`,
+    `SELECT 1 FROM cases c JOIN case_participants p ON p.case_id = c.case_id WHERE c.unit_code = $1 AND p.participant = $2 AND p.confirmed LIMIT 1`,
     [unitCode, participant],
   )
   return (r.rowCount ?? 0) > 0

@@ -3,6 +3,7 @@ import { chinaCalendar } from '../../src/core/calendar.ts'
 import { TestClock } from '../helpers/clock.ts'
 import { validFixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
+import { preLoanQuery } from '../helpers/flows.ts'
 
 // Issue 4 §5 (审核时限预警): deadlines count working days over weekends and the State
 // Council's 2026 schedule (国办发明电〔2025〕7号) with its make-up working days.
@@ -45,15 +46,16 @@ t.test('overdue steps are flagged on the case, listed, and logged once', async (
     clock,
     config: { deadlines: { checkIntervalMs: 3_600_000, workingDays: { tax: 5, mortgage: 1, registration: 5, preregistration: 5, housing: 5 } } },
     partners: [
-      { id: REG, send: ['tax.assessment.request', 'mortgage.registration.completed'], receive: ['tax.payment.completed', 'mortgage.registration.request'] },
+      { id: REG, send: ['tax.assessment.request', 'mortgage.registration.completed'], receive: ['tax.payment.completed', 'mortgage.registration.request', 'mortgage.query'] },
       { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },
-      { id: BANK, send: ['mortgage.registration.request'], receive: ['mortgage.registration.completed'] },
+      { id: BANK, send: ['mortgage.registration.request', 'mortgage.query'], receive: ['mortgage.registration.completed'] },
     ],
   })
   t.teardown(() => w.close())
   const request = validFixture('tax.assessment.request')
   const caseId = request.envelope.caseId as string
   await w.client(REG).send({ ...request.envelope })
+  await preLoanQuery(w, BANK, REG)
   await w.client(BANK).send({ ...validFixture('mortgage.registration.request').envelope })
 
   type CaseDoc = { steps: Array<{ kind: string; dueAt: string; overdue: boolean }>; timeline: Array<{ event: string; kind?: string }> }

@@ -73,6 +73,18 @@ for (const suite of ['national', 'international'] as const) {
       t.same((await caseOf(REG, '231202-2026-000124')).steps.map((s) => [s.kind, s.status]), [['tax', 'rejected']])
     })
 
+    t.test('mortgage.query (pre-loan) → REG of the division; the bank gets the answer minimised for it', async (t) => {
+      const result = validFixture('mortgage.query.result')
+      w.partner(REG).server.onQuery(async () => ({ type: 'mortgage.query.result', body: bodyOf(result) }))
+      const q = validFixture('mortgage.query')
+      const a = await w.client(BANK).query({ ...q.envelope })
+      t.equal(a.envelope.type, 'mortgage.query.result')
+      t.equal(a.envelope.from, REG)
+      const view = bodyOf(validFixture('mortgage.query.result', (f) => f.file.includes('bank-view')))
+      t.same({ ...a.envelope.body, queryId: null }, { ...view, queryId: null }, 'exactly the bank\'s view')
+      t.equal(a.envelope.body.queryId, w.partner(REG).server.queries.at(-1)?.envelope.id, 'it answers this query')
+    })
+
     t.test('mortgage.registration.request → REG, opens a mortgage step due in 1 working day', async (t) => {
       await send(validFixture('mortgage.registration.request'))
       await waitFor(REG, 'mortgage.registration.request')
@@ -102,18 +114,6 @@ for (const suite of ['national', 'international'] as const) {
       const c = await caseOf(REG)
       const ex = c.exchanges.find((e) => e.type === 'registration.completed')
       t.same(ex?.deliveries.map((d) => d.recipient).sort(), [BANK, HOUSING, TAX], 'one delivery per recipient, on the case')
-    })
-
-    t.test('mortgage.query → REG of the division; the bank gets the answer minimised for it', async (t) => {
-      const result = validFixture('mortgage.query.result')
-      w.partner(REG).server.onQuery(async () => ({ type: 'mortgage.query.result', body: bodyOf(result) }))
-      const q = validFixture('mortgage.query')
-      const a = await w.client(BANK).query({ ...q.envelope })
-      t.equal(a.envelope.type, 'mortgage.query.result')
-      t.equal(a.envelope.from, REG)
-      const view = bodyOf(validFixture('mortgage.query.result', (f) => f.file.includes('bank-view')))
-      t.same({ ...a.envelope.body, queryId: null }, { ...view, queryId: null }, 'exactly the bank\'s view')
-      t.equal(a.envelope.body.queryId, w.partner(REG).server.queries.at(-1)?.envelope.id, 'it answers this query')
     })
 
     t.test('every invalid fixture is refused with the error it names', async (t) => {

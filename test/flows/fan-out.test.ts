@@ -1,6 +1,7 @@
 import t from 'tap'
 import { validFixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
+import { preLoanQuery } from '../helpers/flows.ts'
 
 // Issue 4 §4: a fan-out with one recipient down delivers to the others at once, and to the
 // down one after it recovers; the case shows each recipient's status.
@@ -13,10 +14,10 @@ const w = await World.start({
   label: 'fanout',
   config: { delivery: { attempts: 40, backoffMs: 100, maxBackoffMs: 300, maxAgeSeconds: 3600, sweepIntervalMs: 60_000, sweepGraceMs: 60_000, concurrency: 2, lockMs: 2_000 } },
   partners: [
-    { id: REG, send: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'], receive: ['tax.payment.completed', 'housing.contract.filed', 'mortgage.registration.request'] },
+    { id: REG, send: ['tax.assessment.request', 'registration.completed', 'preregistration.completed', 'mortgage.registration.completed'], receive: ['tax.payment.completed', 'housing.contract.filed', 'mortgage.registration.request', 'mortgage.query'] },
     { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'] },
     { id: HOUSING, divisions: ['231200'], send: ['housing.contract.filed'], receive: ['registration.completed'] },
-    { id: BANK, send: ['mortgage.registration.request'], receive: ['registration.completed', 'preregistration.completed'] },
+    { id: BANK, send: ['mortgage.registration.request', 'mortgage.query'], receive: ['registration.completed', 'preregistration.completed', 'mortgage.registration.completed'] },
   ],
 })
 t.teardown(() => w.close())
@@ -36,11 +37,14 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 15
   }
 }
 
-t.test('the case gathers its participants: REG, TAX, HOUSING (contract), BANK (mortgage)', async (t) => {
+t.test('the case gathers its participants: REG, TAX, HOUSING (contract), BANK (mortgage, once answered)', async (t) => {
   await w.client(HOUSING).send({ ...validFixture('housing.contract.filed').envelope })
   await w.client(REG).send({ ...validFixture('tax.assessment.request').envelope })
+  await preLoanQuery(w, BANK, REG)
   await w.client(BANK).send({ ...validFixture('mortgage.registration.request').envelope })
+  await w.client(REG).send({ ...validFixture('mortgage.registration.completed').envelope })
   await w.partner(TAX).server.waitFor(1)
+  await w.partner(BANK).server.waitFor(1)
   const c = await w.client(REG).getCase(caseId)
   t.same((c.json as { participants: string[] }).participants, [BANK, HOUSING, REG, TAX])
 })

@@ -39,6 +39,12 @@ export function morningRegister(): DemoRegister {
     }],
     preregistrations: [],
   })
+  r.add({
+    unitCode: '231202003004GB00012F00020301', location: '绥化市北林区康庄路9号2幢3单元301室', buildingArea: '98.56',
+    certificateNumber: '黑(2024)绥化市不动产权第0029001号', registeredAt: '2024-06-30T10:00:00+08:00',
+    owners: [{ name: '绥化示范房地产开发有限公司', idType: '8', idNumber: '91231202MA1D5E6F7Y', phone: '04558888888', address: '绥化市北林区康庄路9号' }],
+    mortgages: [], preregistrations: [],
+  })
   return r
 }
 
@@ -109,25 +115,13 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   })
   bank.say(`applied for the mortgage registration on case ${SALE.caseId}`)
 
-  // 5. 登簿: the transfer is entered; everyone on the case hears of it; the mortgage is registered.
+  // 5. The centre registers the mortgage: the electronic certificate goes to the bank (which is
+  //    now a participant of the case: it was a pending applicant until answered).
   const unit = register.unit(SALE.unitCode)
-  const title = register.nextCertificate('不动产权')
-  unit.certificateNumber = title
-  unit.owners = [BUYER]
-  unit.registeredAt = iso(new Date())
-  for (const m of unit.mortgages) m.status = 'historical'
-  await reg.client.send({
-    type: 'registration.completed', caseId: SALE.caseId, unitCode: SALE.unitCode,
-    body: {
-      registrationType: '200', businessNumber: '2026112400888', certificateNumber: title,
-      owners: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, share: '1' }], coOwnership: 'sole',
-      registeredAt: unit.registeredAt, registerBookRef: `${SALE.unitCode.slice(0, 19)}/${SALE.unitCode.slice(19)}/4`,
-    },
-  })
-  reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
-
   const certificate = register.nextCertificate('不动产证明')
   const document = Buffer.from(`电子不动产登记证明 ${certificate} ${SALE.unitCode}`, 'utf8')
+  // The seller's old mortgage is discharged (注销) with the sale; the buyer's takes its place.
+  for (const m of unit.mortgages) m.status = 'historical'
   unit.mortgages.push({
     mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', amount: LOAN.amount, term: { start: '2026-12-01', end: '2046-11-30' },
     rank: 1, certificateNumber: certificate, registeredAt: iso(new Date()), status: 'current',
@@ -146,6 +140,21 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   })
   reg.say(`registered the mortgage: certificate ${certificate}`)
   await within(mortgageRegistered, 15_000, 'the bank did not receive its certificate')
+
+  // 6. 登簿: the transfer is entered; everyone on the case — the bank included — hears of it.
+  const title = register.nextCertificate('不动产权')
+  unit.certificateNumber = title
+  unit.owners = [BUYER]
+  unit.registeredAt = iso(new Date())
+  await reg.client.send({
+    type: 'registration.completed', caseId: SALE.caseId, unitCode: SALE.unitCode,
+    body: {
+      registrationType: '200', businessNumber: '2026112400888', certificateNumber: title,
+      owners: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, share: '1' }], coOwnership: 'sole',
+      registeredAt: unit.registeredAt, registerBookRef: `${SALE.unitCode.slice(0, 19)}/${SALE.unitCode.slice(19)}/4`,
+    },
+  })
+  reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
 }
 
 /** The afternoon: a new-build sale's pre-registration (预告登记) pushed to the bank and the tax bureau. */
@@ -171,7 +180,14 @@ export async function preRegistration(c: DayCast): Promise<string> {
   })
   await reg.client.send({ type: 'tax.assessment.request', caseId, unitCode, body })
   await within(taxed, 15_000, 'no 完税 for the new-build sale')
-  // … and the bank's pre-mortgage (预抵押) application puts the bank on the case.
+  // … the bank's pre-loan query declares the buyer's loan for this unit (the developer owns it) …
+  const answer = await bank.client.query({
+    type: 'mortgage.query', unitCode,
+    body: { unitCode, purpose: 'pre-loan', loanApplication: { applicationNo: 'LA2026112400889', applicants: [{ name: NEWBUILD_BUYER.name, idType: '1', idNumber: NEWBUILD_BUYER.idNumber }] } },
+  })
+  const owners = (answer.envelope.body as { ownership: { owners: Array<{ name: string }> } }).ownership.owners
+  bank.say(`pre-loan query for the new-build unit: owner ${owners.map((o) => o.name).join(', ')} (an organisation: not masked)`)
+  // … and its pre-mortgage (预抵押) application joins the case, pending until the centre answers.
   await bank.client.send({
     type: 'mortgage.registration.request', caseId, unitCode,
     body: {
@@ -184,6 +200,24 @@ export async function preRegistration(c: DayCast): Promise<string> {
       contractNumber: 'DYHT2026112400889', loanContractNumber: 'JKHT2026112400889', submittedAt: iso(new Date()),
     },
   })
+  const premortgaged = new Promise<void>((r) => bank.on('mortgage.registration.completed', async (d) => {
+    bank.say(`received the pre-mortgage certificate ${String((d.envelope.body as { certificateNumber: string }).certificateNumber)} for case ${d.envelope.caseId}`)
+    r()
+  }))
+  await reg.client.send({
+    type: 'mortgage.registration.completed', caseId, unitCode,
+    body: {
+      certificateNumber: '黑(2026)绥化市不动产证明第0001298号', businessNumber: '2026112400891', registeredAt: iso(new Date()),
+      registeringOffice: { name: '绥化市北林区不动产登记中心', division: '231202' },
+      mortgage: {
+        mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', securedAmount: '400000.00',
+        term: { start: '2026-12-01', end: '2051-11-30' }, rank: 1, scope: '主债权本金、利息、罚息、违约金和实现抵押权的费用',
+      },
+      document: { digest: { alg: 'SM3', value: digestHex('national', Buffer.from('预抵押登记证明 0001298', 'utf8')) }, mediaType: 'application/ofd' },
+    },
+  })
+  reg.say(`registered the pre-mortgage (预抵押) of case ${caseId}`)
+  await within(premortgaged, 15_000, 'the bank did not receive its pre-mortgage certificate')
   const heard = new Promise<void>((r) => bank.on('preregistration.completed', async (d) => {
     bank.say(`received the pre-registration ${String((d.envelope.body as { certificateNumber: string }).certificateNumber)} for case ${d.envelope.caseId}`)
     r()
