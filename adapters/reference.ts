@@ -23,7 +23,10 @@ export interface ReferenceBehaviour {
 
 /** A message as the partner decoded it, in standard terms. */
 export interface ReceivedMessage {
-  readonly messageId: string
+  /** The identity the partner drops repeats by: the gateway's exchange id (a message id is unique only per sender). */
+  readonly exchangeId: string
+  /** The sender's message id, when the partner sees the envelope. */
+  readonly messageId?: string
   readonly type: string
   readonly caseId?: string
   readonly unitCode?: string

@@ -27,8 +27,9 @@ export const legacyTaxAdapter: PartnerAdapter = {
     if (message.type !== 'tax.assessment.request') throw new DeliveryError('TYPE_UNSUPPORTED', false, `the legacy-tax adapter cannot deliver ${message.type}`)
     let vendor: ZsxxMessage
     try {
-      // 流水号 = the message id: the vendor drops a repeat of a message it already has.
-      vendor = assessmentToVendor({ id: message.messageId, from: message.sender, caseId: message.envelope.caseId ?? '', body: message.envelope.body })
+      // 流水号 = the exchange id (a message id is unique only per sender): the vendor drops a
+      // repeat of a message it already has, and echoes it in its answer.
+      vendor = assessmentToVendor({ id: message.exchangeId, from: message.sender, caseId: message.envelope.caseId ?? '', body: message.envelope.body })
     } catch (err) {
       throw new DeliveryError('MAPPING', false, 'the message cannot be written in the vendor format', { cause: err })
     }
@@ -45,7 +46,7 @@ export const legacyTaxAdapter: PartnerAdapter = {
       await res.body.dump()
       throw classifyStatus(status) ?? new DeliveryError('PARTNER_BAD_ANSWER', true, `partner answered ${status}`, { httpStatus: status })
     }
-    const fhm = await readAnswer(res, ctx)
+    const fhm = await readAnswer(res, ctx, message.exchangeId)
     const outcome = outcomeOf(fhm)
     // Only codes: the answer's text (返回信息) is the vendor's free text and may name a person.
     ctx.logger.debug({ adapter: 'legacy-tax', deliveryId: message.deliveryId, messageId: message.messageId, attempt: message.attempt, fhm, outcome }, 'legacy-tax answer')
@@ -58,7 +59,7 @@ export const legacyTaxAdapter: PartnerAdapter = {
  * The vendor's answer code, once its signature is checked. An answer that is not authentic or
  * not readable is retried: the vendor may not have the message, and a repeat is harmless.
  */
-async function readAnswer(res: Dispatcher.ResponseData, ctx: AdapterContext): Promise<string> {
+async function readAnswer(res: Dispatcher.ResponseData, ctx: AdapterContext, lsh: string): Promise<string> {
   const bad = (why: string): DeliveryError => new DeliveryError('PARTNER_BAD_ANSWER', true, `the tax system's answer ${why}`, { httpStatus: res.statusCode })
   const chunks: Buffer[] = []
   let size = 0
@@ -75,11 +76,17 @@ async function readAnswer(res: Dispatcher.ResponseData, ctx: AdapterContext): Pr
   const auth = checkSignature(headers, raw, ctx.clock.now(), (data, mac) => ctx.verifyPartnerMac('SM3', data, mac))
   if (auth !== 'ok') throw bad(`is not authentic (${auth})`)
   let fhm: unknown
+  let echoed: unknown
   try {
-    fhm = (JSON.parse(raw.toString('utf8')) as { fhm?: unknown }).fhm
+    const answer = JSON.parse(raw.toString('utf8')) as { fhm?: unknown; lsh?: unknown }
+    fhm = answer.fhm
+    echoed = answer.lsh
   } catch {
     throw bad('is not JSON')
   }
+  // A signed answer is bound to its request by the echoed 流水号: a replayed answer to another
+  // request (within the signature's time window) does not count for this one.
+  if (echoed !== lsh) throw bad('answers another request (lsh)')
   if (typeof fhm !== 'string' || !/^\d{4}$/.test(fhm)) throw bad('has no return code (fhm)')
   return fhm
 }

@@ -181,6 +181,7 @@ export const REJECTED: FieldTable = [
 
 /** 征税信息 as the gateway knows it: the envelope's id, sender, case and the standard body. */
 export interface AssessmentView {
+  /** 流水号: the gateway's exchange id (unique across senders; the same on every retry). */
   readonly id: string
   readonly from: string
   readonly caseId: string

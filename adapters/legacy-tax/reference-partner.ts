@@ -163,9 +163,9 @@ export class LegacyTaxSystem implements ReferencePartner {
   }
 
   /** 1001 数据校验不通过, naming the field. */
-  #refuse(res: ServerResponse, fault: VendorFault): void {
+  #refuse(res: ServerResponse, fault: VendorFault, lsh: string | undefined): void {
     this.#refused++
-    this.#answer(res, { fhm: '1001', fhxx: `${RETURN_CODES['1001'].fhxx}: 字段 ${fault.field} ${fault.rule}` })
+    this.#answer(res, { fhm: '1001', fhxx: `${RETURN_CODES['1001'].fhxx}: 字段 ${fault.field} ${fault.rule}`, ...(lsh !== undefined ? { lsh } : {}) })
   }
 
   async #take(req: IncomingMessage, raw: Buffer, res: ServerResponse): Promise<void> {
@@ -178,16 +178,18 @@ export class LegacyTaxSystem implements ReferencePartner {
       return
     }
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]))
+    // Every answer echoes the request's 流水号 when it can be read, even a refusal.
+    const lsh = serialOf(raw)
     const auth = checkSignature(headers, raw, this.#clock.now(), (d, mac) => sameMac(this.#mac(d), mac))
     if (auth !== 'ok') {
       this.#refused++
       const fhm = auth === 'stale' ? '9002' : '9001'
-      return this.#answer(res, { fhm, fhxx: RETURN_CODES[fhm].fhxx })
+      return this.#answer(res, { fhm, fhxx: RETURN_CODES[fhm].fhxx, ...(lsh !== undefined ? { lsh } : {}) })
     }
     const parsed = parseVendorJson(raw)
-    if (!parsed.ok) return this.#refuse(res, parsed.fault)
+    if (!parsed.ok) return this.#refuse(res, parsed.fault, lsh)
     const mapped = assessmentFromVendor(parsed.value)
-    if (!mapped.ok) return this.#refuse(res, mapped.fault)
+    if (!mapped.ok) return this.#refuse(res, mapped.fault, lsh)
     const vendor = parsed.value as unknown as ZsxxMessage
     const standard = mapped.value
     const duplicate = this.#seen.has(standard.id)
@@ -195,18 +197,28 @@ export class LegacyTaxSystem implements ReferencePartner {
     if (fhm === '0000' || fhm === '0001') {
       const unitCode = (standard.body.property as { unitCode?: string } | undefined)?.unitCode
       const a: ReceivedAssessment = {
-        messageId: standard.id, type: 'tax.assessment.request', caseId: standard.caseId, ...(unitCode !== undefined ? { unitCode } : {}),
+        exchangeId: standard.id, type: 'tax.assessment.request', caseId: standard.caseId, ...(unitCode !== undefined ? { unitCode } : {}),
         body: standard.body, vendor, standard, duplicate,
       }
       this.#received.push(a)
       this.#seen.add(standard.id)
-      this.#answer(res, { fhm, fhxx: RETURN_CODES[fhm].fhxx })
+      this.#answer(res, { fhm, fhxx: RETURN_CODES[fhm].fhxx, lsh: standard.id })
       if (!duplicate && this.#handler !== undefined) {
         const handler = this.#handler
         setImmediate(() => void Promise.resolve().then(() => handler(a)).catch((err: unknown) => this.#handlerErrors.push(err)))
       }
       return
     }
-    this.#answer(res, { fhm, fhxx: (RETURN_CODES as Record<string, { fhxx: string }>)[fhm]?.fhxx ?? '处理失败' })
+    this.#answer(res, { fhm, fhxx: (RETURN_CODES as Record<string, { fhxx: string }>)[fhm]?.fhxx ?? '处理失败', lsh: standard.id })
+  }
+}
+
+/** The 流水号 of a request body, if it can be read at all. */
+function serialOf(raw: Buffer): string | undefined {
+  try {
+    const lsh = (JSON.parse(raw.toString('utf8')) as { lsh?: unknown }).lsh
+    return typeof lsh === 'string' ? lsh : undefined
+  } catch {
+    return undefined
   }
 }

@@ -114,6 +114,8 @@ export interface ThxxMessage {
 export interface VendorAnswer {
   fhm: string
   fhxx?: string
+  /** 流水号 of the request it answers (echoed: an answer to another request is not this one's). */
+  lsh?: string
 }
 
 /** The gateway's answer to 完税信息 / 退回信息. */

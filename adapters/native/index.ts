@@ -1,14 +1,21 @@
 import type { Dispatcher } from 'undici'
 import { CTY_JWS } from '../../src/crypto/index.ts'
-import { DeliveryError, type AdapterContext, type OutboundMessage, type OutboundQuery, type PartnerAdapter } from '../../src/outbound/adapter.ts'
+import { DELIVERY_HEADER, DeliveryError, type AdapterContext, type DeliveryFacts, type OutboundMessage, type OutboundQuery, type PartnerAdapter } from '../../src/outbound/adapter.ts'
 import { classifyStatus } from '../../src/outbound/retry.ts'
 
-/** POSTs the sender's JWS, encrypted to the partner, to `endpoint` with the Tongban headers. */
-async function post(ctx: AdapterContext, endpoint: string | undefined, jws: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+/**
+ * POSTs the sender's JWS, encrypted to the partner, to `endpoint` with the Tongban headers and
+ * the gateway's signed delivery statement.
+ */
+async function post(ctx: AdapterContext, endpoint: string | undefined, facts: DeliveryFacts, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
   if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, `${ctx.recipient.id} has no endpoint for this`)
-  const body = await ctx.encryptForRecipient(Buffer.from(jws, 'latin1'), { cty: CTY_JWS })
+  const body = await ctx.encryptForRecipient(Buffer.from(facts.jws, 'latin1'), { cty: CTY_JWS })
+  const statement = await ctx.deliveryStatement(facts)
   const url = new URL(endpoint)
-  return ctx.http(endpoint).request({ method: 'POST', path: url.pathname + url.search, headers: { 'content-type': 'application/jose', ...headers }, body, ...(signal ? { signal } : {}) })
+  return ctx.http(endpoint).request({
+    method: 'POST', path: url.pathname + url.search, body, ...(signal ? { signal } : {}),
+    headers: { 'content-type': 'application/jose', [DELIVERY_HEADER]: statement, ...headers },
+  })
 }
 
 /**
@@ -22,7 +29,7 @@ export const nativeAdapter: PartnerAdapter = {
   auth: 'jose',
 
   async deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void> {
-    const res = await post(ctx, ctx.recipient.endpoint, message.jws, {
+    const res = await post(ctx, ctx.recipient.endpoint, message, {
       'tongban-exchange-id': message.exchangeId,
       'tongban-message-id': message.messageId,
       'tongban-delivery-id': message.deliveryId,
@@ -36,7 +43,7 @@ export const nativeAdapter: PartnerAdapter = {
   },
 
   async query(query: OutboundQuery, ctx: AdapterContext, signal: AbortSignal): Promise<string> {
-    const res = await post(ctx, ctx.recipient.queryEndpoint, query.jws, {
+    const res = await post(ctx, ctx.recipient.queryEndpoint, { queryId: query.queryId, messageId: query.messageId, sender: query.sender, jws: query.jws }, {
       'tongban-query-id': query.queryId,
       'tongban-message-id': query.messageId,
       'tongban-message-type': query.type,

@@ -26,7 +26,7 @@ export class NativeReferencePartner implements ReferencePartner {
     this.#encryptionKey = PrivateKey.generate(`${o.participantId}#enc-1`, national ? 'sm2' : 'rsa', { rsaBits: 2048 }).privateKey
     const directory = o.directory
     if (directory === undefined) throw new Error('the native reference partner needs the published directory to verify senders')
-    this.#inbox = new PartnerInbox(this.#encryptionKey, directory)
+    this.#inbox = new PartnerInbox(this.#encryptionKey, directory, o.participantId)
   }
 
   get endpoint(): string {
@@ -60,10 +60,10 @@ export class NativeReferencePartner implements ReferencePartner {
           let status = b.status ?? (b.outcome === 'refuse' ? 400 : b.outcome === 'unavailable' ? 503 : 200)
           if (status >= 200 && status < 300) {
             try {
-              const d = await this.#inbox.open(Buffer.concat(chunks))
+              const d = await this.#inbox.open(Buffer.concat(chunks), String(req.headers['tongban-delivery'] ?? ''))
               const e = d.envelope
               this.#received.push({
-                messageId: String(req.headers['tongban-message-id'] ?? e.id), type: e.type, body: e.body, envelope: e,
+                exchangeId: d.statement.exchangeId ?? '', messageId: e.id, type: e.type, body: e.body, envelope: e,
                 ...(e.caseId !== undefined ? { caseId: e.caseId } : {}), ...(e.unitCode !== undefined ? { unitCode: e.unitCode } : {}),
               })
             } catch {

@@ -46,3 +46,20 @@ export interface AttestedMessage {
 /** JWS header parameters of a message the gateway signs on a shared-secret partner's behalf. */
 export const ATTESTS_HEADER = 'tongban-attests'
 export const VIA_HEADER = 'tongban-via'
+
+/** JWS typ of the gateway's signed delivery statement, and the HTTP header that carries it. */
+export const DELIVERY_TYP = 'tongban+delivery'
+export const DELIVERY_HEADER = 'tongban-delivery'
+
+/** What the gateway's delivery statement says (see AdapterContext.deliveryStatement). */
+export interface DeliveryStatement {
+  readonly exchangeId?: string
+  readonly deliveryId?: string
+  readonly queryId?: string
+  readonly messageId: string
+  readonly from: string
+  readonly to: string
+  readonly digestAlg: 'SM3' | 'SHA-256'
+  readonly digest: string
+  readonly iat: number
+}

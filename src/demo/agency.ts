@@ -66,7 +66,7 @@ export class SimulatedAgency {
   connect(gatewayUrl: string): void {
     const o = this.options
     this.#client = new TongbanClient({ baseUrl: gatewayUrl, participantId: o.id, signingKey: o.signingKey, encryptionKey: o.encryptionKey, gatewayKeys: o.gatewayKeys })
-    this.#inbox = new PartnerInbox(o.encryptionKey, () => this.client.directory())
+    this.#inbox = new PartnerInbox(o.encryptionKey, () => this.client.directory(), o.id)
   }
 
   get client(): TongbanClient {
@@ -89,7 +89,7 @@ export class SimulatedAgency {
     const body = Buffer.concat(chunks).toString('latin1')
     let delivery: InboundDelivery
     try {
-      delivery = await this.#inbox!.open(body)
+      delivery = await this.#inbox!.open(body, String(req.headers['tongban-delivery'] ?? ''))
     } catch {
       res.writeHead(400).end()
       return
@@ -105,11 +105,12 @@ export class SimulatedAgency {
       res.writeHead(200, { 'content-type': 'application/jose' }).end(jose)
       return
     }
-    // Exactly once in effect: a repeat of a message already taken is acknowledged and dropped.
-    const messageId = String(req.headers['tongban-message-id'] ?? delivery.envelope.id)
+    // Exactly once in effect: a repeat of a delivery already taken is acknowledged and dropped,
+    // by the exchange id the gateway signed (message ids are unique only per sender).
+    const exchangeId = delivery.statement.exchangeId ?? delivery.envelope.id
     res.writeHead(200).end()
-    if (this.#seen.has(messageId)) return
-    this.#seen.add(messageId)
+    if (this.#seen.has(exchangeId)) return
+    this.#seen.add(exchangeId)
     this.received.push(delivery)
     const handler = this.#handlers.get(delivery.envelope.type)
     if (handler === undefined) return

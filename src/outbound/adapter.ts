@@ -38,7 +38,27 @@ export interface AdapterContext {
   verifyPartnerMac(alg: 'SM3' | 'SHA-256', data: Uint8Array, macHex: string): boolean
   /** A connection pool to `url`'s origin with the partner's timeouts. */
   http(url: string): Dispatcher
+  /**
+   * The gateway's signed delivery statement for this partner (send it as the Tongban-Delivery
+   * header): which exchange this is, from whom, for whom, and the digest of the sender's JWS.
+   * The partner checks it against the gateway's key, so a JWS re-posted by anyone else is refused
+   * and repeats are recognised by a gateway-signed exchange id.
+   */
+  deliveryStatement(s: DeliveryFacts): Promise<string>
 }
+
+/** What a delivery statement attests. */
+export interface DeliveryFacts {
+  readonly exchangeId?: string
+  readonly deliveryId?: string
+  readonly queryId?: string
+  readonly messageId: string
+  readonly sender: string
+  /** The sender's compact JWS, as delivered. */
+  readonly jws: string
+}
+
+export { DELIVERY_HEADER, DELIVERY_TYP } from '../core/envelope.ts'
 
 /** A synchronous query (e.g. a bank's mortgage query) as an adapter sees it. */
 export interface OutboundQuery {

@@ -1,7 +1,8 @@
-import { encryptJwe, type GatewayKeyring } from '../crypto/index.ts'
+import { digestAlg, digestHex, encryptJwe, signJws, type GatewayKeyring } from '../crypto/index.ts'
 import type { Participant } from '../core/directory.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import { DELIVERY_TYP } from '../core/envelope.ts'
 import { DeliveryError, type AdapterContext } from './adapter.ts'
 import type { PartnerHttp } from './http.ts'
 
@@ -18,5 +19,18 @@ export function adapterContext(recipient: Participant, deps: { keyring: GatewayK
     partnerMac: (alg, data) => deps.keyring.partnerMac(recipient.id, alg, data),
     verifyPartnerMac: (alg, data, mac) => deps.keyring.verifyPartnerMac(recipient.id, alg, data, mac),
     http: (url) => deps.http.pool(url, recipient.http),
+    async deliveryStatement(f) {
+      // In the recipient's suite when the gateway has it (the partner verifies with what it speaks).
+      const suite = recipient.encryptionKey?.suite ?? 'national'
+      const signer = deps.keyring.signer(suite) ?? deps.keyring.signer(suite === 'national' ? 'international' : 'national')
+      if (signer === undefined) throw new DeliveryError('NO_KEY', false, 'the gateway has no signing key')
+      const statement = {
+        ...(f.exchangeId ? { exchangeId: f.exchangeId } : {}), ...(f.deliveryId ? { deliveryId: f.deliveryId } : {}), ...(f.queryId ? { queryId: f.queryId } : {}),
+        messageId: f.messageId, from: f.sender, to: recipient.id,
+        digestAlg: digestAlg(signer.suite), digest: digestHex(signer.suite, Buffer.from(f.jws, 'latin1')),
+        iat: Math.floor(deps.clock.now().getTime() / 1000),
+      }
+      return signJws(Buffer.from(JSON.stringify(statement), 'utf8'), signer, { typ: DELIVERY_TYP })
+    },
   }
 }

@@ -57,7 +57,7 @@ for (const suite of ['national', 'international'] as Suite[]) {
       await until('the 征税信息', () => tax.received().length === 1)
       const a = tax.received()[0]
       t.equal(tax.refused, 0, 'its signature and content were good')
-      t.equal(a?.vendor.lsh, sent.receipt.messageId, '流水号 = the message id')
+      t.equal(a?.vendor.lsh, sent.exchangeId, '流水号 = the exchange id (unique across senders)')
       t.equal(a?.vendor.fsf, REG)
       t.equal(a?.vendor.jyjg, 56.876543, 'price in 万元')
       t.equal(a?.vendor.jyfxx[2]?.zjhm, '231221198804162826', 'the parties, in clear to the tax system (and only to it)')

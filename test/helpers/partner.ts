@@ -66,7 +66,7 @@ export class PartnerServer {
       req.on('end', () => {
         void (async () => {
           if (req.url?.endsWith('/query')) {
-            await this.#answerQuery(Buffer.concat(chunks).toString('latin1'), res)
+            await this.#answerQuery(Buffer.concat(chunks).toString('latin1'), req, res)
             return
           }
           const n = ++this.#posts
@@ -78,7 +78,7 @@ export class PartnerServer {
           let delivery: InboundDelivery | undefined
           if (status >= 200 && status < 300) {
             try {
-              delivery = await this.#inbox!.open(body)
+              delivery = await this.#inbox!.open(body, String(req.headers['tongban-delivery'] ?? ''))
             } catch {
               status = 400
               this.rejectedBodies.push(body)
@@ -101,10 +101,10 @@ export class PartnerServer {
     this.queryUrl = `http://127.0.0.1:${addr.port}/tongban/query`
   }
 
-  async #answerQuery(body: string, res: import('node:http').ServerResponse): Promise<void> {
+  async #answerQuery(body: string, req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
     let query: InboundDelivery
     try {
-      query = await this.#inbox!.open(body)
+      query = await this.#inbox!.open(body, String(req.headers['tongban-delivery'] ?? ''))
     } catch {
       res.writeHead(400).end()
       return

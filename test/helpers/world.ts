@@ -242,7 +242,7 @@ export class World {
       void p.client?.close().catch(() => {})
       const client = new TongbanClient({ baseUrl: this.url, participantId: id, signingKey: p.signingKey, encryptionKey: p.encryptionKey, gatewayKeys, ...(o.clock ? { clock: o.clock } : {}) })
       ;(p as { client: TongbanClient }).client = client
-      p.server.setInbox(new PartnerInbox(p.encryptionKey, () => client.directory()), client)
+      p.server.setInbox(new PartnerInbox(p.encryptionKey, () => client.directory(), id), client)
     }
   }
 
