@@ -119,6 +119,14 @@ export class DeliveryService {
     const stale = await listStalePending(this.#d.db, before, 500)
     let requeued = 0
     for (const s of stale) {
+      // No worker serves a recipient that left the directory (or receives nothing): a dead letter
+      // for the operators to see, not a delivery pending for ever.
+      const recipient = this.#d.directory.participant(s.recipient)
+      if (recipient === undefined || recipient.receive.size === 0) {
+        const d = await getDelivery(this.#d.db, s.id)
+        if (d !== undefined) await this.#die(d, 'NO_ROUTE: the recipient is no longer in the directory')
+        continue
+      }
       const job = await this.#queue(s.recipient).getJob(s.id)
       if (job !== undefined) {
         // A job left in a final state (e.g. failed after too many stalls) would block its id.
@@ -169,7 +177,16 @@ export class DeliveryService {
     }
     const delivery = await startAttempt(d.db, id, now)
     if (delivery === undefined) return 'skipped'
-    const message = await this.#message(delivery)
+    let message: OutboundMessage
+    try {
+      message = await this.#message(delivery)
+    } catch (err) {
+      // The stored message cannot be read (missing, or its seal does not open): trying again
+      // cannot help. A dead letter says so; the log says why (no content).
+      d.logger.error({ err, deliveryId: id, exchangeId: delivery.exchangeId }, 'stored message unreadable')
+      await this.#die(delivery, 'STORE: the stored message cannot be read')
+      throw new UnrecoverableError('stored message unreadable')
+    }
     const started = Date.now()
     try {
       await adapter.deliver(message, this.#context(recipient))

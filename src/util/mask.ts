@@ -3,10 +3,15 @@
  * response to a caller who may not see the clear value.
  */
 
-/** `11010519491231002X` → `110***********002X` (first 3, last 4). */
+/**
+ * `11010519491231002X` → `110***********002X` (resident IDs, 15 or 18 characters: first 3, last 4).
+ * Shorter document numbers (passports, permits…) keep only their last third, at most 4
+ * characters: `E12345678` → `******678`, so most of the number is always hidden.
+ */
 export function maskIdNumber(id: string): string {
-  if (id.length <= 7) return '*'.repeat(id.length)
-  return id.slice(0, 3) + '*'.repeat(id.length - 7) + id.slice(-4)
+  if (id.length >= 15) return id.slice(0, 3) + '*'.repeat(id.length - 7) + id.slice(-4)
+  const keep = Math.min(4, Math.floor(id.length / 3))
+  return '*'.repeat(id.length - keep) + (keep > 0 ? id.slice(-keep) : '')
 }
 
 /** `13812345678` → `138****5678`; landlines keep the last 4. */

@@ -5,7 +5,11 @@ import { maskAddress, maskIdNumber, maskName, maskPhone, scrubText } from '../..
 // DESIGN §2.8 / DOMAIN: ID numbers, names, phones and addresses never appear in logs in clear.
 t.test('masks (GB/T 35273 usage)', async (t) => {
   t.equal(maskIdNumber('11010519491231002X'), '110***********002X')
-  t.equal(maskIdNumber('12345'), '*****')
+  t.equal(maskIdNumber('12345'), '****5')
+  t.equal(maskIdNumber('E12345678'), '******678', 'a passport: most of it hidden')
+  t.equal(maskIdNumber('12345678'), '******78')
+  t.equal(maskIdNumber('AB'), '**')
+  t.equal(maskIdNumber('231202850823402'), '231********3402', 'a 15-character resident ID')
   t.equal(maskPhone('13812345678'), '138****5678')
   t.equal(maskPhone('0455-8888888'), '********8888')
   t.equal(maskPhone('123'), '***')
