@@ -30,6 +30,7 @@ export interface Config {
   readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>> }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
   readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js' }
+  readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
@@ -65,6 +66,7 @@ export const DEFAULTS: Config = {
   },
   log: { level: 'info' },
   crypto: { smBackend: 'auto' },
+  metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
 }
 
 /** Environment variables the gateway reads, and where each lands in the configuration. */
@@ -88,6 +90,9 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_DELIVERY_BACKOFF_MS: { path: 'delivery.backoffMs', type: 'integer' },
   TONGBAN_SWEEP_INTERVAL_MS: { path: 'delivery.sweepIntervalMs', type: 'integer' },
   TONGBAN_QUERY_TIMEOUT_MS: { path: 'queries.timeoutMs', type: 'integer' },
+  TONGBAN_METRICS: { path: 'metrics.enabled', type: 'boolean' },
+  TONGBAN_METRICS_HOST: { path: 'metrics.host', type: 'string' },
+  TONGBAN_METRICS_PORT: { path: 'metrics.port', type: 'integer' },
 }
 
 /** TONGBAN_* variables that are not configuration: read by tooling, not by the gateway. */

@@ -71,7 +71,7 @@ export async function runDemo(args: string[]): Promise<number> {
     env: process.env,
     overrides: {
       dbSchema: values.schema, redisPrefix: values.prefix, keysDir: join(certs, 'gateway'), directoryFile: join(tmp, 'directory.json'),
-      listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile },
+      listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile }, metrics: { enabled: true, host: '127.0.0.1', port: 0 },
       delivery: { attempts: 8, backoffMs: 200, maxBackoffMs: 2_000, maxAgeSeconds: 3_600, sweepIntervalMs: 2_000, sweepGraceMs: 2_000, concurrency: 4, lockMs: 10_000 },
       deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5 } },
     },

@@ -19,6 +19,7 @@ import { deliveryPlugin, directoryPlugin } from './plugins/domain.ts'
 import { dbPlugin, keysPlugin, redisPlugin } from './plugins/infrastructure.ts'
 import type { Tongban } from './services.ts'
 import { createMetrics } from './metrics.ts'
+import { metricsServerPlugin } from './plugins/metrics.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 
 export interface GatewayOptions {
@@ -65,6 +66,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     await app.register(keysPlugin)
     await app.register(directoryPlugin)
     await app.register(deliveryPlugin)
+    await app.register(metricsServerPlugin)
 
     await app.register(healthRoutes)
     if (config.http !== false) {

@@ -26,6 +26,8 @@ export interface Tongban {
   /** The routes served (method, URL pattern), as registered. */
   readonly routes: Array<{ method: string; url: string }>
   readonly metrics: GatewayMetrics
+  /** Where GET /metrics is served (set when the metrics listener is up). */
+  metricsUrl?: string
   /** The working-day calendar (tests may inject one). */
   readonly calendar?: WorkingCalendar
   db: Db

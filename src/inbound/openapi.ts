@@ -65,7 +65,6 @@ export function openApiDocument(validator: MessageValidator, gatewayId: string):
       '/v1/adapters/{adapter}/{participant}/{path}': { post: { summary: 'Routes adapters own for their partners\' own formats (docs/adapters.md)', parameters: ['adapter', 'participant', 'path'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })), requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } }, responses: { default: { description: 'In the partner\'s own format' } } } },
       '/healthz': { get: { summary: 'The process answers', responses: { 200: json('ok') } } },
       '/readyz': { get: { summary: 'PostgreSQL, Redis and keys are usable', responses: { 200: json('ready'), 503: json('not ready') } } },
-      '/metrics': { get: { summary: 'Prometheus metrics (counts and states, no personal data)', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     },
   }
 }

@@ -24,7 +24,8 @@ t.test('counts and states', async (t) => {
   await w.partner(TAX).server.waitFor(1)
   await w.client(REG).http('POST', '/v1/messages', 'x', { auth: false })
   await w.deliveryStatus()
-  const res = await fetch(`${w.url}/metrics`)
+  t.equal((await fetch(`${w.url}/metrics`)).status, 404, 'not on the API listener partners reach')
+  const res = await fetch(w.app.tb.metricsUrl ?? '')
   t.equal(res.status, 200)
   t.match(res.headers.get('content-type') ?? '', /text\/plain/)
   const text = await res.text()
@@ -37,4 +38,14 @@ t.test('counts and states', async (t) => {
   t.ok(metric(text, /^tongban_accept_seconds_count\{suite="international"\} (\d+)$/m) >= 1)
   t.match(text, /^tongban_process_resident_memory_bytes \d+/m, 'process metrics too')
   t.same(personalData().filter((s) => text.includes(s)), [], 'no personal data')
+})
+
+t.test('a sender cannot make up metric labels', async (t) => {
+  const reg = w.client(REG)
+  const ask = async (type: string) => (await reg.http('POST', '/v1/queries', await reg.encrypt(await reg.sign(reg.envelope({ type, body: {} }))))).json as { code: string }
+  t.equal((await ask('made.up.type')).code, 'TB_ERR_TYPE_UNKNOWN')
+  t.equal((await ask(`a.${'b'.repeat(200)}`)).code, 'TB_ERR_SCHEMA', 'an over-long type is refused by the envelope schema')
+  const text = await (await fetch(w.app.tb.metricsUrl ?? '')).text()
+  t.match(text, /^tongban_queries_total\{type="unknown",outcome="TB_ERR_TYPE_UNKNOWN"\} 1$/m)
+  t.notMatch(text, /made\.up\.type|bbbbbbbb/, 'the sender\'s text is not a label')
 })

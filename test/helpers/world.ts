@@ -177,6 +177,7 @@ export class World {
         keysDir: join(this.dir, 'gateway'),
         directoryFile: join(this.dir, 'directory.json'),
         log: { level: 'debug' },
+        metrics: { enabled: true, host: '127.0.0.1', port: 0 },
         ...o.config,
         ...extra,
         delivery: { ...TEST_DELIVERY, ...(o.config?.delivery ?? {}), ...(extra.delivery ?? {}) },

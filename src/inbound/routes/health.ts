@@ -1,17 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { dbReady } from '../../store/db.ts'
 
-/**
- * GET /healthz (the process answers), GET /readyz (PostgreSQL, Redis and keys are usable) and
- * GET /metrics (Prometheus; counts and states only, no personal data — expose it to the
- * monitoring network only, like the other operational endpoints).
- */
+/** GET /healthz (the process answers) and GET /readyz (PostgreSQL, Redis and keys are usable). */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/metrics', async (_request, reply) => {
-    const registry = app.tb.metrics.registry
-    return reply.type(registry.contentType).send(await registry.metrics())
-  })
   app.get('/readyz', async (_request, reply) => {
     const tb = app.tb
     const [postgres, redis] = await Promise.all([

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { TongbanError } from '../../errors.ts'
+import { isTongbanError, TongbanError } from '../../errors.ts'
+import { ruleFor } from '../../core/message-types.ts'
 import { listQueries } from '../../store/queries.ts'
 import { callerOf, participantOf, requireCaller } from '../auth.ts'
 import { joseBytes } from '../content.ts'
@@ -15,11 +16,13 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
     const tb = app.tb
     const asker = participantOf(request)
     const decoded = await decodeMessage(joseBytes(request), asker, tb)
+    // A metric label takes only known values: an unknown type (the sender's free text) is 'unknown'.
+    const type = ruleFor(decoded.envelope.type) ? decoded.envelope.type : 'unknown'
     const result = await tb.queries.ask(decoded, asker).catch((err: unknown) => {
-      tb.metrics.queries.inc({ type: decoded.envelope.type, outcome: (err as { code?: string }).code ?? 'error' })
+      tb.metrics.queries.inc({ type, outcome: isTongbanError(err) ? err.code : 'error' })
       throw err
     })
-    tb.metrics.queries.inc({ type: decoded.envelope.type, outcome: 'answered' })
+    tb.metrics.queries.inc({ type, outcome: 'answered' })
     return reply.code(200).header('tongban-query-id', result.queryId).type('application/jose').send(result.answer)
   })
 
