@@ -15,7 +15,10 @@ export interface Config {
   readonly directoryFile: string
   readonly workers?: boolean
   readonly http?: boolean
-  readonly limits: { readonly bodyBytes: number; readonly replayWindowSeconds: number; readonly tokenTtlSeconds: number }
+  readonly limits: {
+    readonly bodyBytes: number; readonly replayWindowSeconds: number; readonly tokenTtlSeconds: number
+    readonly tokenRequestsPerMinute: number; readonly adapterRequestsPerMinute: number
+  }
   readonly delivery: {
     readonly attempts: number
     readonly backoffMs: number
@@ -47,7 +50,7 @@ export const DEFAULTS: Config = {
   directoryFile: 'certs-example/directory.json',
   workers: true,
   http: true,
-  limits: { bodyBytes: 1_048_576, replayWindowSeconds: 300, tokenTtlSeconds: 300 },
+  limits: { bodyBytes: 1_048_576, replayWindowSeconds: 300, tokenTtlSeconds: 300, tokenRequestsPerMinute: 120, adapterRequestsPerMinute: 600 },
   delivery: {
     attempts: 12,
     backoffMs: 2_000,

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import { TongbanError } from '../errors.ts'
 import { ADAPTERS } from '../../adapters/index.ts'
 import type { Config } from '../config/index.ts'
 import { authPlugin } from '../inbound/auth.ts'
@@ -70,6 +72,12 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
     await app.register(healthRoutes)
     if (config.http !== false) {
+      // Per-IP limits on the routes anyone may call before authenticating (token requests,
+      // adapter-owned routes); the routes say their budget. Over it: 429 TB_ERR_RATE_LIMITED.
+      await app.register(rateLimit, {
+        global: false,
+        errorResponseBuilder: (_request, ctx) => new TongbanError('TB_ERR_RATE_LIMITED', `too many requests: at most ${ctx.max} a minute from one address`, { detail: { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) } }),
+      })
       await app.register(authPlugin)
       await app.register(tokenRoutes)
       await app.register(messageRoutes)

@@ -17,7 +17,8 @@ export async function adapterRoutes(app: FastifyInstance): Promise<void> {
       scope.removeAllContentTypeParsers()
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: tb.config.limits.bodyBytes }, (_request, body, done) => done(null, body))
       for (const route of adapter.inbound ?? []) {
-        scope.post<{ Params: { participant: string } }>(`/v1/adapters/${adapter.name}/:participant/${route.path}`, async (request, reply) => {
+        const limit = { rateLimit: { max: tb.config.limits.adapterRequestsPerMinute, timeWindow: 60_000 } }
+        scope.post<{ Params: { participant: string } }>(`/v1/adapters/${adapter.name}/:participant/${route.path}`, { config: limit }, async (request, reply) => {
           const participant = tb.directory.participant(request.params.participant)
           if (participant === undefined || participant.adapter !== adapter.name) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such participant on this adapter')
           const ctx: InboundContext = {

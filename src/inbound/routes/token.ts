@@ -10,7 +10,7 @@ import { joseBody } from '../content.ts'
  * (typ "tongban+token-request", payload { sub, aud, iat, jti }) and gets a short-lived token.
  */
 export async function tokenRoutes(app: FastifyInstance): Promise<void> {
-  app.post('/v1/token', async (request, reply) => {
+  app.post('/v1/token', { config: { rateLimit: { max: app.tb.config.limits.tokenRequestsPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
     const tb = app.tb
     const jws = parseJws(joseBody(request))
     const owner = await verifySignature(jws, TOKEN_REQUEST_TYP, { directory: tb.directory, clock: tb.clock })
