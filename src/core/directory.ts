@@ -185,6 +185,11 @@ export class Directory {
       if (jose && (p.signingKeys ?? []).length === 0) problems.push(`${at}/signingKeys: required (the ${p.adapter} adapter's partners sign their own messages)`)
       if (jose && p.encryptionKey === undefined) problems.push(`${at}/encryptionKey: required (the ${p.adapter} adapter encrypts to the partner)`)
       if (!jose && (p.signingKeys ?? []).length > 0) problems.push(`${at}/signingKeys: not used with the ${p.adapter} adapter (its partners authenticate with a shared secret; the gateway signs for them)`)
+      // Without JOSE the adapter's own format carries the content in clear: only over TLS, or on a
+      // link the directory marks as a private network (e.g. 金土工程网).
+      if (!jose && p.endpoint !== undefined && !p.endpoint.startsWith('https://') && p.privateNetwork !== true) {
+        problems.push(`${at}/endpoint: the ${p.adapter} adapter sends content in clear: use https, or mark the link privateNetwork`)
+      }
       if (!jose && checks.hasPartnerSecret !== undefined && !checks.hasPartnerSecret(p.id)) {
         problems.push(`${at}/adapter: the ${p.adapter} adapter needs the secret shared with ${p.id} in the gateway's keys folder (partners/${p.id.replace(/:/g, '_')}.secret)`)
       }

@@ -64,7 +64,8 @@ export async function runDemo(args: string[]): Promise<number> {
     secret: Buffer.from(readFileSync(join(certs, 'gateway', 'partners', `${LEGACY_TAX.id.replace(/:/g, '_')}.secret`), 'utf8').trim(), 'base64'),
   })
   await legacy.start()
-  directory.push({ ...LEGACY_TAX, adapter: 'legacy-tax', endpoint: legacy.endpoint })
+  // On loopback here; a real legacy link is TLS or the land-resources private network.
+  directory.push({ ...LEGACY_TAX, adapter: 'legacy-tax', endpoint: legacy.endpoint, privateNetwork: true })
   writeFileSync(join(tmp, 'directory.json'), JSON.stringify({ version: 1, participants: directory }, null, 2))
 
   const config = loadConfig({

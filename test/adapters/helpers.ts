@@ -87,6 +87,8 @@ export class AdapterBench {
         },
         {
           id: RECIPIENT, name: '国家税务总局绥化市北林区税务局', adapter, endpoint: partner.endpoint,
+          // A shared-secret partner on plain HTTP must be on a private network (here: loopback).
+          ...(ADAPTERS.get(adapter)?.auth === 'shared-secret' ? { privateNetwork: true } : {}),
           send: ['tax.payment.completed'], receive: ['tax.assessment.request'],
           // undici's timers tick about once a second: 300 ms times out within ~1.3 s.
           http: { connectTimeoutMs: 1000, headersTimeoutMs: 300, bodyTimeoutMs: 1000 },

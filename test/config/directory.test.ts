@@ -52,6 +52,7 @@ t.test('each fault is reported with its JSON pointer, all at once', async (t) =>
     ['two tax bureaus for one division', { version: 1, participants: [participant('TAX:231202'), participant('TAX:231221', { divisions: ['231202'] })] }, /^\/participants\/1\/divisions: TAX for division 231202 is already TAX:231202/],
     ['a receiver without an endpoint', { version: 1, participants: [participant('TAX:231202', { endpoint: undefined })] }, /^\/participants\/0\/endpoint: required/],
     ['a native partner without keys', { version: 1, participants: [participant('TAX:231202', { signingKeys: [], encryptionKey: undefined })] }, /^\/participants\/0\/signingKeys: required/],
+    ['a legacy partner on plain http outside a private network', { version: 1, participants: [participant('TAX:231202', { adapter: 'legacy-tax', signingKeys: undefined, encryptionKey: undefined })] }, /^\/participants\/0\/endpoint: the legacy-tax adapter sends content in clear/],
     ['a participant listed twice', { version: 1, participants: [participant('TAX:231202'), participant('TAX:231202')] }, /^\/participants\/1\/id: participant listed twice/],
   ]
   for (const [why, doc, want] of cases) t.match(load(doc).join('\n'), want, why)

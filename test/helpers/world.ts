@@ -155,7 +155,7 @@ export class World {
         ...(p.spec.adapterOptions ? { adapterOptions: p.spec.adapterOptions } : {}),
         send: p.spec.send,
         receive: p.spec.receive,
-        ...(p.spec.privateNetwork ? { privateNetwork: true } : {}),
+        ...(p.spec.privateNetwork || p.spec.sharedSecret ? { privateNetwork: true } : {}),
         ...(p.spec.http ? { http: p.spec.http } : {}),
       })),
       operators: [{ id: this.operator.id, name: 'Test operator', signingKeys: [{ kid: this.operator.key.kid, publicKey: this.operator.key.publicKey.toPem() }] }],
