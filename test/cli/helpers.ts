@@ -1,11 +1,9 @@
 // Runs the real `tongban` command (node bin/tongban.js) as a subprocess.
 import { spawnSync } from 'node:child_process'
+import { plainEnv, tongbanCommand } from '../helpers/subprocess.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const BIN = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url))
 
 export interface CliResult {
   status: number
@@ -15,7 +13,8 @@ export interface CliResult {
 
 /** `tongban ...args` with `input` on stdin. */
 export function tongban(args: string[], input: string | Uint8Array = '', cwd?: string): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input, cwd, timeout: 60_000, maxBuffer: 16 << 20 })
+  const [cmd, argv] = tongbanCommand(args)
+  const r = spawnSync(cmd, argv, { input, cwd, timeout: 60_000, maxBuffer: 16 << 20, env: plainEnv() })
   if (r.error) throw r.error
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() }
 }

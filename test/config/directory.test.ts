@@ -1,5 +1,6 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
+import { plainEnv, tongbanCommand } from '../helpers/subprocess.ts'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,13 +64,16 @@ t.test('each fault is reported with its JSON pointer, all at once', async (t) =>
 t.test('tongban serve refuses a bad directory at start, naming the pointer (exit 78)', async (t) => {
   const bad = join(dir, 'bad.json')
   writeFileSync(bad, JSON.stringify({ version: 1, participants: [participant('TAX:231202', { adapter: 'carrier-pigeon' })] }))
-  const bin = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url))
-  const r = spawnSync(process.execPath, [bin, 'serve', '--directory', bad, '--port', '0'], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TONGBAN_DB_SCHEMA: 't_dirtest_unused' } })
+  const run = (args: string[], env: NodeJS.ProcessEnv = plainEnv()) => {
+    const [cmd, argv] = tongbanCommand(args)
+    return spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000, env })
+  }
+  const r = run(['serve', '--directory', bad, '--port', '0'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TONGBAN_DB_SCHEMA: 't_dirtest_unused' })
   t.equal(r.status, 78)
   t.match(r.stderr, /\/participants\/0\/adapter: no adapter "carrier-pigeon"/)
-  const check = spawnSync(process.execPath, [bin, 'directory', 'check', bad], { encoding: 'utf8', timeout: 60_000 })
+  const check = run(['directory', 'check', bad])
   t.equal(check.status, 78)
   t.match(check.stderr, /\/participants\/0\/adapter/)
-  const good = spawnSync(process.execPath, [bin, 'directory', 'check', fileURLToPath(new URL('../../certs-example/directory.json', import.meta.url))], { encoding: 'utf8', timeout: 60_000 })
+  const good = run(['directory', 'check', fileURLToPath(new URL('../../certs-example/directory.json', import.meta.url))])
   t.equal(good.status, 0, good.stderr)
 })

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { BUYER, SELLER } from '../../src/demo/scenes/day.ts'
 import { WANGKUI_SALE } from '../../src/demo/scenes/wangkui.ts'
 import { dropRedisPrefix, dropSchema, isolationName } from '../helpers/services.ts'
+import { tongbanCommand } from '../helpers/subprocess.ts'
 
 // Issue 2 §1 / issue 4: `npm run demo` (tongban demo) runs the gateway and the simulated
 // agencies end to end, completes the transfer case REG → TAX → REG and prints its timeline.
@@ -19,8 +19,8 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const bin = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url))
-const run = spawnSync(process.execPath, [bin, 'demo', '--schema', name, '--prefix', name, '--log', log], {
+const [cmd, argv] = tongbanCommand(['demo', '--schema', name, '--prefix', name, '--log', log])
+const run = spawnSync(cmd, argv, {
   encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
 })
 const out = run.stdout

@@ -15,8 +15,8 @@ import type { Clock, IdSource } from '../../src/util/ids.ts'
 import type { PartnerAdapter } from '../../src/outbound/adapter.ts'
 import { DATABASE_URL, REDIS_URL, dropRedisPrefix, dropSchema, isolationName } from './services.ts'
 import { freePort } from './redis-server.ts'
+import { tongbanCommand } from './subprocess.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import type { WorkingCalendar } from '../../src/core/calendar.ts'
 import { PartnerServer } from './partner.ts'
 
@@ -206,9 +206,9 @@ export class World {
     this.config = this.configFor({ ...extra, listen: { host: '127.0.0.1', port: this.#port }, log: { level: this.#o.config?.log?.level ?? 'debug', file: this.#logFile } })
     const configFile = join(this.dir, 'config.json')
     writeFileSync(configFile, JSON.stringify(this.config))
-    const bin = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url))
     // A clean environment: the gateway reads TONGBAN_* variables and refuses unknown ones.
-    const child = spawn(process.execPath, [bin, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+    const [cmd, argv] = tongbanCommand(['serve', '--config', configFile])
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
     let stderr = ''
     child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
     this.#child = child
