@@ -1,10 +1,11 @@
+import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hmacHex } from '../../src/crypto/index.ts'
 import { systemClock, type Clock } from '../../src/util/ids.ts'
 import type { ReceivedMessage, ReferenceBehaviour, ReferencePartner } from '../reference.ts'
 import { assessmentFromVendor, RETURN_CODES, type AssessmentView } from './mapping.ts'
-import { checkSignature, sameMac, signatureHeaders, type SignatureCheck } from './signature.ts'
+import { checkSignature, signatureHeaders, type SignatureCheck } from './signature.ts'
 import { parseVendorJson, type VendorFault, type GatewayAnswer, type ThxxMessage, type VendorAnswer, type WsxxMessage, type ZsxxMessage } from './vendor.ts'
 
 export interface LegacyTaxSystemOptions {
@@ -221,4 +222,14 @@ function serialOf(raw: Buffer): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Constant-time comparison of two hex MACs. The simulated vendor holds the shared secret and
+ * computes the expected MAC itself; the gateway's side checks through verifyPartnerMac instead.
+ */
+function sameMac(expectedHex: string, givenHex: string): boolean {
+  const a = Buffer.from(expectedHex, 'hex')
+  const b = Buffer.from(givenHex, 'hex')
+  return a.length === b.length && timingSafeEqual(a, b)
 }

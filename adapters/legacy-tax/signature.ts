@@ -9,8 +9,6 @@
  * This file never holds the secret: the caller passes the MAC operation.
  */
 
-import { timingSafeEqual } from 'node:crypto'
-
 export const TIMESTAMP_HEADER = 'x-tb-timestamp'
 export const SIGNATURE_HEADER = 'x-tb-signature'
 /** How far the sender's timestamp may be from the receiver's clock. */
@@ -45,11 +43,4 @@ export function checkSignature(
   if (!/^\d{1,12}$/.test(timestamp) || !/^[0-9a-f]{64}$/.test(signature)) return 'bad'
   if (!verify(signingInput(timestamp, body), signature)) return 'bad'
   return Math.abs(now.getTime() / 1000 - Number(timestamp)) <= WINDOW_SECONDS ? 'ok' : 'stale'
-}
-
-/** Constant-time comparison of two hex MACs (for a side that computes the expected MAC itself). */
-export function sameMac(expectedHex: string, givenHex: string): boolean {
-  const a = Buffer.from(expectedHex, 'hex')
-  const b = Buffer.from(givenHex, 'hex')
-  return a.length === b.length && timingSafeEqual(a, b)
 }

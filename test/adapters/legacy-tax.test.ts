@@ -4,6 +4,7 @@ import { LegacyTaxSystem, type GatewayReply } from '../../adapters/legacy-tax/re
 import { parseJws, verifyJws, type Suite } from '../../src/crypto/index.ts'
 import { World, type Assert } from '../helpers/world.ts'
 import { legacyFixture } from './helpers.ts'
+import { until } from '../helpers/wait.ts'
 
 // Issue 4, legacy adapter, end to end: a registration centre sends 征税信息 with no "to"; the
 // gateway routes it by division to a tax system behind the legacy-tax adapter, which gets flat
@@ -17,14 +18,6 @@ const payment = legacyFixture('payment-completed.231221.json').envelope
 const thxx = legacyFixture('thxx.231221.json').thxx
 const rejected = legacyFixture('assessment-rejected.231221.json').envelope
 const CASE_REJECTED = '231221-2026-000102'
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 for (const suite of ['national', 'international'] as Suite[]) {
   t.test(`registration centre in the ${suite} suite`, async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { validFixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
+import { until } from '../helpers/wait.ts'
 
 // Deliveries that can never succeed become dead letters the operators see, with the reason,
 // instead of staying pending for ever or looping past their attempts (review findings).
@@ -17,13 +18,6 @@ const w = await World.start({
 t.teardown(() => w.close())
 const status = async (exchangeId: string): Promise<{ status: string; lastError: string | null; attempts: number }> =>
   (await w.db.query<{ status: string; lastError: string | null; attempts: number }>(`SELECT status, last_error AS "lastError", attempts FROM deliveries WHERE exchange_id = $1`, [exchangeId])).rows[0] as { status: string; lastError: string | null; attempts: number }
-async function until(what: string, ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 t.test('a stored message that cannot be read is final at once', async (t) => {
   w.partner(TAX).server.behave(() => 503)

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { validFixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
+import { until } from '../helpers/wait.ts'
 
 // A partner down for a while gets everything when it returns, exactly once in effect; one that
 // never returns ends in `dead`, and an operator's replay delivers after it is back.
@@ -30,14 +31,6 @@ async function delivery(exchangeId: string): Promise<{ deliveryId: string; statu
   const d = (r.json as { deliveries: Array<{ deliveryId: string; status: string; attempts: number; lastError: string | null }> }).deliveries[0]
   if (d === undefined) throw new Error('no delivery')
   return d
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 t.test('503 three times, then 200: delivered once, after four attempts', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { validFixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
 import { preLoanQuery } from '../helpers/flows.ts'
+import { until } from '../helpers/wait.ts'
 
 // Issue 4 §4: a fan-out with one recipient down delivers to the others at once, and to the
 // down one after it recovers; the case shows each recipient's status.
@@ -28,13 +29,6 @@ const caseDoc = async (): Promise<CaseDoc> => (await w.client(REG).getCase(caseI
 const statusOf = async (type: string): Promise<Record<string, string>> => {
   const ex = (await caseDoc()).exchanges.find((e) => e.type === type)
   return Object.fromEntries((ex?.deliveries ?? []).map((d) => [d.recipient, d.status]))
-}
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 30))
-  }
 }
 
 t.test('the case gathers its participants: REG, TAX, HOUSING (contract), BANK (mortgage, once answered)', async (t) => {
