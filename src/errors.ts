@@ -43,6 +43,8 @@ export const ERRORS = {
   TB_ERR_CASE_NOT_FOUND: { status: 409, fault: 'client', title: 'No open case step matches this message' },
   TB_ERR_CASE_MISMATCH: { status: 409, fault: 'client', title: 'Message does not match the case it names' },
   TB_ERR_CASE_CONFLICT: { status: 409, fault: 'client', title: 'Case already has an open step of this kind' },
+  TB_ERR_CONTRACT_AMBIGUOUS: { status: 409, fault: 'client', title: 'Contract and filing numbers do not name exactly one filing' },
+  TB_ERR_FILING_CONFLICT: { status: 409, fault: 'client', title: 'Contract or filing number already used by this bureau' },
   TB_ERR_NOT_FOUND: { status: 404, fault: 'client', title: 'Not found' },
   TB_ERR_INVALID_STATE: { status: 409, fault: 'client', title: 'Not possible in the current state' },
   // Partners (synchronous queries and deliveries)

@@ -10,7 +10,6 @@ import type { Directory, Participant } from './directory.ts'
 import { ATTESTS_HEADER, VIA_HEADER, type AttestedMessage, type DecodedMessage, type Envelope, type Receipt } from './envelope.ts'
 import { JWS_TYP } from './verify.ts'
 import { caseEffects } from './case-effects.ts'
-import { mayJoinCase } from './case-join.ts'
 import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
 import type { MessageTypeRule } from './message-types.ts'
@@ -157,7 +156,7 @@ export class AcceptService {
     const receipt = await this.#receipt(msg, exchangeId, now)
     const deliveries = plan.recipients.map((r) => ({ id: d.ids.uuid7(), exchangeId, recipient: r.id }))
 
-    const effects = caseEffects(env)
+    const effects = caseEffects(env, d.directory)
     const recipients = deliveries.map((x) => x.recipient)
     const open = rule.step?.open
     const close = rule.step?.close
@@ -172,8 +171,12 @@ export class AcceptService {
       ...(env.caseId === undefined ? {} : {
         case: {
           caseId: env.caseId, unitCode: env.unitCode ?? '', recipients,
-          // Registration centres issue case ids (受理编号): only they open cases.
-          mayCreate: sender.role === 'REG', mayJoin: rule.joinsCase === true && (await mayJoinCase(d.db, env, sender)),
+          // Registration centres issue case ids (受理编号), each in its own divisions' namespace: only
+          // they open cases, and only under a prefix of theirs (no squatting another centre's ids).
+          mayCreate: sender.role === 'REG' && sender.divisions.includes(env.caseId.slice(0, 6)),
+          mayJoin: rule.joinsCase === true && plan.joins === true,
+          // A refusal answers an applicant without admitting it to the case.
+          involvesRecipients: close?.outcome !== 'rejected',
           events: [
             { event: 'message.accepted', actor: env.from, detail: { type: env.type, messageId: env.id, recipients } },
             ...(open !== undefined ? [{ event: 'step.opened', actor: env.from, detail: { kind: open, responder: recipients[0] } }] : []),
@@ -216,6 +219,10 @@ function acceptConflict(conflict: Exclude<AcceptConflict, 'repeat'>, env: Envelo
       return new TongbanError('TB_ERR_CASE_CONFLICT', `case ${env.caseId ?? ''} already has an open ${rule.step?.open ?? ''} step`, { detail })
     case 'step-closed':
       return new TongbanError('TB_ERR_CASE_NOT_FOUND', `the ${rule.step?.close?.kind ?? ''} step of case ${env.caseId ?? ''} was closed meanwhile`, { detail })
+    case 'contract-ambiguous':
+      return new TongbanError('TB_ERR_CONTRACT_AMBIGUOUS', 'the contract and filing numbers do not name exactly one filing of the housing bureau responsible for the unit', { detail })
+    case 'filing-conflict':
+      return new TongbanError('TB_ERR_FILING_CONFLICT', 'this bureau already filed the contract number for another unit, or the filing number for another contract')
     case 'not-a-participant':
       // The same answer whether the case does not exist or is someone else's: no probing.
       return new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${env.caseId ?? ''} that you take part in`, { detail })

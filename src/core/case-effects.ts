@@ -1,5 +1,7 @@
 import type { AcceptDoc } from '../store/accept.ts'
+import type { Directory } from './directory.ts'
 import type { Envelope } from './envelope.ts'
+import { divisionOfUnitCode, responsibleFor } from './roles.ts'
 
 interface ContractBody { contractNumber: string; filingNumber: string; status: string; house: { unitCode: string } }
 interface AssessmentBody { transaction: { housingContractNumber?: string; housingFilingNumber?: string } }
@@ -11,11 +13,13 @@ export interface CaseEffects {
 }
 
 /**
- * Type-specific effects: a filed sale contract (网签备案) is remembered; a later tax assessment
- * request for the same unit that names the contract links it to the case, and the housing
- * bureau becomes a participant (it then sees the case and receives registration.completed).
+ * Type-specific effects: a filed sale contract (网签备案) is remembered as the filing bureau's; a
+ * later tax assessment request for the same unit that names the contract links it to the case —
+ * only a filing of the housing bureau responsible for the unit's division (the most specific
+ * whose divisions cover it), and only when the numbers name exactly one filing — and that bureau
+ * becomes a participant (it then sees the case and receives registration.completed).
  */
-export function caseEffects(env: Envelope): CaseEffects {
+export function caseEffects(env: Envelope, directory: Directory): CaseEffects {
   if (env.type === 'housing.contract.filed') {
     const b = env.body as unknown as ContractBody
     if (b.status !== 'filed') return {}
@@ -24,7 +28,8 @@ export function caseEffects(env: Envelope): CaseEffects {
   if (env.type === 'tax.assessment.request' && env.unitCode !== undefined) {
     const t = (env.body as unknown as AssessmentBody).transaction
     if (t.housingContractNumber === undefined && t.housingFilingNumber === undefined) return {}
-    return { linkContract: { unitCode: env.unitCode, contractNumber: t.housingContractNumber ?? null, filingNumber: t.housingFilingNumber ?? null } }
+    const housing = responsibleFor(directory.participants(), 'HOUSING', divisionOfUnitCode(env.unitCode))?.id ?? null
+    return { linkContract: { unitCode: env.unitCode, contractNumber: t.housingContractNumber ?? null, filingNumber: t.housingFilingNumber ?? null, housing } }
   }
   return {}
 }

@@ -9,6 +9,8 @@ export type RouteKind =
   | 'step-requester'
   /** Every participant of the case whose role is allowed (fan-out). */
   | 'case-participants'
+  /** The registration centre that owns the case (an application on a case goes to its owner only). */
+  | 'case-owner'
 
 export interface StepEffect {
   /** Opens a step of this kind, answered by the recipient. */
@@ -30,16 +32,19 @@ export interface MessageTypeRule {
   readonly bodyUnitCode?: string
   /** An application to the case's owner, by which a party that is not on the case joins it (pending until answered). */
   readonly joinsCase?: boolean
+  /** The sender must serve the unit's division (属地: a housing bureau files only for units of its divisions). */
+  readonly senderServesUnit?: boolean
 }
 
 const RULES: readonly MessageTypeRule[] = [
   { type: 'tax.assessment.request', kind: 'async', from: 'REG', to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' }, bodyUnitCode: '/property/unitCode' },
   { type: 'tax.payment.completed', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'completed' } } },
   { type: 'tax.assessment.rejected', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'rejected' } } },
-  { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode' },
+  { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode', senderServesUnit: true },
   { type: 'mortgage.query', kind: 'sync', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false }, bodyUnitCode: '/unitCode' },
-  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode', joinsCase: true },
+  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'case-owner', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode', joinsCase: true },
   { type: 'mortgage.registration.completed', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } } },
+  { type: 'mortgage.registration.rejected', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'rejected' } } },
   { type: 'preregistration.completed', kind: 'async', from: 'REG', to: ['BANK', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
   { type: 'registration.completed', kind: 'async', from: 'REG', to: ['TAX', 'BANK', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
 ]

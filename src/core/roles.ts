@@ -20,3 +20,36 @@ export function splitParticipantId(id: string): ParticipantIdParts | undefined {
 export function divisionOfUnitCode(unitCode: string): string {
   return unitCode.slice(0, 6)
 }
+
+/**
+ * Whether an agency serving division `served` is responsible for `division` (GB/T 2260 codes
+ * are hierarchical: 23 province, 2312 city, 231202 county). A county code covers itself; a city
+ * code (`xxxx00`) covers its counties (`xxxx01`–`xxxx99`); a province code (`xx0000`) covers
+ * every division of the province. Nothing else covers across.
+ */
+export function divisionCovers(served: string, division: string): boolean {
+  if (served === division) return true
+  if (served.endsWith('0000')) return division.startsWith(served.slice(0, 2))
+  if (served.endsWith('00')) return division.startsWith(served.slice(0, 4))
+  return false
+}
+
+/**
+ * Of the participants with `role`, the one responsible for `division`: the most specific whose
+ * divisions cover it (a county bureau before its city's), or undefined when none does.
+ */
+export function responsibleFor<P extends { readonly id: string; readonly role: Role; readonly divisions: readonly string[] }>(
+  participants: Iterable<P>, role: Role, division: string,
+): P | undefined {
+  let best: { p: P; rank: number } | undefined
+  for (const p of participants) {
+    if (p.role !== role) continue
+    for (const d of p.divisions) {
+      if (!divisionCovers(d, division)) continue
+      // Exact beats city beats province.
+      const rank = d === division ? 3 : d.endsWith('0000') ? 1 : 2
+      if (best === undefined || rank > best.rank) best = { p, rank }
+    }
+  }
+  return best?.p
+}

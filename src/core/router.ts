@@ -1,16 +1,19 @@
 import { TongbanError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
-import { findOpenStep, getCase, isParticipant, listParticipants, type Step } from '../store/cases.ts'
+import { findOpenSteps, getCase, isParticipant, listParticipants, participation, type Step } from '../store/cases.ts'
+import { mayJoinCase } from './case-join.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { Envelope } from './envelope.ts'
 import type { MessageTypeRule } from './message-types.ts'
-import { divisionOfUnitCode } from './roles.ts'
+import { divisionCovers, divisionOfUnitCode } from './roles.ts'
 
 /** Where an accepted message goes and what it does to its case. */
 export interface RoutePlan {
   readonly recipients: readonly Participant[]
   /** The open step this message answers (checked again, under lock, when it is closed). */
   readonly answers?: Step
+  /** The sender is not on the case and applies to join it (pending until the owner answers). */
+  readonly joins?: boolean
 }
 
 function forbidden(message: string): TongbanError {
@@ -23,6 +26,10 @@ function forbidden(message: string): TongbanError {
  */
 export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
   if (sender.role !== rule.from || !sender.send.has(env.type)) throw forbidden(`${sender.id} may not send ${env.type}`)
+  if (rule.senderServesUnit === true && env.unitCode !== undefined) {
+    const division = divisionOfUnitCode(env.unitCode)
+    if (!sender.divisions.some((d) => divisionCovers(d, division))) throw forbidden(`${sender.id} does not serve division ${division}`)
+  }
 
   let plan: RoutePlan
   switch (rule.route) {
@@ -34,6 +41,9 @@ export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Pa
       break
     case 'case-participants':
       plan = { recipients: await toCaseParticipants(env, rule, sender, directory, db) }
+      break
+    case 'case-owner':
+      plan = await toCaseOwner(env, sender, directory, db)
       break
   }
 
@@ -62,17 +72,42 @@ function byDivision(env: Envelope, rule: MessageTypeRule, directory: Directory):
 async function toStepRequester(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
   const kind = rule.step?.close?.kind
   const caseId = env.caseId as string
-  const step = kind === undefined ? undefined : await findOpenStep(db, caseId, kind)
-  // A step that awaits someone else looks like no step at all: a sender cannot probe others' cases.
-  if (step === undefined || step.responder !== sender.id) {
+  // Steps that await someone else look like no step at all: a sender cannot probe others' cases.
+  const mine = kind === undefined ? [] : (await findOpenSteps(db, caseId, kind)).filter((s) => s.responder === sender.id)
+  if (mine.length === 0) {
     throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `case ${caseId} has no open ${kind ?? ''} step for you to answer`, { detail: { caseId } })
   }
   const c = await getCase(db, caseId)
   if (c !== undefined && c.unitCode !== env.unitCode) throw new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${caseId}'s`, { detail: { caseId } })
-  if (env.to !== undefined && env.to !== step.requester) throw new TongbanError('TB_ERR_CASE_MISMATCH', `"to" is not the participant that opened the step`, { detail: { caseId } })
+  // Several applicants may each have a step of this kind open: "to" names the one answered.
+  const steps = env.to === undefined ? mine : mine.filter((s) => s.requester === env.to)
+  if (steps.length === 0) throw new TongbanError('TB_ERR_CASE_MISMATCH', `"to" is not the participant that opened the step`, { detail: { caseId } })
+  const step = steps[0] as Step
+  if (steps.length > 1) {
+    throw new TongbanError('TB_ERR_CASE_CONFLICT', `case ${caseId} has ${steps.length} open ${kind ?? ''} steps: name the applicant you answer in "to"`, { detail: { caseId } })
+  }
   const requester = directory.participant(step.requester)
   if (requester === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the participant that opened the step is no longer in the directory')
   return { recipients: [requester], answers: step }
+}
+
+/**
+ * An application on a case goes to the registration centre that owns it, and only there. Who is
+ * not on the case and may not apply to it, and who names another recipient, gets the answer a
+ * case that does not exist gets (no probing for cases or their owners).
+ */
+async function toCaseOwner(env: Envelope, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
+  const caseId = env.caseId as string
+  const none = (): TongbanError => new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${caseId} that you may apply to${env.to === undefined ? '' : ` at ${env.to}`}`, { detail: { caseId } })
+  const c = await getCase(db, caseId)
+  if (c === undefined) throw none()
+  // A pending applicant applies again under the same rule as the first time.
+  const joins = (await participation(db, caseId, sender.id)) !== 'confirmed'
+  if (joins && !(await mayJoinCase(db, env, sender))) throw none()
+  if (env.to !== undefined && env.to !== c.openedBy) throw none()
+  const owner = directory.participant(c.openedBy)
+  if (owner === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the registration centre that owns the case is no longer in the directory', { detail: { caseId } })
+  return { recipients: [owner], joins }
 }
 
 async function toCaseParticipants(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<Participant[]> {

@@ -75,6 +75,7 @@ export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Da
     /** Applicants on the case not yet answered: they see their own exchanges, not the case. */
     pendingParticipants: pending,
     steps: steps.map((s) => ({
+      stepId: s.id,
       kind: s.kind,
       status: s.status,
       requester: s.requester,

@@ -1,6 +1,6 @@
 import type { Db } from './db.ts'
 
-/** Everything the acceptance of one message writes (see migrations/0004 and 0005: tongban_accept). */
+/** Everything the acceptance of one message writes (see migrations/0004, 0005 and 0006: tongban_accept). */
 export interface AcceptDoc {
   readonly exchange: {
     readonly id: string; readonly sender: string; readonly messageId: string; readonly type: string; readonly v: number
@@ -13,8 +13,10 @@ export interface AcceptDoc {
   readonly housingContract?: { readonly unitCode: string; readonly contractNumber: string; readonly filingNumber: string }
   readonly case?: {
     readonly caseId: string; readonly unitCode: string
-    /** The sender may open a new case (registration centres issue case ids). */
+    /** The sender may open a new case (a registration centre, for a case id of one of its divisions). */
     readonly mayCreate: boolean
+    /** Whether the recipients become (confirmed) participants; false for a refusal, which confirms nobody. */
+    readonly involvesRecipients: boolean
     /** The message is an application by which a non-participant joins the case as pending. */
     readonly mayJoin: boolean
     /** Who the message goes to (the sender is added by the store, confirmed or pending). */
@@ -22,12 +24,18 @@ export interface AcceptDoc {
     readonly events: ReadonlyArray<{ readonly event: string; readonly actor: string; readonly detail: Record<string, unknown> }>
     readonly openStep?: { readonly id: string; readonly kind: string; readonly requester: string; readonly responder: string; readonly dueAt: string | null }
     readonly closeStep?: { readonly id: string; readonly outcome: 'completed' | 'rejected' }
-    readonly linkContract?: { readonly unitCode: string; readonly contractNumber: string | null; readonly filingNumber: string | null }
+    /** A filed contract to link: only a filing of `housing`, the bureau responsible for the unit (null: none, no link). */
+    readonly linkContract?: { readonly unitCode: string; readonly contractNumber: string | null; readonly filingNumber: string | null; readonly housing: string | null }
   }
 }
 
 /** Why the store refused an acceptance (the core turns it into an error for the sender). */
-export type AcceptConflict = 'repeat' | 'unit-mismatch' | 'step-already-open' | 'step-closed' | 'not-a-participant'
+export type AcceptConflict =
+  | 'repeat' | 'unit-mismatch' | 'step-already-open' | 'step-closed' | 'not-a-participant'
+  /** The contract and filing numbers do not name exactly one filing of the responsible bureau. */
+  | 'contract-ambiguous'
+  /** The bureau already used the contract number (for another unit) or the filing number (for another contract). */
+  | 'filing-conflict'
 
 /** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
 export async function storeAcceptance(db: Db, doc: AcceptDoc): Promise<AcceptConflict | undefined> {
@@ -39,6 +47,9 @@ export async function storeAcceptance(db: Db, doc: AcceptDoc): Promise<AcceptCon
     if (e.code === 'TB001') return 'unit-mismatch'
     if (e.code === 'TB002') return 'step-closed'
     if (e.code === 'TB003') return 'not-a-participant'
+    if (e.code === 'TB004') return 'contract-ambiguous'
+    if (e.code === 'TB005') return 'filing-conflict'
+    if (e.code === '23505' && e.constraint === 'housing_contracts_filing_key') return 'filing-conflict'
     if (e.code === '23505' && e.constraint === 'exchanges_sender_message_id_key') return 'repeat'
     if (e.code === '23505' && e.constraint === 'case_steps_one_open') return 'step-already-open'
     throw err

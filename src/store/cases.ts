@@ -1,6 +1,7 @@
 import type { Db, Tx } from './db.ts'
 
-export type StepStatus = 'open' | 'completed' | 'rejected'
+/** A step's state; `cancelled`: closed by an operator (the reason is in the timeline). */
+export type StepStatus = 'open' | 'completed' | 'rejected' | 'cancelled'
 
 export interface CaseRow {
   readonly caseId: string
@@ -62,9 +63,25 @@ export async function listPendingParticipants(db: Db | Tx, caseId: string): Prom
   return (await db.query<{ p: string }>(`SELECT participant AS p FROM case_participants WHERE case_id = $1 AND NOT confirmed ORDER BY participant`, [caseId])).rows.map((r) => r.p)
 }
 
-/** The open step of `kind` on a case, if any. */
-export async function findOpenStep(db: Db | Tx, caseId: string, kind: string): Promise<Step | undefined> {
-  return (await db.query<Step>(`SELECT ${STEP_COLUMNS} FROM case_steps WHERE case_id = $1 AND kind = $2 AND status = 'open'`, [caseId, kind])).rows[0]
+/** The open steps of `kind` on a case (one per requester), oldest first. */
+export async function findOpenSteps(db: Db | Tx, caseId: string, kind: string): Promise<Step[]> {
+  return (await db.query<Step>(`SELECT ${STEP_COLUMNS} FROM case_steps WHERE case_id = $1 AND kind = $2 AND status = 'open' ORDER BY opened_at, id`, [caseId, kind])).rows
+}
+
+/** Whether `participant` is on the case at all, confirmed or as a pending applicant. */
+export async function participation(db: Db | Tx, caseId: string, participant: string): Promise<'confirmed' | 'pending' | undefined> {
+  const r = await db.query<{ confirmed: boolean }>(`SELECT confirmed FROM case_participants WHERE case_id = $1 AND participant = $2`, [caseId, participant])
+  const row = r.rows[0]
+  return row === undefined ? undefined : row.confirmed ? 'confirmed' : 'pending'
+}
+
+/**
+ * Closes an open step of a case as `cancelled`, by an operator, with the reason in the timeline
+ * (one statement; see migrations/0006). False when no such step is open on that case.
+ */
+export async function closeStepByOperator(db: Db, q: { caseId: string; stepId: string; operator: string; reason: string; at: Date }): Promise<boolean> {
+  const r = await db.query<{ ok: boolean }>('SELECT tongban_close_step($1, $2::uuid, $3, $4, $5) AS ok', [q.caseId, q.stepId, q.operator, q.reason, q.at])
+  return r.rows[0]?.ok === true
 }
 
 /** All steps of a case, oldest first. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { TongbanError } from '../../errors.ts'
 import { listByStatus } from '../../store/deliveries.ts'
+import { closeStepAsOperator } from '../../core/steps.ts'
 import { callerOf, requireOperator } from '../auth.ts'
 import { UUID_RE } from '../../util/ids.ts'
 
@@ -14,6 +15,20 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 100) || 100))
     const rows = await listByStatus(app.tb.db, status, limit)
     return { deliveries: rows.map((d) => ({ deliveryId: d.id, exchangeId: d.exchangeId, recipient: d.recipient, status: d.status, attempts: d.attempts, lastError: d.lastError, updatedAt: d.updatedAt.toISOString() })) }
+  })
+
+  // The one JSON body the gateway takes (an operator's reason); small, parsed with Fastify's
+  // prototype-poisoning-safe parser, in this plugin's scope only.
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 4096 }, app.getDefaultJsonParser('error', 'error'))
+
+  app.post<{ Params: { caseId: string; stepId: string }; Body: unknown }>('/v1/admin/cases/:caseId/steps/:stepId/close', async (request, reply) => {
+    const caller = callerOf(request)
+    const operator = caller.kind === 'operator' ? caller.operator.id : 'unknown'
+    const body = request.body
+    const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined
+    await closeStepAsOperator(app.tb.db, { caseId: request.params.caseId, stepId: request.params.stepId, operator, reason, at: app.tb.clock.now() })
+    app.log.info({ caseId: request.params.caseId, stepId: request.params.stepId, operator }, 'case step closed by an operator')
+    return reply.code(200).send({ caseId: request.params.caseId, stepId: request.params.stepId, status: 'cancelled' })
   })
 
   app.post<{ Params: { id: string } }>('/v1/admin/deliveries/:id/replay', async (request, reply) => {

@@ -1,0 +1,24 @@
+import { TongbanError } from '../errors.ts'
+import type { Db } from '../store/db.ts'
+import { closeStepByOperator } from '../store/cases.ts'
+import { UUID_RE } from '../util/ids.ts'
+
+/** Longest reason an operator may give for closing a step (it is shown in the case timeline). */
+export const MAX_CLOSE_REASON = 500
+
+/**
+ * An operator closes a stuck step (e.g. an application nobody can answer any more): the step
+ * becomes `cancelled` and the timeline records who closed it and why. The reason is free text
+ * an operator writes for the case's participants: bounded, no control characters.
+ */
+export async function closeStepAsOperator(db: Db, q: { caseId: string; stepId: string; operator: string; reason: unknown; at: Date }): Promise<void> {
+  const reason = typeof q.reason === 'string' ? q.reason.trim() : ''
+  if (reason.length === 0 || reason.length > MAX_CLOSE_REASON || /[\u0000-\u001f\u007f]/.test(reason)) {
+    throw new TongbanError('TB_ERR_BAD_REQUEST', `give a reason: 1 to ${MAX_CLOSE_REASON} characters, one line`, {
+      violations: [{ pointer: '/reason', rule: 'reason', message: `1 to ${MAX_CLOSE_REASON} characters without control characters` }],
+    })
+  }
+  // A step id that is not a UUID names no step (and must not reach PostgreSQL's uuid cast).
+  const closed = UUID_RE.test(q.stepId) && (await closeStepByOperator(db, { ...q, reason }))
+  if (!closed) throw new TongbanError('TB_ERR_NOT_FOUND', `no open step ${q.stepId} on case ${q.caseId}`)
+}
