@@ -60,6 +60,44 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS
 
+interface FailureEntry {
+  /** Whether trying again can help: decided here, once, for every adapter (STYLE §7). */
+  readonly retry: boolean
+  readonly title: string
+}
+
+/**
+ * Why a delivery attempt failed: the `code` of a DeliveryError, recorded as a delivery's
+ * `lastError` (with the partner's HTTP status, if any) and shown to operators. Every adapter
+ * uses these codes with the same meaning and the same retry rule; docs/adapters.md lists them
+ * (a test keeps the two in step). A final failure makes the delivery a dead letter at once.
+ */
+export const DELIVERY_FAILURES = {
+  // The partner answered
+  PARTNER_4XX: { retry: false, title: 'The partner refused the message (HTTP 4xx other than 408 and 429): it would refuse the same bytes again' },
+  PARTNER_408: { retry: true, title: 'The partner timed out reading the request (HTTP 408)' },
+  PARTNER_429: { retry: true, title: 'The partner asks to slow down (HTTP 429)' },
+  PARTNER_5XX: { retry: true, title: 'The partner failed (HTTP 5xx)' },
+  PARTNER_REJECTED: { retry: false, title: 'The partner\'s own answer refuses the message for good (e.g. a vendor 返回码 of a data fault)' },
+  PARTNER_BUSY: { retry: true, title: 'The partner\'s own answer asks to try again later' },
+  PARTNER_BAD_ANSWER: { retry: true, title: 'The partner\'s answer is not authentic, not readable or not the one expected: it may not have the message, and a repeat is harmless (recipients drop repeats by exchange id)' },
+  // The partner did not answer
+  CONNECT_TIMEOUT: { retry: true, title: 'Connecting to the partner timed out' },
+  TIMEOUT: { retry: true, title: 'The partner did not answer within its headers or body timeout' },
+  NETWORK: { retry: true, title: 'A network error (refused, reset, unreachable, name not found)' },
+  UNKNOWN: { retry: true, title: 'Any other failure: retried, since losing a message is worse than trying again' },
+  // Nothing to try again: configuration or the gateway's own decision
+  NO_ENDPOINT: { retry: false, title: 'The recipient has no endpoint for this in the directory' },
+  NO_KEY: { retry: false, title: 'The recipient has no encryption key, or the gateway no signing key' },
+  TYPE_UNSUPPORTED: { retry: false, title: 'The adapter cannot carry this message type' },
+  MAPPING: { retry: false, title: 'The message cannot be written in the partner\'s format' },
+  NO_ROUTE: { retry: false, title: 'The recipient or its adapter is no longer configured' },
+  STORE: { retry: false, title: 'The stored message cannot be read (missing, or its seal does not open)' },
+  EXPIRED: { retry: false, title: 'The delivery passed its maximum age (delivery.maxAgeSeconds)' },
+} as const satisfies Record<string, FailureEntry>
+
+export type DeliveryFailureCode = keyof typeof DELIVERY_FAILURES
+
 /** A failing JSON pointer with the rule it broke; never the offending value. */
 export interface Violation {
   readonly pointer: string

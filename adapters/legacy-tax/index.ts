@@ -23,15 +23,15 @@ export const legacyTaxAdapter: PartnerAdapter = {
 
   async deliver(message: OutboundMessage, ctx: AdapterContext): Promise<void> {
     const endpoint = ctx.recipient.endpoint
-    if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, 'the recipient has no endpoint')
-    if (message.type !== 'tax.assessment.request') throw new DeliveryError('TYPE_UNSUPPORTED', false, `the legacy-tax adapter cannot deliver ${message.type}`)
+    if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', 'the recipient has no endpoint')
+    if (message.type !== 'tax.assessment.request') throw new DeliveryError('TYPE_UNSUPPORTED', `the legacy-tax adapter cannot deliver ${message.type}`)
     let vendor: ZsxxMessage
     try {
       // 流水号 = the exchange id (a message id is unique only per sender): the vendor drops a
       // repeat of a message it already has, and echoes it in its answer.
       vendor = assessmentToVendor({ id: message.exchangeId, from: message.sender, caseId: message.envelope.caseId ?? '', body: message.envelope.body })
     } catch (err) {
-      throw new DeliveryError('MAPPING', false, 'the message cannot be written in the vendor format', { cause: err })
+      throw new DeliveryError('MAPPING', 'the message cannot be written in the vendor format', { cause: err })
     }
     const body = Buffer.from(JSON.stringify(vendor), 'utf8')
     const url = new URL(endpoint)
@@ -44,14 +44,14 @@ export const legacyTaxAdapter: PartnerAdapter = {
     const status = res.statusCode
     if (status < 200 || status >= 300) {
       await res.body.dump()
-      throw classifyStatus(status) ?? new DeliveryError('PARTNER_BAD_ANSWER', true, `partner answered ${status}`, { httpStatus: status })
+      throw classifyStatus(status) ?? new DeliveryError('PARTNER_BAD_ANSWER', `partner answered ${status}`, { httpStatus: status })
     }
     const fhm = await readAnswer(res, ctx, message.exchangeId)
     const outcome = outcomeOf(fhm)
     // Only codes: the answer's text (返回信息) is the vendor's free text and may name a person.
     ctx.logger.debug({ adapter: 'legacy-tax', deliveryId: message.deliveryId, messageId: message.messageId, attempt: message.attempt, fhm, outcome }, 'legacy-tax answer')
-    if (outcome === 'final') throw new DeliveryError('PARTNER_REJECTED', false, `the tax system refused the message (fhm ${fhm})`, { httpStatus: status })
-    if (outcome === 'retry') throw new DeliveryError('PARTNER_BUSY', true, `the tax system asked to try again later (fhm ${fhm})`, { httpStatus: status })
+    if (outcome === 'final') throw new DeliveryError('PARTNER_REJECTED', `the tax system refused the message (fhm ${fhm})`, { httpStatus: status })
+    if (outcome === 'retry') throw new DeliveryError('PARTNER_BUSY', `the tax system asked to try again later (fhm ${fhm})`, { httpStatus: status })
   },
 }
 
@@ -60,7 +60,7 @@ export const legacyTaxAdapter: PartnerAdapter = {
  * not readable is retried: the vendor may not have the message, and a repeat is harmless.
  */
 async function readAnswer(res: Dispatcher.ResponseData, ctx: AdapterContext, lsh: string): Promise<string> {
-  const bad = (why: string): DeliveryError => new DeliveryError('PARTNER_BAD_ANSWER', true, `the tax system's answer ${why}`, { httpStatus: res.statusCode })
+  const bad = (why: string): DeliveryError => new DeliveryError('PARTNER_BAD_ANSWER', `the tax system's answer ${why}`, { httpStatus: res.statusCode })
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of res.body) {

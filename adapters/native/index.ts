@@ -8,7 +8,7 @@ import { classifyStatus } from '../../src/outbound/retry.ts'
  * the gateway's signed delivery statement.
  */
 async function post(ctx: AdapterContext, endpoint: string | undefined, facts: DeliveryFacts, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
-  if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', false, `${ctx.recipient.id} has no endpoint for this`)
+  if (endpoint === undefined) throw new DeliveryError('NO_ENDPOINT', `${ctx.recipient.id} has no endpoint for this`)
   const body = await ctx.encryptForRecipient(Buffer.from(facts.jws, 'latin1'), { cty: CTY_JWS })
   const statement = await ctx.deliveryStatement(facts)
   const url = new URL(endpoint)
@@ -50,7 +50,7 @@ export const nativeAdapter: PartnerAdapter = {
     }, signal)
     if (res.statusCode !== 200) {
       await res.body.dump()
-      throw classifyStatus(res.statusCode) ?? new DeliveryError('PARTNER_BAD_ANSWER', false, `partner answered ${res.statusCode}`, { httpStatus: res.statusCode })
+      throw classifyStatus(res.statusCode) ?? new DeliveryError('PARTNER_BAD_ANSWER', `partner answered ${res.statusCode}`, { httpStatus: res.statusCode })
     }
     return res.body.text()
   },

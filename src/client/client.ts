@@ -2,6 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici'
 import { CTY_JWS, decryptJwe, digestHex, encryptJwe, parseJws, signJws, verifyJws, type JweAlg, type PrivateKey, type PublicKey } from '../crypto/index.ts'
 import type { Envelope, Receipt } from '../core/envelope.ts'
 import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
+import { TongbanClientError } from './errors.ts'
 import { PublishedDirectory } from './directory.ts'
 
 export interface ClientOptions {
@@ -61,7 +62,8 @@ export interface SendResult {
 function refused(what: string, res: HttpResult): Error {
   const p = res.json as { code?: string; detail?: string; violations?: Array<{ pointer: string; rule: string }> } | undefined
   const at = p?.violations?.length ? ` at ${p.violations.map((v) => `${v.pointer} (${v.rule})`).join(', ')}` : ''
-  return Object.assign(new Error(`${what} refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}${at}`), { status: res.status, problem: res.json })
+  const code = typeof p?.code === 'string' && p.code.startsWith('TB_ERR_') ? p.code as `TB_ERR_${string}` : 'TB_ERR_INTERNAL'
+  return new TongbanClientError(code, `${what} refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}${at}`, { status: res.status, problem: res.json })
 }
 
 /** A partner's connection to the gateway. */
@@ -86,7 +88,7 @@ export class TongbanClient {
   async directory(refresh = false): Promise<PublishedDirectory> {
     if (this.#directory === undefined || refresh) {
       const res = await this.http('GET', '/v1/directory', undefined, { auth: false })
-      if (res.status !== 200) throw new Error(`GET /v1/directory answered ${res.status}`)
+      if (res.status !== 200) throw new TongbanClientError('TB_CLIENT_DIRECTORY_UNAVAILABLE', `GET /v1/directory answered ${res.status}`, { status: res.status })
       this.#directory = await PublishedDirectory.verify(res.text, this.#o.gatewayKeys)
     }
     return this.#directory
@@ -109,7 +111,7 @@ export class TongbanClient {
     if (this.#token && this.#token.until > now) return this.#token.value
     const res = await this.http('POST', '/v1/token', await this.tokenRequest(), { auth: false })
     const body = res.json as { access_token?: string; expires_in?: number; code?: string }
-    if (res.status !== 200 || typeof body.access_token !== 'string') throw new Error(`token request refused: ${res.status} ${body.code ?? ''}`)
+    if (res.status !== 200 || typeof body.access_token !== 'string') throw new TongbanClientError(typeof body.code === 'string' && body.code.startsWith('TB_ERR_') ? body.code as `TB_ERR_${string}` : 'TB_ERR_INTERNAL', `token request refused: ${res.status} ${body.code ?? ''}`, { status: res.status, problem: body })
     this.#token = { value: body.access_token, until: now + Math.max(5, (body.expires_in ?? 60) - 30) * 1000 }
     return body.access_token
   }
@@ -161,11 +163,11 @@ export class TongbanClient {
     const parsed = parseJws(receiptJws)
     const key = (await this.directory()).gatewaySigningKeys.find((k) => k.kid === parsed.header.kid)
       ?? this.#o.gatewayKeys.find((k) => k.kid === parsed.header.kid)
-    if (key === undefined || !(await verifyJws(parsed, key))) throw new Error('receipt signature does not verify')
-    if (key.suite !== this.#o.signingKey.suite) throw new Error('receipt is not signed in the sender\'s suite')
+    if (key === undefined || !(await verifyJws(parsed, key))) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'receipt signature does not verify')
+    if (key.suite !== this.#o.signingKey.suite) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'receipt is not signed in the sender\'s suite')
     const receipt = JSON.parse(parsed.payload.toString('utf8')) as Receipt
-    if (receipt.digest !== digestHex(key.suite, Buffer.from(sentBody, 'latin1'))) throw new Error('receipt digest does not match the message sent')
-    if (messageId !== undefined && receipt.messageId !== messageId) throw new Error('receipt is for another message')
+    if (receipt.digest !== digestHex(key.suite, Buffer.from(sentBody, 'latin1'))) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'receipt digest does not match the message sent')
+    if (messageId !== undefined && receipt.messageId !== messageId) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'receipt is for another message')
     return receipt
   }
 
@@ -177,13 +179,13 @@ export class TongbanClient {
     const env = this.envelope(m)
     const res = await this.http('POST', '/v1/queries', await this.encrypt(await this.sign(env)))
     if (res.status !== 200) throw refused('query', res)
-    if (this.#o.encryptionKey === undefined) throw new Error('reading a query answer needs the partner\'s encryptionKey')
+    if (this.#o.encryptionKey === undefined) throw new TongbanClientError('TB_CLIENT_CONFIG', 'reading a query answer needs the partner\'s encryptionKey')
     const { plaintext } = await decryptJwe(res.text.trim(), this.#o.encryptionKey)
     const jws = parseJws(plaintext.toString('latin1'))
     const key = (await this.directory()).gatewaySigningKeys.find((k) => k.kid === jws.header.kid)
-    if (key === undefined || jws.header.typ !== 'tongban+answer' || !(await verifyJws(jws, key))) throw new Error('the answer is not signed by the gateway')
+    if (key === undefined || jws.header.typ !== 'tongban+answer' || !(await verifyJws(jws, key))) throw new TongbanClientError('TB_CLIENT_ANSWER_INVALID', 'the answer is not signed by the gateway')
     const envelope = JSON.parse(jws.payload.toString('utf8')) as Envelope
-    if (envelope.to !== this.participantId) throw new Error('the answer is for someone else')
+    if (envelope.to !== this.participantId) throw new TongbanClientError('TB_CLIENT_ANSWER_INVALID', 'the answer is for someone else')
     return { queryId: String(res.headers['tongban-query-id'] ?? ''), envelope, jws: jws.compact }
   }
 

@@ -1,4 +1,5 @@
 import { parseJws, PublicKey, verifyJws, type JweAlg } from '../crypto/index.ts'
+import { TongbanClientError } from './errors.ts'
 
 /** A participant as the gateway publishes it. */
 export interface PublishedParticipant {
@@ -46,7 +47,7 @@ export class PublishedDirectory {
     const parsed = parseJws(jws)
     const key = pinned.find((k) => k.kid === parsed.header.kid)
     if (key === undefined || parsed.header.typ !== 'tongban+directory' || !(await verifyJws(parsed, key))) {
-      throw new Error('the directory is not signed by a pinned gateway key')
+      throw new TongbanClientError('TB_CLIENT_DIRECTORY_UNTRUSTED', 'the directory is not signed by a pinned gateway key')
     }
     return new PublishedDirectory(JSON.parse(parsed.payload.toString('utf8')) as DirectoryDoc)
   }
@@ -74,7 +75,7 @@ export class PublishedDirectory {
   gatewayEncryptionKey(suite: 'national' | 'international', prefer?: JweAlg): PublicKey {
     const keys = this.gatewayEncryptionKeys.filter((k) => k.suite === suite)
     const key = keys.find((k) => k.jweAlg === prefer) ?? keys[0]
-    if (key === undefined) throw new Error(`the gateway publishes no ${suite} encryption key`)
+    if (key === undefined) throw new TongbanClientError('TB_CLIENT_NO_GATEWAY_KEY', `the gateway publishes no ${suite} encryption key`)
     return key
   }
 }

@@ -8,5 +8,7 @@ export type { ClientOptions, OutgoingMessage, SendResult, HttpResult, QueryAnswe
 export { PartnerInbox } from './inbox.ts'
 export type { InboundDelivery } from './inbox.ts'
 export { PublishedDirectory } from './directory.ts'
+export { TongbanClientError, CLIENT_ERRORS } from './errors.ts'
+export type { ClientErrorCode } from './errors.ts'
 export type { PublishedParticipant } from './directory.ts'
 export { PrivateKey, PublicKey } from '../crypto/index.ts'

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici'
-import type { ErrorCode, Violation } from '../errors.ts'
+import { DELIVERY_FAILURES, type DeliveryFailureCode, type ErrorCode, type Violation } from '../errors.ts'
 import type { Participant } from '../core/directory.ts'
 import type { AttestedMessage, Envelope } from '../core/envelope.ts'
 
@@ -136,18 +136,20 @@ export interface PartnerAdapter {
   query?(query: OutboundQuery, ctx: AdapterContext, signal: AbortSignal): Promise<string>
 }
 
-/** Why a delivery attempt failed, and whether trying again can help. */
+/**
+ * Why a delivery attempt failed, with a code of the failure catalogue (DELIVERY_FAILURES in
+ * src/errors.ts), which also decides whether trying again can help.
+ */
 export class DeliveryError extends Error {
-  /** A short stable code, e.g. PARTNER_5XX, PARTNER_4XX, TIMEOUT, CONNECT. */
-  readonly code: string
+  readonly code: DeliveryFailureCode
   readonly retry: boolean
   readonly httpStatus: number | undefined
 
-  constructor(code: string, retry: boolean, message: string, options: { httpStatus?: number; cause?: unknown } = {}) {
+  constructor(code: DeliveryFailureCode, message: string, options: { httpStatus?: number; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'DeliveryError'
     this.code = code
-    this.retry = retry
+    this.retry = DELIVERY_FAILURES[code].retry
     this.httpStatus = options.httpStatus
   }
 }

@@ -13,7 +13,7 @@ export function adapterContext(recipient: Participant, deps: { keyring: GatewayK
     clock: deps.clock,
     logger: deps.logger,
     encryptForRecipient: async (plaintext, header = {}) => {
-      if (recipient.encryptionKey === undefined) throw new DeliveryError('NO_KEY', false, `${recipient.id} has no encryption key in the directory`)
+      if (recipient.encryptionKey === undefined) throw new DeliveryError('NO_KEY', `${recipient.id} has no encryption key in the directory`)
       return encryptJwe(plaintext, recipient.encryptionKey, header)
     },
     partnerMac: (alg, data) => deps.keyring.partnerMac(recipient.id, alg, data),
@@ -23,7 +23,7 @@ export function adapterContext(recipient: Participant, deps: { keyring: GatewayK
       // In the recipient's suite when the gateway has it (the partner verifies with what it speaks).
       const suite = recipient.encryptionKey?.suite ?? 'national'
       const signer = deps.keyring.signer(suite) ?? deps.keyring.signer(suite === 'national' ? 'international' : 'national')
-      if (signer === undefined) throw new DeliveryError('NO_KEY', false, 'the gateway has no signing key')
+      if (signer === undefined) throw new DeliveryError('NO_KEY', 'the gateway has no signing key')
       const statement = {
         ...(f.exchangeId ? { exchangeId: f.exchangeId } : {}), ...(f.deliveryId ? { deliveryId: f.deliveryId } : {}), ...(f.queryId ? { queryId: f.queryId } : {}),
         messageId: f.messageId, from: f.sender, to: recipient.id,

@@ -4,7 +4,7 @@ import type { Config } from '../config/index.ts'
 import type { Directory, Participant } from '../core/directory.ts'
 import type { Envelope } from '../core/envelope.ts'
 import type { PendingDelivery } from '../core/accept.ts'
-import { TongbanError } from '../errors.ts'
+import { TongbanError, type DeliveryFailureCode } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import { addEvent } from '../store/cases.ts'
 import { getDelivery, listStalePending, markDead, markDelivered, recordFailure, reviveForReplay, startAttempt, type Delivery } from '../store/deliveries.ts'
@@ -15,6 +15,9 @@ import type { AdapterContext, OutboundMessage, PartnerAdapter } from './adapter.
 import { PartnerHttp } from './http.ts'
 import { adapterContext } from './context.ts'
 import { backoffDelay, classifyError } from './retry.ts'
+
+/** A dead letter's reason: its failure code (DELIVERY_FAILURES), then why in words. */
+const dead = (code: DeliveryFailureCode, why: string): string => `${code}: ${why}`
 
 export interface DeliveryDeps {
   readonly config: Config
@@ -166,13 +169,13 @@ export class DeliveryService {
 
     const now = d.clock.now()
     if (now.getTime() - current.ageFrom.getTime() > d.config.delivery.maxAgeSeconds * 1000) {
-      await this.#die(current, 'EXPIRED: maximum delivery age reached')
+      await this.#die(current, dead('EXPIRED', 'maximum delivery age reached'))
       throw new UnrecoverableError('delivery expired')
     }
     const recipient = d.directory.participant(current.recipient)
     const adapter = recipient ? d.adapters.get(recipient.adapter) : undefined
     if (recipient === undefined || adapter === undefined) {
-      await this.#die(current, 'NO_ROUTE: recipient or adapter no longer configured')
+      await this.#die(current, dead('NO_ROUTE', 'recipient or adapter no longer configured'))
       throw new UnrecoverableError('recipient gone')
     }
     const delivery = await startAttempt(d.db, id, now)
@@ -184,7 +187,7 @@ export class DeliveryService {
       // The stored message cannot be read (missing, or its seal does not open): trying again
       // cannot help. A dead letter says so; the log says why (no content).
       d.logger.error({ err, deliveryId: id, exchangeId: delivery.exchangeId }, 'stored message unreadable')
-      await this.#die(delivery, 'STORE: the stored message cannot be read')
+      await this.#die(delivery, dead('STORE', 'the stored message cannot be read'))
       throw new UnrecoverableError('stored message unreadable')
     }
     const started = Date.now()

@@ -131,6 +131,8 @@ t.test('item 1: a bank cannot take over the case\'s mortgage step', async (t) =>
   const unknown = await w.client(INTRUDER).send({ ...intruderMortgage, caseId: '231202-2026-999999' }).catch(problem)
   t.same(hijack, { status: 409, code: 'TB_ERR_CASE_NOT_FOUND' }, 'an application goes only to the case\'s owner')
   t.same(hijack, unknown, 'and the refusal says no more than an unknown case')
+  const sdk = await w.client(INTRUDER).send({ ...intruderMortgage, to: REG_WK }).catch((e: unknown) => e as { name?: string; code?: string })
+  t.same([sdk.name, sdk.code], ['TongbanClientError', 'TB_ERR_CASE_NOT_FOUND'], 'the SDK\'s error carries the gateway\'s code')
   t.same(await w.counts(), before, 'nothing stored')
   t.equal(w.partner(REG_WK).server.ofType('mortgage.registration.request').length, 0)
 

@@ -34,7 +34,7 @@ for (const suite of ['national', 'international'] as const) {
     const jws = got?.delivery.jws ?? ''
     // The genuine JWS, encrypted by someone else to another partner.
     const forOther = await encryptJwe(Buffer.from(jws, 'latin1'), w.partner(OTHER).encryptionKey.publicKey, { cty: CTY_JWS })
-    await t.rejects(inboxOf(OTHER).open(forOther, undefined), /no gateway statement/, 'refused without a statement')
+    await t.rejects(inboxOf(OTHER).open(forOther, undefined), { code: 'TB_CLIENT_DELIVERY_INVALID', message: /no gateway statement/ }, 'refused without a statement, with the SDK\'s code')
     await t.rejects(inboxOf(OTHER).open(forOther, statement), /delivered this to someone else/, 'refused with the real recipient\'s statement')
     // The real recipient, but the statement of another message.
     const second = await w.client(REG).send({ ...validFixture('tax.assessment.request').envelope, caseId: '231202-2026-000321' })

@@ -1,0 +1,40 @@
+/**
+ * The SDK's errors, with stable codes to branch on (never the message text). A request the
+ * gateway refused carries the gateway's own `TB_ERR_*` code (docs/errors.md), its HTTP status
+ * and the problem document; a check the SDK makes itself has a `TB_CLIENT_*` code.
+ */
+export const CLIENT_ERRORS = {
+  /** GET /v1/directory did not answer 200. */
+  TB_CLIENT_DIRECTORY_UNAVAILABLE: 'the directory could not be fetched',
+  /** The directory is not signed by a pinned gateway key. */
+  TB_CLIENT_DIRECTORY_UNTRUSTED: 'the directory is not signed by a pinned gateway key',
+  /** The gateway publishes no key the SDK needs (e.g. no encryption key in the suite). */
+  TB_CLIENT_NO_GATEWAY_KEY: 'the gateway publishes no such key',
+  /** The client is not configured for this (e.g. reading an answer without an encryption key). */
+  TB_CLIENT_CONFIG: 'the client is not configured for this',
+  /** The receipt does not verify, or is not for the message sent. */
+  TB_CLIENT_RECEIPT_INVALID: 'the receipt is not valid for the message sent',
+  /** A query answer does not verify, or is not for this client. */
+  TB_CLIENT_ANSWER_INVALID: 'the answer is not valid for this client',
+  /** A delivery opened by PartnerInbox is not authentic, not addressed to this partner, or not the one the gateway vouches for. */
+  TB_CLIENT_DELIVERY_INVALID: 'the delivery is not valid for this partner',
+} as const
+
+export type ClientErrorCode = keyof typeof CLIENT_ERRORS
+
+/** An error of the SDK: `code` is a TB_CLIENT_* code, or the gateway's TB_ERR_* code when it refused. */
+export class TongbanClientError extends Error {
+  readonly code: ClientErrorCode | `TB_ERR_${string}`
+  /** The gateway's HTTP status, when the gateway answered. */
+  readonly status: number | undefined
+  /** The gateway's problem document (application/problem+json), when it refused. */
+  readonly problem: unknown
+
+  constructor(code: ClientErrorCode | `TB_ERR_${string}`, message: string, options: { status?: number; problem?: unknown } = {}) {
+    super(message)
+    this.name = 'TongbanClientError'
+    this.code = code
+    this.status = options.status
+    this.problem = options.problem
+  }
+}
