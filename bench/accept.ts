@@ -51,7 +51,7 @@ async function run(suite: 'national' | 'international'): Promise<{ perSecond: nu
     const request = validFixture('tax.assessment.request')
     const bodies: string[] = []
     for (let i = 0; i < N; i++) {
-      const env = reg.envelope({ ...request.envelope, caseId: `231202-2026-B${String(i).padStart(6, '0')}` })
+      const env = reg.envelope({ ...request.envelope, caseId: `231202-2026-9${String(i).padStart(6, '0')}` })
       bodies.push(await reg.encrypt(await reg.sign(env)))
     }
     const pool = new Pool(w.url, { connections: C, pipelining: 1 })

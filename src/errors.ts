@@ -27,6 +27,8 @@ export const ERRORS = {
   TB_ERR_TOKEN_INVALID: { status: 401, fault: 'client', title: 'Access token invalid' },
   TB_ERR_TOKEN_EXPIRED: { status: 401, fault: 'client', title: 'Access token expired' },
   TB_ERR_KEY_UNKNOWN: { status: 401, fault: 'client', title: 'Unknown key id' },
+  TB_ERR_KEY_EXPIRED: { status: 401, fault: 'client', title: 'Key expired or not yet valid' },
+  TB_ERR_KEY_REVOKED: { status: 401, fault: 'client', title: 'Key certificate revoked' },
   TB_ERR_SIGNATURE_INVALID: { status: 401, fault: 'client', title: 'Signature invalid' },
   TB_ERR_SIGNER_MISMATCH: { status: 403, fault: 'client', title: 'Signer, sender and token subject differ' },
   TB_ERR_FORBIDDEN: { status: 403, fault: 'client', title: 'Not allowed for this caller' },
@@ -47,6 +49,7 @@ export const ERRORS = {
   TB_ERR_FILING_CONFLICT: { status: 409, fault: 'client', title: 'Contract or filing number already used by this bureau' },
   TB_ERR_NOT_FOUND: { status: 404, fault: 'client', title: 'Not found' },
   TB_ERR_INVALID_STATE: { status: 409, fault: 'client', title: 'Not possible in the current state' },
+  TB_ERR_DIRECTORY_INVALID: { status: 422, fault: 'client', title: 'Directory file invalid; the running directory is kept' },
   // Partners (synchronous queries and deliveries)
   TB_ERR_PARTNER_TIMEOUT: { status: 504, fault: 'partner', title: 'Partner did not answer in time' },
   TB_ERR_PARTNER_UNAVAILABLE: { status: 503, fault: 'partner', title: 'Partner unavailable' },

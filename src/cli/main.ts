@@ -1,15 +1,18 @@
 import { ConfigError } from '../config/index.ts'
 import { DirectoryError } from '../core/directory.ts'
-import { UsageError } from './usage.ts'
+import { StartRefused, UsageError } from './usage.ts'
 
 const USAGE = `tongban — inter-agency data-exchange gateway (通办)
 
 Usage:
-  tongban serve [--config FILE] [--directory FILE] [--keys DIR] [--host H] [--port N] [--no-workers]
-  tongban worker [--config FILE] [--directory FILE] [--keys DIR]     delivery workers only, no HTTP
+  tongban serve --keys DIR --directory FILE [--config FILE] [--host H] [--port N] [--no-workers]
+                [--allow-sample-keys]                               the gateway (the samples of certs-example/ only if allowed)
+  tongban worker --keys DIR --directory FILE [--config FILE] [--allow-sample-keys]   delivery workers only, no HTTP
   tongban demo                                                        a transfer case REG → TAX → REG, end to end
-  tongban migrate [--config FILE]                                     apply database migrations and exit
-  tongban directory check FILE                                        validate a participant directory
+  tongban migrate --keys DIR --directory FILE [--config FILE]         apply database migrations and exit
+  tongban directory check FILE [--config FILE | --anchor CERT[,CRL] …] [--require-certificates] [--days N]
+                                                                      validate a participant directory; report
+                                                                      certificates revoked or expiring within N (30) days
   tongban keys gateway --out DIR [--force]                          a complete set of gateway keys
   tongban keys generate --suite national|international --out DIR [--name NAME] [--participant ID]
                         [--kind sm2|ec-p256|rsa] [--force]          a key pair; prints kid and fingerprint
@@ -20,7 +23,9 @@ Usage:
   tongban jwe decrypt --key PRIV.pem < jwe
 
 Configuration: environment variables TONGBAN_* (docs/configuration.md), a JSON file (--config or
-TONGBAN_CONFIG), and the flags above, in increasing priority.`
+TONGBAN_CONFIG), and the flags above, in increasing priority. --keys and --directory (or
+TONGBAN_KEYS_DIR / TONGBAN_DIRECTORY, "keysDir" / "directoryFile") have no default. A local trial
+with the sample keys and directory of certs-example/: npm start.`
 
 
 async function main(argv: string[]): Promise<number> {
@@ -57,8 +62,9 @@ try {
   if (err instanceof UsageError) {
     process.stderr.write(`tongban: ${err.message}\n\n${USAGE}\n`)
     process.exitCode = 2
-  } else if (err instanceof ConfigError || err instanceof DirectoryError) {
-    process.stderr.write(`tongban: ${err.message}\n`)
+  } else if (err instanceof ConfigError || err instanceof DirectoryError || err instanceof StartRefused || (err as { code?: string }).code === 'ERR_SM_BACKEND') {
+    // ERR_SM_BACKEND: the configured SM2 implementation cannot run here (crypto.smBackend).
+    process.stderr.write(`tongban: ${(err as Error).message}\n`)
     process.exitCode = 78 // EX_CONFIG
   } else if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     process.stderr.write(`tongban: ${(err as Error).message}\n`)

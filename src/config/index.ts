@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
+import { AddressSet } from '../util/cidr.ts'
 import { closest } from './hints.ts'
 
 /** The validated, frozen gateway configuration (schemas/config.v1.json). */
@@ -13,6 +14,8 @@ export interface Config {
   readonly redisPrefix: string
   readonly keysDir: string
   readonly directoryFile: string
+  /** Start even with the published sample keys of certs-example/ (local trials only). */
+  readonly allowSampleKeys: boolean
   readonly workers?: boolean
   readonly http?: boolean
   readonly limits: {
@@ -29,25 +32,32 @@ export interface Config {
     readonly concurrency: number
     readonly lockMs: number
   }
-  readonly queries: { readonly timeoutMs: number; readonly breakerFailures: number; readonly breakerResetMs: number }
+  readonly queries: { readonly timeoutMs: number; readonly maxAnswerBytes: number; readonly breakerFailures: number; readonly breakerResetMs: number }
   readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>> }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
   readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js' }
+  /** Trust anchors (CA certificates, each with an optional CRL) for partner certificates. */
+  readonly pki: { readonly anchors: ReadonlyArray<{ readonly file: string; readonly crl?: string }>; readonly requireCertificates: boolean }
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number }
+  /** The reverse proxies (addresses/CIDRs) whose X-Forwarded-For is believed; empty: none. */
+  readonly trustProxy: readonly string[]
+  /** Per-participant budgets of authenticated calls (the directory may override them per participant). */
+  readonly quotas: { readonly messagesPerMinute: number; readonly queriesPerMinute: number; readonly queriesInFlight: number }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 type JsonObject = { [k: string]: Json }
 
-export const DEFAULTS: Config = {
+// keysDir and directoryFile have no default: a gateway must be told which keys are its own
+// (the samples of certs-example/ are public), so a missing one is a configuration error.
+export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   gatewayId: 'TONGBAN',
   listen: { host: '127.0.0.1', port: 8443 },
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
   dbSchema: 'tongban',
   redisUrl: 'redis://127.0.0.1:6379/0',
   redisPrefix: 'tongban',
-  keysDir: 'certs-example/gateway',
-  directoryFile: 'certs-example/directory.json',
+  allowSampleKeys: false,
   workers: true,
   http: true,
   limits: { bodyBytes: 1_048_576, replayWindowSeconds: 300, tokenTtlSeconds: 300, tokenRequestsPerMinute: 120, adapterRequestsPerMinute: 600 },
@@ -61,7 +71,7 @@ export const DEFAULTS: Config = {
     concurrency: 4,
     lockMs: 30_000,
   },
-  queries: { timeoutMs: 5_000, breakerFailures: 5, breakerResetMs: 30_000 },
+  queries: { timeoutMs: 5_000, maxAnswerBytes: 1_048_576, breakerFailures: 5, breakerResetMs: 30_000 },
   deadlines: {
     checkIntervalMs: 60_000,
     // 自然资发〔2020〕83号: ordinary registration steps 5 working days, online mortgage 1.
@@ -69,11 +79,14 @@ export const DEFAULTS: Config = {
   },
   log: { level: 'info' },
   crypto: { smBackend: 'auto' },
+  pki: { anchors: [], requireCertificates: false },
   metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
+  trustProxy: [],
+  quotas: { messagesPerMinute: 600, queriesPerMinute: 120, queriesInFlight: 4 },
 }
 
 /** Environment variables the gateway reads, and where each lands in the configuration. */
-export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'integer' | 'boolean' }>> = {
+export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'integer' | 'boolean' | 'list' }>> = {
   TONGBAN_GATEWAY_ID: { path: 'gatewayId', type: 'string' },
   TONGBAN_HOST: { path: 'listen.host', type: 'string' },
   TONGBAN_PORT: { path: 'listen.port', type: 'integer' },
@@ -83,19 +96,23 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_REDIS_PREFIX: { path: 'redisPrefix', type: 'string' },
   TONGBAN_KEYS_DIR: { path: 'keysDir', type: 'string' },
   TONGBAN_DIRECTORY: { path: 'directoryFile', type: 'string' },
+  TONGBAN_ALLOW_SAMPLE_KEYS: { path: 'allowSampleKeys', type: 'boolean' },
   TONGBAN_WORKERS: { path: 'workers', type: 'boolean' },
   TONGBAN_HTTP: { path: 'http', type: 'boolean' },
   TONGBAN_BODY_LIMIT: { path: 'limits.bodyBytes', type: 'integer' },
   TONGBAN_LOG_LEVEL: { path: 'log.level', type: 'string' },
   TONGBAN_LOG_FILE: { path: 'log.file', type: 'string' },
   TONGBAN_SM_BACKEND: { path: 'crypto.smBackend', type: 'string' },
+  TONGBAN_REQUIRE_CERTIFICATES: { path: 'pki.requireCertificates', type: 'boolean' },
   TONGBAN_DELIVERY_ATTEMPTS: { path: 'delivery.attempts', type: 'integer' },
   TONGBAN_DELIVERY_BACKOFF_MS: { path: 'delivery.backoffMs', type: 'integer' },
   TONGBAN_SWEEP_INTERVAL_MS: { path: 'delivery.sweepIntervalMs', type: 'integer' },
   TONGBAN_QUERY_TIMEOUT_MS: { path: 'queries.timeoutMs', type: 'integer' },
+  TONGBAN_QUERY_MAX_ANSWER_BYTES: { path: 'queries.maxAnswerBytes', type: 'integer' },
   TONGBAN_METRICS: { path: 'metrics.enabled', type: 'boolean' },
   TONGBAN_METRICS_HOST: { path: 'metrics.host', type: 'string' },
   TONGBAN_METRICS_PORT: { path: 'metrics.port', type: 'integer' },
+  TONGBAN_TRUST_PROXY: { path: 'trustProxy', type: 'list' },
 }
 
 /** TONGBAN_* variables that are not configuration: read by tooling, not by the gateway. */
@@ -164,12 +181,25 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (options.overrides) merged = merge(merged, resolvePaths(options.overrides as unknown as JsonObject, cwd))
 
   if (!validate(merged)) problems.push(...(validate.errors ?? []).map((e) => describe(e)))
+  // The schema checks the shape; whether each proxy entry is an address or CIDR, node:net says.
+  else problems.push(...AddressSet.parse(merged.trustProxy as string[]).problems.map((p) => `/trustProxy/${p.index}: ${p.message}`))
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(merged) as unknown as Config
 }
 
+/** How to give a required setting that has no default. */
+const REQUIRED_HINTS: Readonly<Record<string, string>> = {
+  keysDir: 'the folder of the gateway\'s own keys: pass --keys DIR, TONGBAN_KEYS_DIR or "keysDir" in the config file (make one with `tongban keys gateway --out DIR`; `npm start` runs a local trial with the sample keys)',
+  directoryFile: 'the participant directory: pass --directory FILE, TONGBAN_DIRECTORY or "directoryFile" in the config file',
+}
+
 function describe(e: ErrorObject): string {
   const at = e.instancePath === '' ? '/' : e.instancePath
+  if (e.keyword === 'required') {
+    const missing = String((e.params as { missingProperty: string }).missingProperty)
+    const hint = e.instancePath === '' ? REQUIRED_HINTS[missing] : undefined
+    return `${at === '/' ? '' : at}/${missing}: required${hint ? `: ${hint}` : ''}`
+  }
   if (e.keyword === 'additionalProperties') {
     const extra = String((e.params as { additionalProperty: string }).additionalProperty)
     const known = knownKeys(e.schemaPath)
@@ -189,7 +219,7 @@ function knownKeys(schemaPath: string): string[] {
   return isObject(node) && isObject(node.properties ?? null) ? Object.keys(node.properties as JsonObject) : []
 }
 
-const PATH_KEYS = new Set(['keysDir', 'directoryFile', 'file'])
+const PATH_KEYS = new Set(['keysDir', 'directoryFile', 'file', 'crl'])
 
 /** Relative file paths are taken relative to where they were written. */
 function resolvePaths(value: JsonObject, base: string): JsonObject {
@@ -197,13 +227,17 @@ function resolvePaths(value: JsonObject, base: string): JsonObject {
   for (const [k, v] of Object.entries(value)) {
     if (typeof v === 'string' && PATH_KEYS.has(k)) out[k] = resolve(base, v)
     else if (isObject(v)) out[k] = resolvePaths(v, base)
+    // Lists of objects hold paths too (pki.anchors[].file, .crl).
+    else if (Array.isArray(v)) out[k] = v.map((x) => (isObject(x) ? resolvePaths(x, base) : x))
     else out[k] = v
   }
   return out
 }
 
-function parseEnv(raw: string, type: 'string' | 'integer' | 'boolean'): Json | undefined {
+function parseEnv(raw: string, type: 'string' | 'integer' | 'boolean' | 'list'): Json | undefined {
   if (type === 'string') return raw
+  // A list is comma-separated ("10.0.0.1, 10.0.1.0/24"); empty means none.
+  if (type === 'list') return raw.split(',').map((x) => x.trim()).filter((x) => x !== '')
   if (type === 'integer') return /^-?\d+$/.test(raw) ? Number(raw) : undefined
   if (/^(1|true|yes|on)$/i.test(raw)) return true
   if (/^(0|false|no|off)$/i.test(raw)) return false

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
-import { PublicKey } from '../crypto/index.ts'
+import { PkiError, SAMPLE_KEYS, TrustStore, type CertificateInfo, type KeyState, type KeyUse, type PublicKey } from '../crypto/index.ts'
+import { systemClock, type Clock } from '../util/ids.ts'
+import { AddressSet } from '../util/cidr.ts'
 import { checkParticipantId } from './formats.ts'
 import { splitParticipantId, type Role } from './roles.ts'
 
@@ -26,8 +28,14 @@ export interface Participant {
   readonly name: string
   readonly divisions: readonly string[]
   readonly signingKeys: readonly ValidKey[]
-  /** Absent for partners that authenticate with a shared secret (they receive through their adapter). */
+  /**
+   * The key deliveries and answers are encrypted to, as chosen at load (encryptionKeyFor decides
+   * at each use). Absent for partners that authenticate with a shared secret (they receive
+   * through their adapter).
+   */
   readonly encryptionKey: PublicKey | undefined
+  /** Every encryption key listed (one, or two during a rotation), each with its window. */
+  readonly encryptionKeys: readonly ValidKey[]
   /** Who signs what this participant sends: itself, or the gateway attesting it (shared-secret adapters). */
   readonly signedBy: 'self' | 'gateway'
   readonly endpoint: string | undefined
@@ -36,8 +44,20 @@ export interface Participant {
   readonly adapterOptions: Readonly<Record<string, unknown>>
   readonly send: ReadonlySet<string>
   readonly receive: ReadonlySet<string>
+  /** The link is a private network (e.g. 金土工程网): see privateSources. */
   readonly privateNetwork: boolean
+  /** On a private network, the source addresses a bare JWS (no encryption) is accepted from. */
+  readonly privateSources: AddressSet | undefined
   readonly http: HttpSettings
+  /** Budgets overriding the gateway's config quotas for this participant (absent keys: the defaults). */
+  readonly quotas?: ParticipantQuotas
+}
+
+/** A participant's own budgets of authenticated calls (directory `quotas`). */
+export interface ParticipantQuotas {
+  readonly messagesPerMinute?: number
+  readonly queriesPerMinute?: number
+  readonly queriesInFlight?: number
 }
 
 export interface Operator {
@@ -66,6 +86,13 @@ export interface DirectoryChecks {
   readonly knownType: (type: string) => boolean
   /** Whether the gateway holds the secret it shares with a participant (shared-secret adapters). */
   readonly hasPartnerSecret?: (participant: string) => boolean
+  /**
+   * Trust anchors for keys given as certificates (config `pki`); its CRLs are re-read on every
+   * load. Without one, bare public keys only.
+   */
+  readonly trust?: TrustStore
+  /** The time certificates are checked against at load (default: the system clock). */
+  readonly clock?: Clock
 }
 
 const DEFAULT_HTTP: HttpSettings = { connectTimeoutMs: 3_000, headersTimeoutMs: 15_000, bodyTimeoutMs: 15_000, connections: 8 }
@@ -73,25 +100,48 @@ const ROUTED_ROLES: readonly Role[] = ['REG', 'TAX', 'HOUSING']
 
 const schema = JSON.parse(readFileSync(new URL('../../schemas/directory.v1.json', import.meta.url), 'utf8')) as object
 // strictRequired off: the key's oneOf names properties declared beside it, which strict mode cannot see.
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false })
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true })
 addFormats.default(ajv)
 const validate = ajv.compile(schema)
 
 type RawKey = { kid: string; publicKey?: string; publicKeyFile?: string; notBefore?: string; notAfter?: string }
 type RawParticipant = {
-  id: string; name: string; divisions?: string[]; signingKeys?: RawKey[]; encryptionKey?: RawKey; endpoint?: string; queryEndpoint?: string
-  adapter: string; adapterOptions?: Record<string, unknown>; send: string[]; receive: string[]; privateNetwork?: boolean; http?: Partial<HttpSettings>
+  id: string; name: string; divisions?: string[]; signingKeys?: RawKey[]; encryptionKey?: RawKey; encryptionKeys?: RawKey[]; endpoint?: string; queryEndpoint?: string
+  adapter: string; adapterOptions?: Record<string, unknown>; send: string[]; receive: string[]; privateNetwork?: boolean | { sources: string[] }; http?: Partial<HttpSettings>
+  quotas?: ParticipantQuotas
 }
 type RawDirectory = { version: 1; participants: RawParticipant[]; operators?: Array<{ id: string; name: string; signingKeys: RawKey[] }> }
 
+/**
+ * A participant's private-network mark: `{ sources: [CIDR…] }`, the addresses its link comes
+ * from. The bare `true` of earlier directories is refused with a hint: a mark without addresses
+ * would waive encryption for anyone holding the participant's token.
+ */
+function readPrivateNetwork(raw: RawParticipant['privateNetwork'], at: string, problems: string[]): AddressSet | undefined {
+  if (raw === undefined || raw === false) return undefined
+  if (raw === true) {
+    problems.push(`${at}: true is no longer enough: give the link's source addresses, e.g. "privateNetwork": { "sources": ["10.1.0.0/16"] } (a bare JWS is accepted only from them)`)
+    return undefined
+  }
+  const { set, problems: bad } = AddressSet.parse(raw.sources)
+  for (const b of bad) problems.push(`${at}/sources/${b.index}: ${b.message}`)
+  return set
+}
+
 /** The participant directory: who may connect, with which keys, to send and receive what. */
 export class Directory {
-  readonly #participants = new Map<string, Participant>()
-  readonly #operators = new Map<string, Operator>()
-  readonly #keys = new Map<string, { owner: KeyOwner; key: ValidKey }>()
-  readonly #routes = new Map<string, Participant>()
+  // Not readonly: a reload (adopt) replaces them all at once.
+  #participants = new Map<string, Participant>()
+  #operators = new Map<string, Operator>()
+  #keys = new Map<string, { owner: KeyOwner; key: ValidKey }>()
+  #routes = new Map<string, Participant>()
+  #trust: TrustStore
+  #notices: readonly string[]
+  #version = 1
 
-  private constructor(participants: Participant[], operators: Operator[]) {
+  private constructor(participants: Participant[], operators: Operator[], trust: TrustStore, notices: readonly string[]) {
+    this.#trust = trust
+    this.#notices = notices
     for (const p of participants) {
       this.#participants.set(p.id, p)
       for (const k of p.signingKeys) this.#keys.set(k.key.kid, { owner: { kind: 'participant', participant: p }, key: k })
@@ -124,10 +174,21 @@ export class Directory {
     }
     const dir = raw as RawDirectory
     const problems: string[] = []
+    const notices: string[] = []
+    const trust = checks.trust ?? TrustStore.empty()
+    const now = (checks.clock ?? systemClock).now()
+    // A new directory is checked against the CRLs as they are now (all or nothing: a bad CRL
+    // file is a fault of this load, and the CRLs in force stay as they were).
+    try {
+      notices.push(...trust.reloadCrls(now))
+    } catch (err) {
+      if (!(err instanceof PkiError)) throw err
+      problems.push(...err.problems.map((p) => `(configuration) ${p}`))
+    }
     const kids = new Set<string>()
     const routes = new Map<string, string>()
 
-    const readKey = (k: RawKey, owner: string, at: string): ValidKey | undefined => {
+    const readKey = (k: RawKey, owner: string, at: string, use: KeyUse): ValidKey | undefined => {
       if (!k.kid.startsWith(`${owner}#`)) problems.push(`${at}/kid: must start with "${owner}#"`)
       if (kids.has(k.kid)) problems.push(`${at}/kid: key id used twice`)
       kids.add(k.kid)
@@ -140,17 +201,17 @@ export class Directory {
           return undefined
         }
       }
-      try {
-        const key = PublicKey.fromPem(k.kid, pem ?? '')
-        return {
-          key,
-          ...(k.notBefore !== undefined ? { notBefore: new Date(k.notBefore) } : {}),
-          ...(k.notAfter !== undefined ? { notAfter: new Date(k.notAfter) } : {}),
-        }
-      } catch (err) {
-        problems.push(`${at}: ${(err as Error).message}`)
+      // A certificate must chain to an anchor, fit `use` and be valid now (src/crypto/pki.ts).
+      const read = trust.readKey(k.kid, pem ?? '', use, now)
+      if (!read.ok) {
+        problems.push(`${at}: ${read.problem}`)
         return undefined
       }
+      notices.push(...read.notices.map((n) => `${at}: ${n}`))
+      // The window a key is used in: the entry's notBefore/notAfter within its certificate's.
+      const notBefore = latest(k.notBefore === undefined ? undefined : new Date(k.notBefore), read.certificate?.notBefore)
+      const notAfter = earliest(k.notAfter === undefined ? undefined : new Date(k.notAfter), read.certificate?.notAfter)
+      return { key: read.key, ...(notBefore ? { notBefore } : {}), ...(notAfter ? { notAfter } : {}) }
     }
 
     const participants: Participant[] = []
@@ -183,19 +244,30 @@ export class Directory {
       if (p.receive.length > 0 && p.endpoint === undefined) problems.push(`${at}/endpoint: required for a participant that receives messages`)
       const jose = adapter?.auth !== 'shared-secret'
       if (jose && (p.signingKeys ?? []).length === 0) problems.push(`${at}/signingKeys: required (the ${p.adapter} adapter's partners sign their own messages)`)
-      if (jose && p.encryptionKey === undefined) problems.push(`${at}/encryptionKey: required (the ${p.adapter} adapter encrypts to the partner)`)
+      if (jose && p.encryptionKey === undefined && p.encryptionKeys === undefined) problems.push(`${at}/encryptionKey: required (the ${p.adapter} adapter encrypts to the partner)`)
+      if (p.encryptionKey !== undefined && p.encryptionKeys !== undefined) problems.push(`${at}/encryptionKeys: give either encryptionKey or encryptionKeys (a rotation), not both`)
       if (!jose && (p.signingKeys ?? []).length > 0) problems.push(`${at}/signingKeys: not used with the ${p.adapter} adapter (its partners authenticate with a shared secret; the gateway signs for them)`)
       // Without JOSE the adapter's own format carries the content in clear: only over TLS, or on a
       // link the directory marks as a private network (e.g. 金土工程网).
-      if (!jose && p.endpoint !== undefined && !p.endpoint.startsWith('https://') && p.privateNetwork !== true) {
+      const privateSources = readPrivateNetwork(p.privateNetwork, `${at}/privateNetwork`, problems)
+      if (!jose && p.endpoint !== undefined && !p.endpoint.startsWith('https://') && privateSources === undefined) {
         problems.push(`${at}/endpoint: the ${p.adapter} adapter sends content in clear: use https, or mark the link privateNetwork`)
       }
       if (!jose && checks.hasPartnerSecret !== undefined && !checks.hasPartnerSecret(p.id)) {
         problems.push(`${at}/adapter: the ${p.adapter} adapter needs the secret shared with ${p.id} in the gateway's keys folder (partners/${p.id.replace(/:/g, '_')}.secret)`)
       }
-      const signingKeys = (p.signingKeys ?? []).map((k, j) => readKey(k, p.id, `${at}/signingKeys/${j}`)).filter((k): k is ValidKey => k !== undefined)
-      const enc = p.encryptionKey === undefined ? undefined : readKey(p.encryptionKey, p.id, `${at}/encryptionKey`)
-      if (p.encryptionKey !== undefined && enc === undefined) return
+      const signingKeys = (p.signingKeys ?? []).map((k, j) => readKey(k, p.id, `${at}/signingKeys/${j}`, 'signing')).filter((k): k is ValidKey => k !== undefined)
+      const rawEnc: Array<[RawKey, string]> = p.encryptionKeys !== undefined
+        ? p.encryptionKeys.map((k, j) => [k, `${at}/encryptionKeys/${j}`])
+        : p.encryptionKey !== undefined ? [[p.encryptionKey, `${at}/encryptionKey`]] : []
+      const encryptionKeys = rawEnc.map(([k, where]) => readKey(k, p.id, where, 'encryption'))
+      if (encryptionKeys.some((k) => k === undefined)) return
+      const encs = encryptionKeys as ValidKey[]
+      if (new Set(encs.map((k) => k.key.jweAlg)).size > 1) problems.push(`${at}/encryptionKeys: both keys of a rotation must take the same algorithm`)
+      // At load, the key a use now would pick (the newest valid), else the first listed.
+      const encNow = encs.filter((k) => (k.notBefore === undefined || now >= k.notBefore) && (k.notAfter === undefined || now <= k.notAfter))
+        .reduce<ValidKey | undefined>((b, k) => (b === undefined || (k.notBefore?.getTime() ?? -Infinity) >= (b.notBefore?.getTime() ?? -Infinity) ? k : b), undefined)
+      const enc = encNow ?? encs[0]
       participants.push({
         id: p.id,
         role: parts.role,
@@ -203,6 +275,7 @@ export class Directory {
         divisions,
         signingKeys,
         encryptionKey: enc?.key,
+        encryptionKeys: encs,
         signedBy: jose ? 'self' : 'gateway',
         endpoint: p.endpoint,
         queryEndpoint: p.queryEndpoint ?? p.endpoint,
@@ -210,21 +283,88 @@ export class Directory {
         adapterOptions: Object.freeze({ ...(p.adapterOptions ?? {}) }),
         send: new Set(p.send),
         receive: new Set(p.receive),
-        privateNetwork: p.privateNetwork ?? false,
+        privateNetwork: privateSources !== undefined,
+        privateSources,
         http: { ...DEFAULT_HTTP, ...(p.http ?? {}) },
+        ...(p.quotas ? { quotas: Object.freeze({ ...p.quotas }) } : {}),
       })
+    })
+
+    dir.participants.forEach((raw, i) => {
+      const p = participants.find((x) => x.id === raw.id)
+      if (p !== undefined) problems.push(...plainHttpProblems(p, `/participants/${i}`))
     })
 
     const operators: Operator[] = []
     ;(dir.operators ?? []).forEach((o, i) => {
       if (seen.has(o.id)) problems.push(`/operators/${i}/id: id used twice`)
       seen.add(o.id)
-      const signingKeys = o.signingKeys.map((k, j) => readKey(k, o.id, `/operators/${i}/signingKeys/${j}`)).filter((k): k is ValidKey => k !== undefined)
+      const signingKeys = o.signingKeys.map((k, j) => readKey(k, o.id, `/operators/${i}/signingKeys/${j}`, 'signing')).filter((k): k is ValidKey => k !== undefined)
       operators.push({ id: o.id, name: o.name, signingKeys })
     })
 
     if (problems.length > 0) throw new DirectoryError(where.file, problems)
-    return new Directory(participants, operators)
+    return new Directory(participants, operators, trust, notices)
+  }
+
+  /** Warnings of the load, for the log: a stale CRL, a key whose certificate is revoked. */
+  get notices(): readonly string[] {
+    return this.#notices
+  }
+
+  /** Counts the loads this object has taken (1 at boot, one more per successful reload). */
+  get version(): number {
+    return this.#version
+  }
+
+  /**
+   * A reload: this directory takes over `next`'s content in one synchronous step, so that every
+   * service holding this object sees the new directory at once, and a request sees the old one or
+   * the new one, never a mixture within one call. `next` was built and validated whole before.
+   */
+  adopt(next: Directory): void {
+    this.#participants = next.#participants
+    this.#operators = next.#operators
+    this.#keys = next.#keys
+    this.#routes = next.#routes
+    this.#trust = next.#trust
+    this.#notices = next.#notices
+    this.#version += 1
+  }
+
+  /**
+   * The key to encrypt to for `p` at `now`: of its encryption keys those within their window and
+   * not revoked, the newest (latest notBefore; on a tie, the one listed last). Undefined when
+   * none may be used (or the participant has none).
+   */
+  encryptionKeyFor(p: Participant, now: Date): PublicKey | undefined {
+    let best: ValidKey | undefined
+    for (const k of p.encryptionKeys) {
+      if ((k.notBefore !== undefined && now < k.notBefore) || (k.notAfter !== undefined && now > k.notAfter)) continue
+      if (this.#trust.state(k.key, now) !== 'valid') continue
+      if (best === undefined || (k.notBefore?.getTime() ?? -Infinity) >= (best.notBefore?.getTime() ?? -Infinity)) best = k
+    }
+    return best?.key
+  }
+
+  /**
+   * Keys of this directory (participants', operators', and the trust anchors') that are published
+   * samples of certs-example/ (SAMPLE_KEYS): their private halves are public, so anyone could sign
+   * as that participant or operator — or issue certificates under that anchor.
+   */
+  sampleKeys(): Array<{ where: string; sample: string }> {
+    const out: Array<{ where: string; sample: string }> = []
+    const check = (where: string, fingerprint: string): void => {
+      const sample = SAMPLE_KEYS.get(fingerprint)
+      if (sample !== undefined) out.push({ where, sample })
+    }
+    for (const p of this.#participants.values()) {
+      for (const k of p.signingKeys) check(k.key.kid, k.key.fingerprint)
+      for (const k of p.encryptionKeys) check(k.key.kid, k.key.fingerprint)
+    }
+    for (const o of this.#operators.values()) for (const k of o.signingKeys) check(k.key.kid, k.key.fingerprint)
+    for (const a of this.#trust.anchorFingerprints()) check(`trust anchor ${a.at}`, a.fingerprint)
+    return out
   }
 
   /** A participant by id. */
@@ -249,11 +389,47 @@ export class Directory {
 
   /** The signing key `kid` and its owner, if the key is valid at `now`. */
   signingKey(kid: string, now: Date): { owner: KeyOwner; key: PublicKey } | undefined {
+    const found = this.signingKeyStatus(kid, now)
+    return found.state === 'valid' ? { owner: found.owner, key: found.key } : undefined
+  }
+
+  /**
+   * The signing key `kid`, its owner and whether it may be used at `now`: within its window
+   * (the entry's notBefore/notAfter and its certificate's) and not revoked by the CRLs in force.
+   */
+  signingKeyStatus(kid: string, now: Date): { state: 'unknown' } | { state: KeyState; owner: KeyOwner; key: PublicKey } {
     const entry = this.#keys.get(kid)
-    if (entry === undefined) return undefined
-    const { notBefore, notAfter } = entry.key
-    if ((notBefore !== undefined && now < notBefore) || (notAfter !== undefined && now > notAfter)) return undefined
-    return { owner: entry.owner, key: entry.key.key }
+    if (entry === undefined) return { state: 'unknown' }
+    const { key, notBefore, notAfter } = entry.key
+    const certified = this.#trust.state(key, now)
+    const state: KeyState = certified === 'revoked' ? 'revoked'
+      : notBefore !== undefined && now < notBefore ? 'not-yet-valid'
+        : notAfter !== undefined && now > notAfter ? 'expired' : certified
+    return { state, owner: entry.owner, key }
+  }
+
+  /** Whether a key of this directory (e.g. an encryption key) may be used at `now`: its certificate's validity and the CRLs in force. */
+  keyState(key: PublicKey, now: Date): KeyState {
+    return this.#trust.state(key, now)
+  }
+
+  /** The trust store the directory was checked with (its CRLs can be re-read without a directory reload). */
+  get trust(): TrustStore {
+    return this.#trust
+  }
+
+  /** Every key given as a certificate, with its owner and use (`tongban directory check` reports on them). */
+  certifiedKeys(): Array<{ owner: string; kid: string; use: KeyUse; key: PublicKey; certificate: CertificateInfo }> {
+    const keys: Array<{ owner: string; use: KeyUse; key: PublicKey }> = []
+    for (const p of this.#participants.values()) {
+      for (const k of p.signingKeys) keys.push({ owner: p.id, use: 'signing', key: k.key })
+      for (const k of p.encryptionKeys) keys.push({ owner: p.id, use: 'encryption', key: k.key })
+    }
+    for (const o of this.#operators.values()) for (const k of o.signingKeys) keys.push({ owner: o.id, use: 'signing', key: k.key })
+    return keys.flatMap((k) => {
+      const certificate = this.#trust.certificate(k.key)
+      return certificate === undefined ? [] : [{ ...k, kid: k.key.kid, certificate }]
+    })
   }
 
   /** What every participant may know about the others (no endpoints, no adapter options). */
@@ -273,10 +449,49 @@ export class Directory {
           ...(k.notAfter ? { notAfter: k.notAfter.toISOString() } : {}),
         })),
         ...(p.encryptionKey ? { encryptionKey: { kid: p.encryptionKey.kid, publicKey: p.encryptionKey.toPem(), fingerprint: p.encryptionKey.fingerprint } } : {}),
+        ...(p.encryptionKeys.length > 1 ? {
+          encryptionKeys: p.encryptionKeys.map((k) => ({
+            kid: k.key.kid, publicKey: k.key.toPem(), fingerprint: k.key.fingerprint,
+            ...(k.notBefore ? { notBefore: k.notBefore.toISOString() } : {}), ...(k.notAfter ? { notAfter: k.notAfter.toISOString() } : {}),
+          })),
+        } : {}),
         signedBy: p.signedBy,
         send: [...p.send].sort(),
         receive: [...p.receive].sort(),
       })),
     }
   }
+}
+
+function latest(a: Date | undefined, b: Date | undefined): Date | undefined {
+  return a === undefined ? b : b === undefined || a > b ? a : b
+}
+
+function earliest(a: Date | undefined, b: Date | undefined): Date | undefined {
+  return a === undefined ? b : b === undefined || a < b ? a : b
+}
+
+/**
+ * Deliveries and queries over plain http expose who talks to whom, and the headers, to the
+ * network: only on a link marked as a private network, or to a loopback host (nothing crosses a
+ * network: tests, local trials). Partners of shared-secret adapters have a stricter rule above.
+ */
+function plainHttpProblems(p: Participant, at: string): string[] {
+  if (p.signedBy === 'gateway' || p.privateNetwork) return []
+  const endpoints: Array<[string, string | undefined]> = [['endpoint', p.endpoint]]
+  if (p.queryEndpoint !== p.endpoint) endpoints.push(['queryEndpoint', p.queryEndpoint])
+  return endpoints
+    .filter(([, url]) => url !== undefined && url.startsWith('http://') && !isLoopback(url))
+    .map(([key]) => `${at}/${key}: plain http outside a private network: use https, or mark the link privateNetwork with its source addresses (plain http is allowed to a loopback host only)`)
+}
+
+/** Whether `url` names this machine: 127.0.0.0/8, ::1 or localhost. */
+function isLoopback(url: string): boolean {
+  let host: string
+  try {
+    host = new URL(url).hostname
+  } catch {
+    return false
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }

@@ -1,6 +1,6 @@
 /**
  * The custom formats of DESIGN §5: unit code, resident ID, unified social credit code, division,
- * participant id, money, area, fraction and a strict RFC 3339 date-time.
+ * participant id, money, area, fraction, case id (受理编号) and a strict RFC 3339 date-time.
  *
  * Each `…Fault` function returns null for a valid value, else a stable `rule` (for tests and
  * tools) and a human `message` naming the rule broken. Messages never echo the value: it may be
@@ -259,6 +259,27 @@ export function uuidFault(value: string): FormatFault | null {
     : fault('uuid', 'a UUID is written in lower case as 8-4-4-4-12 hexadecimal digits')
 }
 
+// ── Case id (受理编号) ───────────────────────────────────────────────────────────────────────
+
+/**
+ * A case id (受理编号, the registration centre's receipt number 收件编号): the 6-digit division of
+ * the centre that opened the case, its 4-digit year and a serial of 1–12 digits, joined by
+ * hyphens (231202-2026-000123). The serial's width varies between registration systems (6 to
+ * 10 digits are common), hence the lenient length.
+ */
+export function caseIdFault(value: string): FormatFault | null {
+  const m = /^(\d{6})-(\d{4})-(\d{1,12})$/.exec(value)
+  if (m === null) return fault('case-id', 'a case id (受理编号) is a 6-digit division code, a 4-digit year and a serial of 1–12 digits, joined by hyphens (e.g. 110105-2026-000123)')
+  const d = divisionFault(m[1] as string)
+  if (d !== null) return fault('division', `the first part of a case id (受理编号) is the division of the registration centre: ${d.message}`)
+  return null
+}
+
+/** null when `value` is a case id, else the reason. */
+export function checkCaseId(value: string): string | null {
+  return messageOf(caseIdFault(value))
+}
+
 // ── Registry used by the validator ──────────────────────────────────────────────────────────
 
 /** Every custom format by its schema name (`"format": "unit-code"`). */
@@ -273,4 +294,5 @@ export const FORMAT_FAULTS: Readonly<Record<string, (value: string) => FormatFau
   fraction: fractionFault,
   'date-time': dateTimeFault,
   uuid: uuidFault,
+  'case-id': caseIdFault,
 }

@@ -37,7 +37,7 @@ export interface MessageTypeRule {
 }
 
 const RULES: readonly MessageTypeRule[] = [
-  { type: 'tax.assessment.request', kind: 'async', from: 'REG', to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' }, bodyUnitCode: '/property/unitCode' },
+  { type: 'tax.assessment.request', kind: 'async', from: 'REG', to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' }, bodyUnitCode: '/property/unitCode', senderServesUnit: true },
   { type: 'tax.payment.completed', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'completed' } } },
   { type: 'tax.assessment.rejected', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'rejected' } } },
   { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode', senderServesUnit: true },

@@ -4,6 +4,7 @@ import type { OutboundQuery } from '../outbound/adapter.ts'
 import type { Db } from '../store/db.ts'
 import type { NonceStore } from '../store/nonces.ts'
 import { finishQuery, insertQuery, type QueryOutcome } from '../store/queries.ts'
+import { hostWithin } from '../util/cidr.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { Directory, Participant } from './directory.ts'
@@ -102,6 +103,9 @@ export class QueryService {
 
     const plan = await planRoute(env, rule, asker, d.directory, d.db)
     const responder = plan.recipients[0] as Participant
+    // The answer is encrypted to the asker: without a key valid now, the register is not asked.
+    const askerKey = d.directory.encryptionKeyFor(asker, now)
+    if (askerKey === undefined) throw new TongbanError('TB_ERR_KEY_EXPIRED', `${asker.id} has no encryption key valid now to receive the answer`)
     const queryId = d.ids.uuid7()
     const subject = policy.describe(env)
     const ctx: PolicyContext = { db: d.db, asker, query: env, subject, queryId, now }
@@ -158,8 +162,8 @@ export class QueryService {
       body: shown,
     }
     const jws = await signJws(Buffer.from(JSON.stringify(out), 'utf8'), signer, { typ: ANSWER_TYP })
-    // The asker signed its query with JOSE keys, so its directory entry has an encryption key.
-    const sealed = await encryptJwe(Buffer.from(jws, 'latin1'), asker.encryptionKey as PublicKey, { cty: CTY_JWS })
+    // To the asker's key chosen before the partner was asked (the newest valid then).
+    const sealed = await encryptJwe(Buffer.from(jws, 'latin1'), askerKey, { cty: CTY_JWS })
     await finish('answered', { answerDigest, unitCode: answer.unitCode ?? null })
     d.logger.info({ queryId, responder: responder.id, asker: asker.id }, 'query answered')
     return { queryId, answer: sealed }
@@ -169,7 +173,10 @@ export class QueryService {
   async #open(raw: string, responder: Participant, asker: Participant, query: Envelope, policy: QueryPolicy): Promise<{ envelope: Envelope; suite: Suite }> {
     const d = this.#d
     try {
-      const jws = parseJws(await unwrapToJws(raw, d.keyring, responder.privateNetwork))
+      // A bare answer only on a private-network link, and only when the query endpoint the
+      // gateway called lies in that link's source addresses.
+      const bare = responder.privateSources !== undefined && (await hostWithin(responder.privateSources, responder.queryEndpoint))
+      const jws = parseJws(await unwrapToJws(raw, d.keyring, bare))
       const owner = await verifySignature(jws, JWS_TYP, d)
       const env = parseEnvelope(jws, d.validator)
       if (ownerId(owner) !== responder.id || env.from !== responder.id) throw new Error('the answer is not signed by the partner that was asked')

@@ -58,6 +58,10 @@ function byDivision(env: Envelope, rule: MessageTypeRule, directory: Directory):
   if (env.to !== undefined) {
     const p = directory.participant(env.to)
     if (p === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the recipient named in "to" is not in the directory')
+    // 属地: a recipient named by hand must still serve the unit's division.
+    if (env.unitCode !== undefined && !p.divisions.some((d) => divisionCovers(d, divisionOfUnitCode(env.unitCode as string)))) {
+      throw forbidden(`${p.id} does not serve division ${divisionOfUnitCode(env.unitCode)}`)
+    }
     return p
   }
   if (env.unitCode === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'no "to" and no unit code to route by')
@@ -101,9 +105,11 @@ async function toCaseOwner(env: Envelope, sender: Participant, directory: Direct
   const none = (): TongbanError => new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${caseId} that you may apply to${env.to === undefined ? '' : ` at ${env.to}`}`, { detail: { caseId } })
   const c = await getCase(db, caseId)
   if (c === undefined) throw none()
-  // A pending applicant applies again under the same rule as the first time.
+  // A pending applicant applies again under the same rule as the first time. Until it is on the
+  // case, every mismatch gets the one answer an unknown case gets: a bank's self-declared loan
+  // application must not let it learn which case ids exist, for which unit, or whose they are.
   const joins = (await participation(db, caseId, sender.id)) !== 'confirmed'
-  if (joins && !(await mayJoinCase(db, env, sender))) throw none()
+  if (joins && (c.unitCode !== env.unitCode || !(await mayJoinCase(db, env, sender)))) throw none()
   if (env.to !== undefined && env.to !== c.openedBy) throw none()
   const owner = directory.participant(c.openedBy)
   if (owner === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the registration centre that owns the case is no longer in the directory', { detail: { caseId } })

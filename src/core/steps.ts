@@ -2,6 +2,7 @@ import { TongbanError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import { closeStepByOperator } from '../store/cases.ts'
 import { UUID_RE } from '../util/ids.ts'
+import { caseIdFault } from './formats.ts'
 
 /** Longest reason an operator may give for closing a step (it is shown in the case timeline). */
 export const MAX_CLOSE_REASON = 500
@@ -18,7 +19,8 @@ export async function closeStepAsOperator(db: Db, q: { caseId: string; stepId: s
       violations: [{ pointer: '/reason', rule: 'reason', message: `1 to ${MAX_CLOSE_REASON} characters without control characters` }],
     })
   }
-  // A step id that is not a UUID names no step (and must not reach PostgreSQL's uuid cast).
-  const closed = UUID_RE.test(q.stepId) && (await closeStepByOperator(db, { ...q, reason }))
+  // A step id that is not a UUID, or a case id that is not one, names no step (and must not reach
+  // PostgreSQL, which refuses U+0000 in text and non-UUIDs in a uuid cast with an error).
+  const closed = UUID_RE.test(q.stepId) && caseIdFault(q.caseId) === null && (await closeStepByOperator(db, { ...q, reason }))
   if (!closed) throw new TongbanError('TB_ERR_NOT_FOUND', `no open step ${q.stepId} on case ${q.caseId}`)
 }

@@ -1,7 +1,8 @@
 import { TongbanError } from '../errors.ts'
 import { CTY_JWS, decryptJwe, parseJweHeader, suiteOf, verifyJws, type GatewayKeyring, type ParsedJws } from '../crypto/index.ts'
 import type { Clock } from '../util/ids.ts'
-import type { Directory, KeyOwner } from './directory.ts'
+import { decodeUtf8Strict, parseStrictJson } from '../util/json.ts'
+import type { Directory, KeyOwner, Participant } from './directory.ts'
 import type { Envelope } from './envelope.ts'
 import type { MessageValidator } from './schemas.ts'
 
@@ -20,21 +21,34 @@ export async function verifySignature(jws: ParsedJws, typ: string, deps: { direc
   if (jws.header.typ !== typ) throw new TongbanError('TB_ERR_JOSE_MALFORMED', `the JWS typ must be "${typ}"`)
   const kid = jws.header.kid
   if (kid === undefined) throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the JWS header has no kid')
-  const found = deps.directory.signingKey(kid, deps.clock.now())
-  if (found === undefined) throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the signing key is unknown or not valid now', { detail: { kid } })
+  const found = deps.directory.signingKeyStatus(kid, deps.clock.now())
+  if (found.state === 'unknown') throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the signing key is not in the directory', { detail: { kid } })
+  if (found.state === 'revoked') throw new TongbanError('TB_ERR_KEY_REVOKED', 'the signing key\'s certificate is revoked', { detail: { kid } })
+  if (found.state !== 'valid') throw new TongbanError('TB_ERR_KEY_EXPIRED', `the signing key is ${found.state === 'expired' ? 'expired' : 'not yet valid'}`, { detail: { kid } })
   if (!found.key.jwsAlgs.includes(jws.header.alg as never)) throw new TongbanError('TB_ERR_SIGNATURE_INVALID', `alg ${jws.header.alg} does not fit key ${kid}`)
   if (!(await verifyJws(jws, found.key))) throw new TongbanError('TB_ERR_SIGNATURE_INVALID', 'the signature does not verify')
   return found.owner
 }
 
+/**
+ * A signed JSON payload, read strictly: UTF-8 without BOM, JSON, no duplicate member names, no
+ * control characters other than tab/LF/CR, no lone surrogates (src/util/json.ts). Not JSON is
+ * TB_ERR_JOSE_MALFORMED; valid JSON that is read differently by different parsers, or that no
+ * database stores, is TB_ERR_SCHEMA with the pointer of the first fault.
+ */
+export function parseSignedJson(payload: Uint8Array, what: string): unknown {
+  const text = decodeUtf8Strict(payload)
+  if (text === undefined) throw new TongbanError('TB_ERR_JOSE_MALFORMED', `the ${what} is not UTF-8`)
+  const parsed = parseStrictJson(text)
+  if (parsed.ok) return parsed.value
+  if (parsed.syntax) throw new TongbanError('TB_ERR_JOSE_MALFORMED', `the ${what} is not JSON`)
+  const { pointer, rule, message } = parsed.fault
+  throw new TongbanError('TB_ERR_SCHEMA', `the ${what} is not strict JSON: ${message}`, { violations: [{ pointer, rule, message }] })
+}
+
 /** The JWS payload as an envelope that matches schemas/envelope.v1.json. */
 export function parseEnvelope(jws: ParsedJws, validator: MessageValidator): Envelope {
-  let payload: unknown
-  try {
-    payload = JSON.parse(jws.payload.toString('utf8'))
-  } catch {
-    throw new TongbanError('TB_ERR_JOSE_MALFORMED', 'the JWS payload is not JSON')
-  }
+  const payload = parseSignedJson(jws.payload, 'JWS payload')
   const result = validator.validateEnvelope(payload)
   if (!result.ok) throw new TongbanError('TB_ERR_SCHEMA', 'the envelope does not match its schema', { violations: result.violations })
   return payload as Envelope
@@ -42,22 +56,44 @@ export function parseEnvelope(jws: ParsedJws, validator: MessageValidator): Enve
 
 /**
  * The JWS inside a request or answer body: a JWE to one of the gateway's keys (cty
- * tongban+jws), or — only on a link marked as a private network — the bare JWS.
+ * tongban+jws), or the bare JWS when `bareAllowed` — only for a participant on a private
+ * network, from one of its source addresses (see bareJwsAllowed).
  */
-export async function unwrapToJws(text: string, keyring: GatewayKeyring, privateNetwork: boolean): Promise<string> {
+export async function unwrapToJws(text: string, keyring: GatewayKeyring, bareAllowed: boolean): Promise<string> {
   const parts = text.split('.').length
   if (parts === 5) {
     const header = parseJweHeader(text)
     suiteOf(header)
     if (header.cty !== CTY_JWS) throw new TongbanError('TB_ERR_JOSE_MALFORMED', `the JWE must carry cty "${CTY_JWS}"`)
-    const key = keyring.decrypter(header.kid, header.alg)
-    if (key === undefined) throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the JWE is not encrypted to a key of this gateway (see GET /v1/directory)')
-    return (await decryptJwe(text, key)).plaintext.toString('latin1')
+    const keys = keyring.decrypters(header.kid, header.alg)
+    if (keys.length === 0) throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the JWE is not encrypted to a key of this gateway (see GET /v1/directory)')
+    // During a rotation a partner may still encrypt to the previous key under the same kid:
+    // the current key first, then the previous one (a wrong key fails its integrity check).
+    let failure: unknown
+    for (const key of keys) {
+      try {
+        return (await decryptJwe(text, key)).plaintext.toString('latin1')
+      } catch (err) {
+        if (!(err instanceof TongbanError && err.code === 'TB_ERR_DECRYPT')) throw err
+        failure = err
+      }
+    }
+    throw failure
   }
   if (parts === 3) {
-    // Encryption may be waived only on a link the directory marks as a private network.
-    if (!privateNetwork) throw new TongbanError('TB_ERR_ENCRYPTION_REQUIRED', 'messages must be encrypted to the gateway on this link')
+    // Encryption may be waived only on a link the directory marks as a private network, and
+    // only for traffic that comes from that network's addresses: the mark alone is not enough.
+    if (!bareAllowed) throw new TongbanError('TB_ERR_ENCRYPTION_REQUIRED', 'messages must be encrypted to the gateway on this link')
     return text
   }
   throw new TongbanError('TB_ERR_JOSE_MALFORMED', 'the body is neither a compact JWE nor a compact JWS')
+}
+
+/**
+ * Whether `participant` may send a bare JWS from `address` (the request's source address, as
+ * request.ip gives it): only when the directory marks its link as a private network and the
+ * address lies in one of the link's source CIDRs.
+ */
+export function bareJwsAllowed(participant: Participant, address: string): boolean {
+  return participant.privateSources !== undefined && participant.privateSources.contains(address)
 }

@@ -1,5 +1,6 @@
 import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, errors as joseErrors } from 'jose'
 import { TongbanError } from '../errors.ts'
+import { decodeUtf8Strict, parseStrictJson } from '../util/json.ts'
 import { MATERIAL, suiteOfAlg, type JwsAlg, type PrivateKey, type PublicKey, type Suite } from './keys.ts'
 import { decryptSm2Jwe, encryptSm2Jwe, signSm2Jws, verifySm2Signature } from './national/index.ts'
 
@@ -32,12 +33,12 @@ function malformed(message: string, cause?: unknown): TongbanError {
 
 function decodeHeader(part: string): JoseHeader {
   if (part === '' || !B64URL.test(part)) throw malformed('protected header is not base64url')
-  let header: unknown
-  try {
-    header = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
-  } catch (err) {
-    throw malformed('protected header is not JSON', err)
-  }
+  // Read strictly: a duplicate member ("alg" twice) would let two JOSE libraries see two headers.
+  const text = decodeUtf8Strict(Buffer.from(part, 'base64url'))
+  if (text === undefined) throw malformed('protected header is not UTF-8')
+  const parsed = parseStrictJson(text)
+  if (!parsed.ok) throw malformed(parsed.syntax ? 'protected header is not JSON' : `protected header: ${parsed.fault.message} (at ${parsed.fault.pointer || '/'})`)
+  const header = parsed.value
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw malformed('protected header is not a JSON object')
   const h = header as Record<string, unknown>
   if (typeof h.alg !== 'string') throw malformed('protected header has no alg')

@@ -5,7 +5,7 @@ import { ADAPTERS } from '../../adapters/index.ts'
 import type { Config } from '../config/index.ts'
 import { authPlugin } from '../inbound/auth.ts'
 import { installJoseParser } from '../inbound/content.ts'
-import { installProblemHandlers } from '../inbound/problem.ts'
+import { clientErrorHandler, expectationFailed, frameworkErrors, installProblemHandlers } from '../inbound/problem.ts'
 import { adminRoutes } from '../inbound/routes/admin.ts'
 import { caseRoutes } from '../inbound/routes/cases.ts'
 import { directoryRoutes, openApiRoutes } from '../inbound/routes/directory.ts'
@@ -14,6 +14,8 @@ import { messageRoutes } from '../inbound/routes/messages.ts'
 import { queryRoutes } from '../inbound/routes/queries.ts'
 import { adapterRoutes } from '../inbound/routes/adapters.ts'
 import { tokenRoutes } from '../inbound/routes/token.ts'
+import { limitFailureLog, limitsPrefix, redisWindowStore } from '../inbound/quotas.ts'
+import { AddressSet } from '../util/cidr.ts'
 import type { PartnerAdapter } from '../outbound/adapter.ts'
 import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
 import { createLogger, type Logger } from '../util/log.ts'
@@ -23,6 +25,13 @@ import type { Tongban } from './services.ts'
 import { createMetrics } from './metrics.ts'
 import { metricsServerPlugin } from './plugins/metrics.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
+
+/** Fastify's trustProxy: false without proxies, else whether a hop is one of them (CIDRs, as config checked them). */
+function proxyTrust(proxies: readonly string[]): false | ((address: string) => boolean) {
+  if (proxies.length === 0) return false
+  const { set } = AddressSet.parse(proxies)
+  return (address) => set.contains(address)
+}
 
 export interface GatewayOptions {
   readonly config: Config
@@ -48,7 +57,12 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     bodyLimit: config.limits.bodyBytes,
     requestIdHeader: false,
     genReqId: () => ids.uuid7(),
-    trustProxy: false,
+    // Behind the configured proxies only, X-Forwarded-For names the client (request.ip): rate
+    // limits and private-network sources use it. Anyone else's header is ignored.
+    trustProxy: proxyTrust(config.trustProxy),
+    // Errors before routing and requests Node's parser refuses answer in the catalogue too.
+    frameworkErrors,
+    clientErrorHandler,
   })
   const tb = {
     routes: [] as Array<{ method: string; url: string }>,
@@ -60,6 +74,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     for (const method of [r.method].flat()) if (method !== 'HEAD') tb.routes.push({ method, url: r.url })
   })
   installProblemHandlers(app)
+  app.server.on('checkExpectation', expectationFailed)
   installJoseParser(app, config.limits.bodyBytes)
 
   try {
@@ -72,10 +87,14 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
     await app.register(healthRoutes)
     if (config.http !== false) {
-      // Per-IP limits on the routes anyone may call before authenticating (token requests,
-      // adapter-owned routes); the routes say their budget. Over it: 429 TB_ERR_RATE_LIMITED.
+      // Per-client limits on the routes anyone may call before authenticating (token requests,
+      // adapter-owned routes) and per-participant quotas on authenticated ones; the routes say
+      // their budget. Over it: 429 TB_ERR_RATE_LIMITED. Counted in Redis, so every instance
+      // shares one budget; Redis down: skipped and logged (availability over limiting).
       await app.register(rateLimit, {
         global: false,
+        store: redisWindowStore(tb.redis, limitsPrefix(config), limitFailureLog(logger, clock)),
+        skipOnError: true,
         errorResponseBuilder: (_request, ctx) => new TongbanError('TB_ERR_RATE_LIMITED', `too many requests: at most ${ctx.max} a minute from one address`, { detail: { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) } }),
       })
       await app.register(authPlugin)

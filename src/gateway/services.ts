@@ -41,6 +41,16 @@ export interface Tongban {
   deadlines: DeadlineService
   forwarder: QueryForwarder
   queries: QueryService
+  /** Reloads the participant directory (SIGHUP, operators): validated first, swapped at once, the old one kept on a fault. */
+  reloadDirectory: (by: string) => Promise<DirectoryReload>
+}
+
+/** The outcome of a directory reload. */
+export interface DirectoryReload {
+  /** The directory's version after the reload (each successful load counts one up). */
+  readonly version: number
+  readonly previousVersion: number
+  readonly participants: number
 }
 
 /** The authenticated caller of a request (from its access token). */

@@ -7,6 +7,9 @@ import type { Caller } from '../gateway/services.ts'
 interface TokenClaims {
   readonly sub: string
   readonly kind: 'participant' | 'operator'
+  /** The key (directory kid) whose signed token request obtained the token. */
+  readonly kid: string
+  readonly aud?: unknown
 }
 
 /** Access tokens: HS256 JWTs issued by POST /v1/token, short-lived, checked on every call. */
@@ -14,18 +17,19 @@ export const authPlugin = fp(async (app) => {
   const { keyring, config } = app.tb
   await app.register(fastifyJwt, {
     secret: keyring.tokenSecret(),
-    sign: { algorithm: 'HS256', iss: config.gatewayId },
-    verify: { algorithms: ['HS256'], allowedIss: config.gatewayId },
+    // Bound to this gateway (iss and aud): a token of another gateway sharing the secret is refused.
+    sign: { algorithm: 'HS256', iss: config.gatewayId, aud: config.gatewayId },
+    verify: { algorithms: ['HS256'], allowedIss: config.gatewayId, allowedAud: config.gatewayId },
   })
 }, { name: 'tongban-auth', dependencies: ['tongban-keys'] })
 
-/** Issues an access token for a verified key owner. */
-export function issueToken(request: FastifyRequest, caller: Caller): { token: string; expiresIn: number } {
+/** Issues an access token for a verified key owner, bound to the key `kid` that proved it. */
+export function issueToken(request: FastifyRequest, caller: Caller, kid: string): { token: string; expiresIn: number } {
   const app = request.server
   const ttl = app.tb.config.limits.tokenTtlSeconds
   const claims: TokenClaims = caller.kind === 'participant'
-    ? { sub: caller.participant.id, kind: 'participant' }
-    : { sub: caller.operator.id, kind: 'operator' }
+    ? { sub: caller.participant.id, kind: 'participant', kid }
+    : { sub: caller.operator.id, kind: 'operator', kid }
   const token = app.jwt.sign(claims, { expiresIn: ttl, clockTimestamp: app.tb.clock.now().getTime() })
   return { token, expiresIn: ttl }
 }
@@ -45,7 +49,14 @@ export function authenticate(request: FastifyRequest): Caller {
     if (/EXPIRED/.test(code)) throw new TongbanError('TB_ERR_TOKEN_EXPIRED', 'the access token has expired: request a new one')
     throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the access token is not valid')
   }
-  // A token outlives nothing: a participant removed from the directory loses access at once.
+  // fast-jwt checks aud only when the token has one: a token without it is not for this gateway.
+  if (claims.aud !== app.tb.config.gatewayId) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the access token is not for this gateway')
+  // A token outlives nothing: it works only while the key that obtained it is in the directory,
+  // valid now and owned by the token's subject (a removed, expired or revoked key ends it), and
+  // only while its subject is a participant or operator.
+  const key = typeof claims.kid === 'string' ? app.tb.directory.signingKey(claims.kid, app.tb.clock.now()) : undefined
+  const keyOwner = key === undefined ? undefined : key.owner.kind === 'participant' ? key.owner.participant.id : key.owner.operator.id
+  if (keyOwner !== claims.sub) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the key that obtained this token is no longer valid: request a new token')
   if (claims.kind === 'participant') {
     const participant = app.tb.directory.participant(claims.sub)
     if (participant === undefined) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the token subject is no longer a participant')

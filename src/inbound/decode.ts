@@ -1,7 +1,7 @@
 import { TongbanError } from '../errors.ts'
 import { digestHex, parseJws, suiteOf, type GatewayKeyring } from '../crypto/index.ts'
 import type { Directory, Participant } from '../core/directory.ts'
-import { JWS_TYP, ownerId, parseEnvelope, unwrapToJws, verifySignature } from '../core/verify.ts'
+import { bareJwsAllowed, JWS_TYP, ownerId, parseEnvelope, unwrapToJws, verifySignature } from '../core/verify.ts'
 import type { DecodedMessage } from '../core/envelope.ts'
 import type { MessageValidator } from '../core/schemas.ts'
 import type { Clock } from '../util/ids.ts'
@@ -15,11 +15,13 @@ export interface DecodeDeps {
 
 /**
  * Opens a request body: JWE → JWS → envelope. Checks, in order: framing, decryption with a
- * gateway key, the signer's key, that the signer is the caller, the signature over the exact
- * bytes, the envelope schema, and that `from` is the signer. Nothing here touches storage.
+ * gateway key (waived only for a private-network participant sending from one of its source
+ * addresses: `source` is request.ip), the signer's key, that the signer is the caller, the
+ * signature over the exact bytes, the envelope schema (read strictly: no duplicate keys, no
+ * control characters), and that `from` is the signer. Nothing here touches storage.
  */
-export async function decodeMessage(raw: Buffer, caller: Participant, deps: DecodeDeps): Promise<DecodedMessage> {
-  const jwsText = await unwrapToJws(raw.toString('latin1').trim(), deps.keyring, caller.privateNetwork)
+export async function decodeMessage(raw: Buffer, caller: Participant, deps: DecodeDeps, source: string): Promise<DecodedMessage> {
+  const jwsText = await unwrapToJws(raw.toString('latin1').trim(), deps.keyring, bareJwsAllowed(caller, source))
   const jws = parseJws(jwsText)
   const suite = suiteOf(jws.header)
   const owner = await verifySignature(jws, JWS_TYP, deps)

@@ -1,21 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ERRORS, TongbanError, type ErrorCode } from '../errors.ts'
 
-/** Fastify's own error codes, mapped to the catalogue. */
-const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'TB_ERR_CONTENT_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'TB_ERR_BAD_REQUEST',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'TB_ERR_BODY_TOO_LARGE',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'TB_ERR_BAD_REQUEST',
-  FST_ERR_CTP_EMPTY_TYPE: 'TB_ERR_CONTENT_TYPE',
-  FST_ERR_CTP_INVALID_TYPE: 'TB_ERR_CONTENT_TYPE',
-  FST_ERR_VALIDATION: 'TB_ERR_BAD_REQUEST',
-  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'TB_ERR_TOKEN_MISSING',
-  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'TB_ERR_TOKEN_EXPIRED',
-  FST_JWT_AUTHORIZATION_TOKEN_INVALID: 'TB_ERR_TOKEN_INVALID',
-  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'TB_ERR_TOKEN_INVALID',
-  FST_JWT_BAD_REQUEST: 'TB_ERR_TOKEN_INVALID',
-  FST_JWT_BAD_COOKIE_REQUEST: 'TB_ERR_TOKEN_INVALID',
+/**
+ * Fastify's own error codes, mapped to the catalogue with a message of ours (a Fastify message
+ * may echo the URL or the body). Every other Fastify 4xx is TB_ERR_BAD_REQUEST; nothing that
+ * reaches a caller carries an FST_* code.
+ */
+const FASTIFY_CODES: Readonly<Record<string, readonly [ErrorCode, string?]>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['TB_ERR_CONTENT_TYPE', 'send the body as application/jose'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['TB_ERR_BAD_REQUEST', 'the Content-Length does not match the body'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['TB_ERR_BODY_TOO_LARGE'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['TB_ERR_BAD_REQUEST', 'the body is empty'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['TB_ERR_BAD_REQUEST', 'the body is not JSON'],
+  FST_ERR_CTP_EMPTY_TYPE: ['TB_ERR_CONTENT_TYPE', 'send the body as application/jose'],
+  FST_ERR_CTP_INVALID_TYPE: ['TB_ERR_CONTENT_TYPE', 'send the body as application/jose'],
+  FST_ERR_VALIDATION: ['TB_ERR_BAD_REQUEST'],
+  FST_ERR_BAD_URL: ['TB_ERR_BAD_REQUEST', 'the URL is not valid (a percent-encoding does not decode)'],
+  FST_ERR_MAX_PARAM_LENGTH: ['TB_ERR_BAD_REQUEST', 'a path parameter is too long'],
+  FST_ERR_NOT_FOUND: ['TB_ERR_NOT_FOUND', 'no such route'],
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: ['TB_ERR_TOKEN_MISSING'],
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: ['TB_ERR_TOKEN_EXPIRED'],
+  FST_JWT_AUTHORIZATION_TOKEN_INVALID: ['TB_ERR_TOKEN_INVALID'],
+  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: ['TB_ERR_TOKEN_INVALID'],
+  FST_JWT_BAD_REQUEST: ['TB_ERR_TOKEN_INVALID'],
+  FST_JWT_BAD_COOKIE_REQUEST: ['TB_ERR_TOKEN_INVALID'],
 }
 
 /**
@@ -40,7 +50,7 @@ export function toProblem(err: unknown, instance: string): { status: number; bod
   else {
     const fe = err as Partial<FastifyError>
     const mapped = fe?.code !== undefined ? FASTIFY_CODES[fe.code] : undefined
-    if (mapped !== undefined) e = new TongbanError(mapped, mapped === 'TB_ERR_BAD_REQUEST' ? 'malformed request' : undefined)
+    if (mapped !== undefined) e = new TongbanError(mapped[0], mapped[1] ?? (mapped[0] === 'TB_ERR_BAD_REQUEST' ? 'malformed request' : undefined))
     else if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) e = new TongbanError('TB_ERR_BAD_REQUEST', 'malformed request')
     else if (isDependencyDown(err)) e = new TongbanError('TB_ERR_UNAVAILABLE', 'a gateway dependency is unavailable: retry later')
     else {
@@ -73,6 +83,42 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: u
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="tongban"')
   if (status === 503) void reply.header('retry-after', '5')
   return reply.code(status).type('application/problem+json').send(body)
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a URL whose percent-encoding
+ * does not decode, a path parameter over maxParamLength) go through the catalogue too.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void sendProblem(request, reply, err)
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: a request Node's HTTP parser refuses (a bad request
+ * line, an unknown method, headers over the limit) never reaches Fastify's routing; answer it as
+ * problem+json TB_ERR_BAD_REQUEST too, then close the connection.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const detail = err.code === 'HPE_HEADER_OVERFLOW' ? 'the request headers are too large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'the request was not received in time' : 'the request is not valid HTTP'
+  const { body } = toProblem(new TongbanError('TB_ERR_BAD_REQUEST', detail), '')
+  delete body.instance
+  const text = JSON.stringify(body)
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
+  }
+  socket.destroy()
+}
+
+/**
+ * The HTTP server's `checkExpectation` event: Node answers an `Expect` other than 100-continue
+ * with a bare 417 of its own; answer it as problem+json TB_ERR_BAD_REQUEST instead.
+ */
+export function expectationFailed(_request: IncomingMessage, response: ServerResponse): void {
+  const { body } = toProblem(new TongbanError('TB_ERR_BAD_REQUEST', 'the only Expect the gateway takes is 100-continue'), '')
+  delete body.instance
+  const text = JSON.stringify(body)
+  response.writeHead(400, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(text), connection: 'close' }).end(text)
 }
 
 /** Routes every error and unknown route through the catalogue. */

@@ -1,5 +1,5 @@
 import { digestAlg, digestHex, encryptJwe, signJws, type GatewayKeyring } from '../crypto/index.ts'
-import type { Participant } from '../core/directory.ts'
+import type { Directory, Participant } from '../core/directory.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import { DELIVERY_TYP } from '../core/envelope.ts'
@@ -7,14 +7,16 @@ import { DeliveryError, type AdapterContext } from './adapter.ts'
 import type { PartnerHttp } from './http.ts'
 
 /** What an adapter is lent for one partner: operations, never key material. */
-export function adapterContext(recipient: Participant, deps: { keyring: GatewayKeyring; clock: Clock; logger: Logger; http: PartnerHttp }): AdapterContext {
+export function adapterContext(recipient: Participant, deps: { keyring: GatewayKeyring; directory: Directory; clock: Clock; logger: Logger; http: PartnerHttp }): AdapterContext {
   return {
     recipient,
     clock: deps.clock,
     logger: deps.logger,
     encryptForRecipient: async (plaintext, header = {}) => {
-      if (recipient.encryptionKey === undefined) throw new DeliveryError('NO_KEY', `${recipient.id} has no encryption key in the directory`)
-      return encryptJwe(plaintext, recipient.encryptionKey, header)
+      // Chosen at each use: during a rotation the newest key valid now; never an expired or revoked one.
+      const key = deps.directory.encryptionKeyFor(recipient, deps.clock.now())
+      if (key === undefined) throw new DeliveryError('NO_KEY', `${recipient.id} has no encryption key in the directory that is valid now`)
+      return encryptJwe(plaintext, key, header)
     },
     partnerMac: (alg, data) => deps.keyring.partnerMac(recipient.id, alg, data),
     verifyPartnerMac: (alg, data, mac) => deps.keyring.verifyPartnerMac(recipient.id, alg, data, mac),

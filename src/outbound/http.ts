@@ -4,6 +4,15 @@ import type { HttpSettings } from '../core/directory.ts'
 /** Connection pools per partner origin, each with the partner's own timeouts and size. */
 export class PartnerHttp {
   readonly #pools = new Map<string, Pool>()
+  readonly #maxResponseBytes: number
+
+  /**
+   * `maxResponseBytes` bounds every answer body read through these pools: past it undici stops
+   * reading (UND_ERR_RES_EXCEEDED_MAX_SIZE), whether the partner announced the length or not.
+   */
+  constructor(options: { maxResponseBytes?: number } = {}) {
+    this.#maxResponseBytes = options.maxResponseBytes ?? -1
+  }
 
   /** The pool for `url`'s origin, created on first use with `settings`. */
   pool(url: string, settings: HttpSettings): Dispatcher {
@@ -17,6 +26,7 @@ export class PartnerHttp {
         headersTimeout: settings.headersTimeoutMs,
         bodyTimeout: settings.bodyTimeoutMs,
         keepAliveTimeout: 10_000,
+        maxResponseSize: this.#maxResponseBytes,
       })
       this.#pools.set(key, pool)
     }

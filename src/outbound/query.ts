@@ -1,5 +1,6 @@
+import { errors as undiciErrors } from 'undici'
 import type { GatewayKeyring } from '../crypto/index.ts'
-import type { Participant } from '../core/directory.ts'
+import type { Directory, Participant } from '../core/directory.ts'
 import { TongbanError } from '../errors.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
@@ -12,24 +13,35 @@ import { classifyError } from './retry.ts'
 export interface QueryForwarderDeps {
   readonly adapters: ReadonlyMap<string, PartnerAdapter>
   readonly keyring: GatewayKeyring
+  readonly directory: Directory
   readonly clock: Clock
   readonly logger: Logger
   readonly timeoutMs: number
+  /** Largest answer read from a partner (config queries.maxAnswerBytes; default 1 MiB). */
+  readonly maxAnswerBytes?: number
   readonly breakerFailures: number
   readonly breakerResetMs: number
 }
 
+const DEFAULT_MAX_ANSWER_BYTES = 1_048_576
+
 /**
  * Synchronous calls to partners: through the partner's adapter, bounded by `timeoutMs`
- * (504 past it), and behind a circuit breaker per partner (503 while it is open).
+ * (504 past it) and `maxAnswerBytes` (502 past it), and behind a circuit breaker per partner
+ * (503 while it is open).
  */
 export class QueryForwarder {
   readonly #d: QueryForwarderDeps
-  readonly #http = new PartnerHttp()
+  readonly #http: PartnerHttp
+  readonly #maxAnswerBytes: number
   readonly #breakers: Breakers
 
   constructor(deps: QueryForwarderDeps) {
     this.#d = deps
+    this.#maxAnswerBytes = deps.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES
+    // Queries have pools of their own, bounded: an answer is held in memory whole, and a partner
+    // (or anyone on its path) must not make the gateway buffer gigabytes.
+    this.#http = new PartnerHttp({ maxResponseBytes: this.#maxAnswerBytes })
     this.#breakers = new Breakers(() => new CircuitBreaker(deps.breakerFailures, deps.breakerResetMs))
   }
 
@@ -62,7 +74,18 @@ export class QueryForwarder {
         breaker.failure()
         throw new TongbanError('TB_ERR_PARTNER_TIMEOUT', `${recipient.id} did not answer within ${this.#d.timeoutMs} ms`, { detail: { partner: recipient.id, timeoutMs: this.#d.timeoutMs } })
       }
+      if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
+        // Reading stopped at the bound; a partner that answers this way is faulty: count it.
+        breaker.failure()
+        this.#d.logger.warn({ partner: recipient.id, maxAnswerBytes: this.#maxAnswerBytes }, 'query answer too large')
+        throw new TongbanError('TB_ERR_PARTNER_BAD_ANSWER', `${recipient.id} answered with more than ${this.#maxAnswerBytes} bytes`, { detail: { partner: recipient.id, reason: 'answer too large', maxAnswerBytes: this.#maxAnswerBytes } })
+      }
       const e = classifyError(err)
+      if (e.code === 'PARTNER_BAD_ANSWER') {
+        // The partner answered, but not with an answer (e.g. 204): it is faulty, the asker is told so.
+        breaker.failure()
+        throw new TongbanError('TB_ERR_PARTNER_BAD_ANSWER', `${recipient.id} did not answer with a signed answer (${e.httpStatus ?? e.code})`, { detail: { partner: recipient.id } })
+      }
       if (!e.retry) {
         // The partner answered and refused: it is up, so the circuit stays closed.
         breaker.success()

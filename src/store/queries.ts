@@ -1,3 +1,4 @@
+import { TongbanError } from '../errors.ts'
 import type { Db, Tx } from './db.ts'
 
 export type QueryOutcome = 'pending' | 'answered' | 'refused' | 'timeout' | 'unavailable' | 'rejected' | 'bad_answer' | 'error'
@@ -16,13 +17,25 @@ export interface QueryRecord {
   readonly requestDigest: string
 }
 
-/** Records a query before it is forwarded (who, what, when, why). */
+/**
+ * Records a query before it is forwarded (who, what, when, why). A message id the asker already
+ * used for a query is TB_ERR_DUPLICATE_ID: the record's unique rule decides, so two concurrent
+ * requests with one id cannot both pass.
+ */
 export async function insertQuery(db: Db | Tx, q: QueryRecord): Promise<void> {
-  await db.query(
-    `INSERT INTO queries (id, asker, message_id, type, responder, unit_code, certificate_no, purpose, application_no, asked_at, outcome, request_digest)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)`,
-    [q.id, q.asker, q.messageId, q.type, q.responder, q.unitCode, q.certificateNo, q.purpose, q.applicationNo, q.askedAt, q.requestDigest],
-  )
+  try {
+    await db.query(
+      `INSERT INTO queries (id, asker, message_id, type, responder, unit_code, certificate_no, purpose, application_no, asked_at, outcome, request_digest)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)`,
+      [q.id, q.asker, q.messageId, q.type, q.responder, q.unitCode, q.certificateNo, q.purpose, q.applicationNo, q.askedAt, q.requestDigest],
+    )
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string }
+    if (e.code === '23505' && e.constraint === 'queries_asker_message_id_key') {
+      throw new TongbanError('TB_ERR_DUPLICATE_ID', 'this message id was already used for a query: a query is not repeated, ask again with a new id', { detail: { messageId: q.messageId } })
+    }
+    throw err
+  }
 }
 
 /** How a query ended. */

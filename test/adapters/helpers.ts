@@ -49,10 +49,12 @@ export class AdapterBench {
   readonly #dir: string
   readonly #http: PartnerHttp
   readonly #keyring: GatewayKeyring
+  readonly #directory: Directory
   readonly #logger = createLogger({ level: 'debug', stream: { write: (s: string) => { this.logs.push(s) } } })
 
-  private constructor(dir: string, partner: ReferencePartner, recipient: Participant, keyring: GatewayKeyring, http: PartnerHttp) {
+  private constructor(dir: string, partner: ReferencePartner, recipient: Participant, keyring: GatewayKeyring, http: PartnerHttp, directory: Directory) {
     this.#dir = dir
+    this.#directory = directory
     this.partner = partner
     this.recipient = recipient
     this.#keyring = keyring
@@ -88,7 +90,7 @@ export class AdapterBench {
         {
           id: RECIPIENT, name: '国家税务总局绥化市北林区税务局', adapter, endpoint: partner.endpoint,
           // A shared-secret partner on plain HTTP must be on a private network (here: loopback).
-          ...(ADAPTERS.get(adapter)?.auth === 'shared-secret' ? { privateNetwork: true } : {}),
+          ...(ADAPTERS.get(adapter)?.auth === 'shared-secret' ? { privateNetwork: { sources: ['127.0.0.1/32', '::1/128'] } } : {}),
           send: ['tax.payment.completed'], receive: ['tax.assessment.request'],
           // undici's timers tick about once a second: 300 ms times out within ~1.3 s.
           http: { connectTimeoutMs: 1000, headersTimeoutMs: 300, bodyTimeoutMs: 1000 },
@@ -101,13 +103,13 @@ export class AdapterBench {
       adapters: ADAPTERS, knownType: (t) => validator.types().some((x) => x.type === t), hasPartnerSecret: (id) => keyring.hasPartnerSecret(id),
     }, { file: 'conformance-directory.json', baseDir: dir })
     published = await publish(keyring, directory, suite)
-    const bench = new AdapterBench(dir, partner, directory.participant(RECIPIENT) as Participant, keyring, new PartnerHttp())
+    const bench = new AdapterBench(dir, partner, directory.participant(RECIPIENT) as Participant, keyring, new PartnerHttp(), directory)
     return { bench, sender }
   }
 
   /** The context the gateway lends the adapter for `recipient`. */
   context(recipient: Participant): AdapterContext {
-    return adapterContext(recipient, { keyring: this.#keyring, clock: systemClock, logger: this.#logger, http: this.#http })
+    return adapterContext(recipient, { keyring: this.#keyring, directory: this.#directory, clock: systemClock, logger: this.#logger, http: this.#http })
   }
 
   async close(): Promise<void> {

@@ -55,10 +55,22 @@ t.test('each fault is reported with its JSON pointer, all at once', async (t) =>
     ['a native partner without keys', { version: 1, participants: [participant('TAX:231202', { signingKeys: [], encryptionKey: undefined })] }, /^\/participants\/0\/signingKeys: required/],
     ['a legacy partner on plain http outside a private network', { version: 1, participants: [participant('TAX:231202', { adapter: 'legacy-tax', signingKeys: undefined, encryptionKey: undefined })] }, /^\/participants\/0\/endpoint: the legacy-tax adapter sends content in clear/],
     ['a participant listed twice', { version: 1, participants: [participant('TAX:231202'), participant('TAX:231202')] }, /^\/participants\/1\/id: participant listed twice/],
+    ['deliveries on plain http to another host', { version: 1, participants: [participant('TAX:231202', { endpoint: 'http://10.1.2.3/inbox' })] }, /^\/participants\/0\/endpoint: plain http outside a private network: use https, or mark the link privateNetwork/],
+    ['queries on plain http to another host', { version: 1, participants: [participant('TAX:231202', { endpoint: 'https://tax.example/inbox', queryEndpoint: 'http://tax.example/query' })] }, /^\/participants\/0\/queryEndpoint: plain http outside a private network/],
   ]
   for (const [why, doc, want] of cases) t.match(load(doc).join('\n'), want, why)
   const many = load({ version: 1, participants: [participant('TAX:231202', { adapter: 'carrier-pigeon', endpoint: undefined })] })
   t.ok(many.length >= 2, 'several faults, reported together')
+})
+
+t.test('plain http: to a loopback host, or on a link marked as a private network', async (t) => {
+  for (const endpoint of ['http://127.0.0.1:8080/inbox', 'http://127.8.9.10/inbox', 'http://localhost:8080/inbox', 'http://[::1]:8080/inbox', 'https://tax.example/inbox']) {
+    t.same(load({ version: 1, participants: [participant('TAX:231202', { endpoint })] }), [], endpoint)
+  }
+  t.same(load({ version: 1, participants: [participant('TAX:231202', { endpoint: 'http://10.1.2.3/inbox', privateNetwork: { sources: ['10.1.0.0/16'] } })] }), [], 'a private-network link')
+  for (const endpoint of ['http://127.0.0.1.example/inbox', 'http://localhost.example/inbox', 'http://128.0.0.1/inbox']) {
+    t.match(load({ version: 1, participants: [participant('TAX:231202', { endpoint })] }).join('\n'), /endpoint: plain http outside a private network/, `${endpoint} is not loopback`)
+  }
 })
 
 t.test('tongban serve refuses a bad directory at start, naming the pointer (exit 78)', async (t) => {
@@ -68,7 +80,8 @@ t.test('tongban serve refuses a bad directory at start, naming the pointer (exit
     const [cmd, argv] = tongbanCommand(args)
     return spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000, env })
   }
-  const r = run(['serve', '--directory', bad, '--port', '0'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TONGBAN_DB_SCHEMA: 't_dirtest_unused' })
+  const keys = fileURLToPath(new URL('../../certs-example/gateway', import.meta.url))
+  const r = run(['serve', '--directory', bad, '--keys', keys, '--allow-sample-keys', '--port', '0'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TONGBAN_DB_SCHEMA: 't_dirtest_unused' })
   t.equal(r.status, 78)
   t.match(r.stderr, /\/participants\/0\/adapter: no adapter "carrier-pigeon"/)
   const check = run(['directory', 'check', bad])

@@ -1,19 +1,21 @@
-// Backend selection: 'auto' prefers native, 'native' insists (and throws when the addon cannot
-// be used), 'js' is always there; the reason says why. In CI the addon must have been built.
+// Backend selection: 'auto' and 'native' take the addon and throw when it cannot be used (issue 7
+// §10: no silent fallback to the variable-time JavaScript SM2), 'js' is always there when asked
+// for by name; the reason says why. In CI the addon must have been built.
 import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { availableSmBackends, loadNative, resolveSmBackend, sm, smBackendInfo, useSmBackend } from '../../src/crypto/sm/index.ts'
 
-t.test('a missing addon is reported, never thrown, and auto falls back to js', async (t) => {
+t.test('a missing addon is reported, never thrown by the load; auto then refuses, js must be chosen', async (t) => {
   const load = loadNative(join(tmpdir(), 'no-such-dir', 'tongban_sm2.node'))
   t.equal(load.backend, undefined)
   t.equal(load.backend === undefined && load.problem, 'missing')
   t.ok(load.reason.length > 0, 'a reason is given')
-  const auto = resolveSmBackend('auto', load)
-  t.equal(auto.backend.name, 'js')
-  t.equal(auto.info.backend, 'js')
+  t.throws(() => resolveSmBackend('auto', load), {
+    code: 'ERR_SM_BACKEND',
+    message: /native SM2 addon is unavailable .*does not fall back to the variable-time JavaScript SM2.*crypto\.smBackend "js", TONGBAN_SM_BACKEND=js/,
+  }, 'auto without the addon: refused, saying how to proceed')
   t.throws(() => resolveSmBackend('native', load), { code: 'ERR_SM_BACKEND' }, 'native requested but unavailable')
   t.equal(resolveSmBackend('js', load).backend.name, 'js')
   t.throws(() => resolveSmBackend('wasm' as 'js', load), { code: 'ERR_SM_BACKEND' }, 'unknown backend name')
@@ -34,11 +36,14 @@ t.test('useSmBackend switches the process backend and smBackendInfo tells which'
   t.teardown(() => void useSmBackend(before))
   t.equal(useSmBackend('js').backend, 'js')
   t.equal(sm().name, 'js')
-  const auto = useSmBackend('auto')
-  t.equal(auto.backend, availableSmBackends()[0])
-  t.equal(sm().name, auto.backend)
-  if (availableSmBackends().includes('native')) t.equal(useSmBackend('native').backend, 'native')
-  else t.throws(() => useSmBackend('native'), { code: 'ERR_SM_BACKEND' })
+  if (availableSmBackends().includes('native')) {
+    t.equal(useSmBackend('auto').backend, 'native')
+    t.equal(sm().name, 'native')
+    t.equal(useSmBackend('native').backend, 'native')
+  } else {
+    t.throws(() => useSmBackend('auto'), { code: 'ERR_SM_BACKEND' })
+    t.throws(() => useSmBackend('native'), { code: 'ERR_SM_BACKEND' })
+  }
 })
 
 t.test('in CI the native addon is built and loads', { skip: process.env.CI ? false : 'not in CI' }, async (t) => {

@@ -1,5 +1,7 @@
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { ERRORS } from '../../src/errors.ts'
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')
@@ -20,10 +22,23 @@ t.test('the docs list no code the catalogue lacks', async (t) => {
   for (const code of rows.keys()) t.ok(code in ERRORS, `${code} exists in src/errors.ts`)
 })
 
+// Files that list every code, or name codes to describe them, are no evidence that a code is
+// raised: the catalogue itself, and the OpenAPI generator (it names what each route may answer).
+const LISTINGS = ['src/errors.ts', 'src/inbound/openapi.ts']
+
+/** Codes named in the sources (src/, adapters/) outside the listings: the ones actually used. */
+function codesInUse(): Set<string> {
+  const root = new URL('../..', import.meta.url).pathname
+  const files = execFileSync('grep', ['-rlE', 'TB_ERR_[A-Z_]+', 'src', 'adapters', '--include=*.ts'], { cwd: root }).toString().split('\n').filter(Boolean)
+  const used = new Set<string>()
+  for (const f of files.filter((f) => !LISTINGS.includes(f))) {
+    for (const m of readFileSync(join(root, f), 'utf8').matchAll(/TB_ERR_[A-Z_]+/g)) used.add(m[0])
+  }
+  return used
+}
+
 t.test('every code is used somewhere in the sources (no dead entries)', async (t) => {
-  const { execSync } = await import('node:child_process')
-  const src = execSync('grep -rhoE "TB_ERR_[A-Z_]+" src adapters --include=*.ts', { cwd: new URL('../..', import.meta.url).pathname }).toString()
-  const used = new Set(src.split('\n').filter(Boolean))
-  const unused = Object.keys(ERRORS).filter((c) => ![...used].some((u) => u === c) || src.split(c).length < 3)
-  t.same(unused.filter((c) => !src.includes(c)), [], 'all codes referenced')
+  const used = codesInUse()
+  t.ok(used.size > 20, 'the sources were read')
+  t.same(Object.keys(ERRORS).filter((c) => !used.has(c)), [], 'every catalogue code is raised or checked outside the catalogue')
 })

@@ -22,6 +22,7 @@ const w = await World.start({
     { id: REG, divisions: ['231202'], send: REG_SENDS, receive: REG_GETS },
     { id: REG_WK, divisions: ['231221'], send: REG_SENDS, receive: REG_GETS },
     { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request', 'registration.completed'] },
+    { id: 'TAX:231221', send: [], receive: ['tax.assessment.request'] },
     { id: HOUSING, divisions: ['231200'], send: ['housing.contract.filed'], receive: ['registration.completed'] },
     { id: HOUSING_WK, divisions: ['231221'], send: ['housing.contract.filed'], receive: ['registration.completed'] },
     { id: BANK, send: ['mortgage.registration.request', 'mortgage.query'], receive: BANK_GETS },
@@ -55,7 +56,10 @@ const caseAs = async (who: string, id = caseId): Promise<CaseJson> => (await w.c
 t.test('item 3: a centre opens cases only under its own division prefix', async (t) => {
   const before = await w.counts()
   // The attack: 望奎's centre creates 231202-… first and locks 绥化's centre out of its own id.
-  const squat = await w.client(REG_WK).send({ ...validFixture('tax.assessment.request').envelope, to: TAX }).catch(problem)
+  const tar = validFixture('tax.assessment.request')
+  const wkUnit = '231221003004GB00012F00010001'
+  const tb = bodyOf(tar) as { property: Record<string, unknown> }
+  const squat = await w.client(REG_WK).send({ ...tar.envelope, to: undefined, unitCode: wkUnit, body: { ...tb, property: { ...tb.property, unitCode: wkUnit } } }).catch(problem)
   t.same(squat, { status: 409, code: 'TB_ERR_CASE_NOT_FOUND' }, 'refused as an unknown case')
   t.same(await w.counts(), before, 'nothing stored')
 
@@ -68,6 +72,21 @@ t.test('item 3: a centre opens cases only under its own division prefix', async 
   const none = await w.client(REG_WK).send({ ...validFixture('registration.completed').envelope, caseId: '231202-2026-999999' }).then(() => ({}), problem)
   t.same(foreign, none, 'no probing: someone else\'s case looks like no case')
   t.equal((foreign as { code?: string }).code, 'TB_ERR_CASE_NOT_FOUND')
+})
+
+t.test('a centre opens a case only for a unit of its divisions, and routes only to who serves it', async (t) => {
+  const before = await w.counts()
+  const tar = validFixture('tax.assessment.request')
+  // 望奎's centre, under its own case id prefix, for a 绥化 unit.
+  const foreign = await w.client(REG_WK).send({ ...tar.envelope, caseId: '231221-2026-000001' }).catch(problem)
+  t.same(foreign, { status: 403, code: 'TB_ERR_ROUTE_FORBIDDEN' }, 'REG:231221 does not serve 231202')
+  // The owner, naming a recipient that does not serve the unit's division.
+  const misrouted = await w.client(REG).send({ ...tar.envelope, caseId: '231202-2026-000126', to: 'TAX:231202' })
+  t.equal(misrouted.status, 202, 'the tax bureau of the division may be named')
+  const wrongTo = await w.client(REG).send({ ...tar.envelope, caseId: '231202-2026-000127', to: REG_WK }).catch(problem)
+  t.equal(wrongTo.status, 403, 'a recipient of another division may not')
+  const after = await w.counts()
+  t.same([after.exchanges - before.exchanges, after.cases - before.cases], [1, 1], 'only the one accepted message left rows')
 })
 
 t.test('item 2: a housing bureau files only for units of its divisions', async (t) => {
@@ -131,10 +150,17 @@ t.test('item 1: a bank cannot take over the case\'s mortgage step', async (t) =>
   const unknown = await w.client(INTRUDER).send({ ...intruderMortgage, caseId: '231202-2026-999999' }).catch(problem)
   t.same(hijack, { status: 409, code: 'TB_ERR_CASE_NOT_FOUND' }, 'an application goes only to the case\'s owner')
   t.same(hijack, unknown, 'and the refusal says no more than an unknown case')
-  const sdk = await w.client(INTRUDER).send({ ...intruderMortgage, to: REG_WK }).catch((e: unknown) => e as { name?: string; code?: string })
+  const sdk = await w.client(INTRUDER).send({ ...intruderMortgage, to: REG_WK }).then(() => ({}), (e: unknown) => e) as { name?: string; code?: string }
   t.same([sdk.name, sdk.code], ['TongbanClientError', 'TB_ERR_CASE_NOT_FOUND'], 'the SDK\'s error carries the gateway\'s code')
   t.same(await w.counts(), before, 'nothing stored')
   t.equal(w.partner(REG_WK).server.ofType('mortgage.registration.request').length, 0)
+  // Probing with the unit code (the self-declared loan is for another unit of the same case
+  // series): an existing case of another unit answers as an unknown one, whoever "to" names.
+  const otherUnit = '231202003004GB00012F00010002'
+  await preLoanQuery(w, INTRUDER, REG, otherUnit)
+  const probe = { ...intruderMortgage, unitCode: otherUnit, body: { ...intruderMortgage.body, property: { ...(intruderMortgage.body as unknown as { property: object }).property, unitCode: otherUnit } } }
+  t.same(await w.client(INTRUDER).send(probe).catch(problem), unknown, 'an existing case of another unit: no different answer')
+  t.same(await w.client(INTRUDER).send({ ...probe, to: REG }).catch(problem), unknown, 'nor with "to" naming the real owner')
 
   // A pending applicant's application is its own step: it cannot block the real bank's.
   const first = await w.client(INTRUDER).send({ ...intruderMortgage })
@@ -184,6 +210,8 @@ t.test('item 1: an operator closes a stuck step with a reason, in the timeline',
   t.same([noReason.status, (noReason.json as { code?: string }).code], [400, 'TB_ERR_BAD_REQUEST'], 'a reason is required')
   const notStep = await ops.http('POST', `/v1/admin/cases/${caseId}/steps/not-a-uuid/close`, JSON.stringify({ reason: '无人处理' }), { contentType: 'application/json' })
   t.same([notStep.status, (notStep.json as { code?: string }).code], [404, 'TB_ERR_NOT_FOUND'])
+  const nulCase = await ops.http('POST', `/v1/admin/cases/%00/steps/${stuck?.stepId ?? ''}/close`, JSON.stringify({ reason: '无人处理' }), { contentType: 'application/json' })
+  t.same([nulCase.status, (nulCase.json as { code?: string }).code], [404, 'TB_ERR_NOT_FOUND'], 'a case id with U+0000 is no case (not a 500)')
   const wrongCase = await ops.http('POST', `/v1/admin/cases/231202-2026-000124/steps/${stuck?.stepId ?? ''}/close`, JSON.stringify({ reason: '无人处理' }), { contentType: 'application/json' })
   t.equal(wrongCase.status, 404, 'the step must be on the case named')
 

@@ -2,7 +2,8 @@ import t from 'tap'
 import { World } from '../helpers/world.ts'
 
 // The routes anyone may call before authenticating are limited per client address (review
-// finding 9): each token request costs a signature check, each adapter request an HMAC.
+// finding 9): each token request costs a signature check, each adapter request an HMAC. The
+// counts live in Redis (every instance shares them: test/gateway/quotas.test.ts).
 const REG = 'REG:231202'
 const w = await World.start({
   label: 'ratelimit',
@@ -20,5 +21,6 @@ t.test('POST /v1/token over its budget: 429 TB_ERR_RATE_LIMITED with Retry-After
   const p = over.json as { code: string; fault: string }
   t.same([over.status, p.code, p.fault], [429, 'TB_ERR_RATE_LIMITED', 'client'])
   t.ok(Number(over.headers['retry-after']) > 0, 'Retry-After says when')
+  t.same(await w.redis.keys(`${w.prefix}:rl:POST/v1/token-*`), [`${w.prefix}:rl:POST/v1/token-127.0.0.1`], 'counted in Redis under the gateway\'s prefix, per client address')
   t.equal((await fetch(`${w.url}/healthz`)).status, 200, 'other routes are not limited by it')
 })

@@ -39,7 +39,11 @@ export interface PartnerSpec {
   readonly divisions?: readonly string[]
   readonly adapter?: string
   readonly adapterOptions?: Record<string, unknown>
-  readonly privateNetwork?: boolean
+  /**
+   * A private-network link: `true` for the loopback sources the world's clients use
+   * (127.0.0.1/32 and ::1/128), or the link's source CIDRs.
+   */
+  readonly privateNetwork?: boolean | readonly string[]
   readonly http?: Record<string, number>
   /** No partner server (e.g. a sender only, or an endpoint that refuses connections). */
   readonly noServer?: boolean
@@ -50,12 +54,18 @@ export interface PartnerSpec {
   readonly sharedSecret?: boolean
   /** Where deliveries go, when the partner runs its own server (e.g. an adapter's reference partner). */
   readonly endpoint?: string
+  /** The participant's own quotas in the directory (overriding the config's). */
+  readonly quotas?: Readonly<Record<string, number>>
 }
 
 export interface WorldPartner {
   readonly spec: PartnerSpec
   readonly signingKey: PrivateKey
+  /** The signing key as PKCS#8 PEM (for tests that must sign bytes the SDK would never build). */
+  readonly signingPem: string
   readonly encryptionKey: PrivateKey
+  /** The encryption key as PKCS#8 PEM (e.g. to have a certificate issued for it). */
+  readonly encryptionPem: string
   readonly client: TongbanClient
   readonly server: PartnerServer
   /** The HMAC secret shared with a shared-secret partner. */
@@ -75,6 +85,15 @@ export interface WorldOptions {
   /** Run the gateway as a child process (`tongban serve`), so a test can SIGKILL it. */
   readonly subprocess?: boolean
   readonly calendar?: WorkingCalendar
+}
+
+/** Loopback, where the world's clients send from. */
+export const LOOPBACK_SOURCES: readonly string[] = ['127.0.0.1/32', '::1/128']
+
+/** The private-network sources of a partner (shared-secret partners on loopback are on one too). */
+function privateSources(spec: PartnerSpec): readonly string[] | undefined {
+  if (Array.isArray(spec.privateNetwork)) return spec.privateNetwork
+  return spec.privateNetwork === true || spec.sharedSecret ? LOOPBACK_SOURCES : undefined
 }
 
 /** Fast delivery settings for tests. */
@@ -119,8 +138,8 @@ export class World {
       const suite = spec.suite ?? 'international'
       const sigKind: KeyKind = suite === 'national' ? 'sm2' : 'ec-p256'
       const encKind: KeyKind = spec.enc ?? (suite === 'national' ? 'sm2' : 'rsa')
-      const signingKey = PrivateKey.generate(`${spec.id}#sign-1`, sigKind).privateKey
-      const encryptionKey = PrivateKey.generate(`${spec.id}#enc-1`, encKind, { rsaBits: 2048 }).privateKey
+      const { privateKey: signingKey, privatePem: signingPem } = PrivateKey.generate(`${spec.id}#sign-1`, sigKind)
+      const { privateKey: encryptionKey, privatePem: encryptionPem } = PrivateKey.generate(`${spec.id}#enc-1`, encKind, { rsaBits: 2048 })
       const server = new PartnerServer(spec.id)
       if (!spec.noServer && spec.endpoint === undefined) await server.start()
       let secret: Buffer | undefined
@@ -129,7 +148,7 @@ export class World {
         mkdirSync(join(w.dir, 'gateway', 'partners'), { recursive: true })
         writeFileSync(join(w.dir, 'gateway', 'partners', `${spec.id.replace(/:/g, '_')}.secret`), `${secret.toString('base64')}\n`, { mode: 0o600 })
       }
-      w.partners.set(spec.id, { spec, signingKey, encryptionKey, server, client: undefined as unknown as TongbanClient, ...(secret ? { secret } : {}) })
+      w.partners.set(spec.id, { spec, signingKey, signingPem, encryptionKey, encryptionPem, server, client: undefined as unknown as TongbanClient, ...(secret ? { secret } : {}) })
     }
     w.writeDirectory()
     if (o.subprocess) await w.spawn()
@@ -155,8 +174,9 @@ export class World {
         ...(p.spec.adapterOptions ? { adapterOptions: p.spec.adapterOptions } : {}),
         send: p.spec.send,
         receive: p.spec.receive,
-        ...(p.spec.privateNetwork || p.spec.sharedSecret ? { privateNetwork: true } : {}),
+        ...(privateSources(p.spec) ? { privateNetwork: { sources: privateSources(p.spec) } } : {}),
         ...(p.spec.http ? { http: p.spec.http } : {}),
+        ...(p.spec.quotas ? { quotas: p.spec.quotas } : {}),
       })),
       operators: [{ id: this.operator.id, name: 'Test operator', signingKeys: [{ kid: this.operator.key.kid, publicKey: this.operator.key.publicKey.toPem() }] }],
     }
@@ -224,6 +244,12 @@ export class World {
     this.#connect()
   }
 
+  /** Sends a signal to the child-process gateway (e.g. SIGHUP: reload the directory). */
+  signalGateway(signal: NodeJS.Signals): void {
+    if (this.#child === undefined || this.#child.exitCode !== null) throw new Error('no child-process gateway is running')
+    this.#child.kill(signal)
+  }
+
   /** Kills the child-process gateway at once (SIGKILL: no shutdown, no flush). */
   async killGateway(): Promise<void> {
     const c = this.#child
@@ -279,7 +305,7 @@ export class World {
   }
 
   /** Row counts of the acceptance tables (to show a rejected request left nothing). */
-  async counts(): Promise<{ exchanges: number; deliveries: number; cases: number; steps: number; queries: number; strayJobs: number }> {
+  async counts(): Promise<{ exchanges: number; deliveries: number; cases: number; steps: number; participants: number; queries: number; loanApplications: number; housingContracts: number; strayJobs: number }> {
     const q = async (table: string): Promise<number> => Number((await this.db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n)
     // A job is stray when no delivery row stands behind it: what a rejected request must not leave.
     // (Jobs of accepted messages come and go as deliveries complete, so they are not counted.)
@@ -287,7 +313,8 @@ export class World {
     const known = ids.length === 0 ? 0 : Number((await this.db.query('SELECT count(*)::int AS n FROM deliveries WHERE id = ANY($1::uuid[])', [ids])).rows[0].n)
     return {
       exchanges: await q('exchanges'), deliveries: await q('deliveries'), cases: await q('cases'), steps: await q('case_steps'),
-      queries: await q('queries'), strayJobs: ids.length - known,
+      participants: await q('case_participants'), queries: await q('queries'), loanApplications: await q('loan_applications'),
+      housingContracts: await q('housing_contracts'), strayJobs: ids.length - known,
     }
   }
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  areaFault, checkArea, checkDateTime, checkDivision, checkFraction, checkMoney, checkParticipantId, checkResidentId, checkUnitCode, checkUscc,
+  areaFault, caseIdFault, checkArea, checkCaseId, checkDateTime, checkDivision, checkFraction, checkMoney, checkParticipantId, checkResidentId, checkUnitCode, checkUscc,
   dateTimeFault, divisionFault, fractionFault, moneyFault, participantIdFault, residentIdCheckChar, residentIdFault, unitCodeFault,
   usccCheckChar, usccFault, uuidFault, type FormatFault,
 } from '../../src/core/formats.ts'
@@ -201,4 +201,20 @@ table('uuid (canonical lower case)', uuidFault, undefined, [
   ['0193A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B', 'uuid'],
   ['urn:uuid:0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', 'uuid'],
   ['0193a1b2c3d47e5f8a9b0c1d2e3f4a5b', 'uuid'],
+])
+
+table('case id (受理编号)', caseIdFault, checkCaseId, [
+  ['231202-2026-000123', null],
+  ['231202-2026-1', null],
+  ['231202-2026-000000000123', null],
+  ['231202-2026-0000000001234', 'case-id'],
+  ['231202-2026-', 'case-id'],
+  ['231202/2026/000123', 'case-id'],
+  ['231202-26-000123', 'case-id'],
+  ['2312-2026-000123', 'case-id'],
+  ['231202-2026-B00012', 'case-id'],
+  ['A'.repeat(64), 'case-id'],
+  ['231202-2026-000123\u0000', 'case-id'],
+  [' 231202-2026-000123', 'case-id'],
+  ['991202-2026-000123', 'division'],
 ])

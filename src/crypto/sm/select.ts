@@ -1,7 +1,9 @@
 /**
- * Which SM backend the process uses. 'auto' takes the native addon when it loads and the
- * JavaScript backend otherwise; 'native' insists on the addon. The gateway chooses once at boot
- * (config.crypto.smBackend) and logs smBackendInfo().
+ * Which SM backend the process uses. 'auto' and 'native' take the native addon and refuse
+ * (ERR_SM_BACKEND) when it cannot load: the JavaScript SM2 is not constant-time, so it runs only
+ * when chosen by name ('js'). The gateway chooses once at boot (config.crypto.smBackend) and logs
+ * smBackendInfo(). Code that never chooses (the SDK, the CLI's JOSE tools, tests) gets the addon
+ * when it loads and the JavaScript backend otherwise.
  */
 import type { SmBackend, SmBackendName } from './backend.ts'
 import { SmError } from './errors.ts'
@@ -28,25 +30,33 @@ export function resolveSmBackend(name: 'auto' | SmBackendName, load: NativeLoad)
   if (load.backend) return { backend: load.backend, info: { backend: 'native', reason: load.reason } }
   if (name === 'native') throw new SmError('ERR_SM_BACKEND', `native SM backend requested but unavailable: ${load.reason}`)
   if (name !== 'auto') throw new SmError('ERR_SM_BACKEND', `unknown SM backend "${String(name)}" (auto, native or js)`)
-  return { backend: jsBackend, info: { backend: 'js', reason: `JavaScript fallback: ${load.reason}` } }
+  // No silent fallback: the JavaScript SM2's timing depends on the key, which a gateway serving
+  // strangers must not accept by accident.
+  throw new SmError('ERR_SM_BACKEND', `the native SM2 addon is unavailable (${load.reason}) and smBackend "auto" does not fall back to the variable-time JavaScript SM2: build the addon (npm ci, with python3, make and g++), or choose the JavaScript backend explicitly (crypto.smBackend "js", TONGBAN_SM_BACKEND=js)`)
 }
 
-/** Selects the backend for the process; throws ERR_SM_BACKEND when 'native' is requested but unavailable. */
+/** The backend for code that never chose one: the addon when it loads, JavaScript otherwise. */
+function unchosen(load: NativeLoad): { backend: SmBackend; info: SmBackendInfo } {
+  if (load.backend) return { backend: load.backend, info: { backend: 'native', reason: load.reason } }
+  return { backend: jsBackend, info: { backend: 'js', reason: `no backend chosen, and the addon is unavailable: ${load.reason}` } }
+}
+
+/** Selects the backend for the process; throws ERR_SM_BACKEND when 'auto' or 'native' is requested and the addon is unavailable. */
 export function useSmBackend(name: 'auto' | SmBackendName): SmBackendInfo {
   current = resolveSmBackend(name, native())
   return current.info
 }
 
-/** The selected backend (auto-selected on first use). */
+/** The selected backend (on first use without a choice: see unchosen()). */
 export function sm(): SmBackend {
-  if (!current) useSmBackend('auto')
-  return (current as { backend: SmBackend }).backend
+  current ??= unchosen(native())
+  return current.backend
 }
 
 /** Which backend is in use and why. */
 export function smBackendInfo(): SmBackendInfo {
-  if (!current) useSmBackend('auto')
-  return (current as { info: SmBackendInfo }).info
+  current ??= unchosen(native())
+  return current.info
 }
 
 /** Backends that can run here (tests run the same suites on each). */

@@ -2,7 +2,11 @@ import fp from 'fastify-plugin'
 import { AcceptService } from '../../core/accept.ts'
 import { chinaCalendar, type WorkingCalendar } from '../../core/calendar.ts'
 import { DeadlineService } from '../../core/deadlines.ts'
-import { Directory } from '../../core/directory.ts'
+import { Directory, DirectoryError } from '../../core/directory.ts'
+import { TongbanError } from '../../errors.ts'
+import type { DirectoryReload } from '../services.ts'
+import { ConfigError } from '../../config/index.ts'
+import { PkiError, TrustStore } from '../../crypto/index.ts'
 import { createMessageValidator } from '../../core/schemas.ts'
 import { DeliveryService } from '../../outbound/delivery.ts'
 import { QueryForwarder } from '../../outbound/query.ts'
@@ -10,17 +14,72 @@ import { QueryService } from '../../core/queries.ts'
 import { QUERY_POLICIES } from '../../core/query-policies.ts'
 import { redisConnection } from '../redis-options.ts'
 
-/** The participant directory and the message schemas, validated at boot. */
+/** The participant directory and the message schemas, validated at boot and reloadable. */
 export const directoryPlugin = fp(async (app) => {
-  const { config, adapters, logger } = app.tb
+  const { config, adapters, logger, clock } = app.tb
   const validator = createMessageValidator()
   app.tb.validator = validator
-  app.tb.directory = Directory.load(config.directoryFile, {
+  // The anchors are read once, here; their CRLs again on every directory load (directory.trust).
+  const anchorNotices: string[] = []
+  let trust: TrustStore
+  try {
+    trust = TrustStore.load(config.pki, clock.now(), anchorNotices)
+  } catch (err) {
+    throw err instanceof PkiError ? new ConfigError(err.problems) : err
+  }
+  const read = (): Directory => Directory.load(config.directoryFile, {
     adapters,
     knownType: (type) => validator.types().some((t) => t.type === type),
     hasPartnerSecret: (id) => app.tb.keyring.hasPartnerSecret(id),
+    trust,
+    clock,
   })
-  logger.info({ participants: app.tb.directory.participants().length }, 'participant directory loaded')
+  // The keys of certs-example/ are public: a directory (or an anchor) using one lets anyone act as
+  // that participant or operator. Refused as the gateway's own sample keys are (cli/serve.ts).
+  const samplesIn = (d: Directory): string[] => d.sampleKeys().map((m) => `/directoryFile: ${m.where} is the published sample ${m.sample} (its private key is public)`)
+  app.tb.directory = read()
+  const samples = samplesIn(app.tb.directory)
+  if (samples.length > 0 && !config.allowSampleKeys) {
+    throw new ConfigError([...samples, 'refusing to start with sample keys in the directory or the trust anchors: use the partners\' own keys (for a local trial only: allowSampleKeys)'])
+  }
+  if (samples.length > 0) logger.warn({ sampleKeys: samples.length }, 'the directory uses the published sample keys of certs-example/ (allowSampleKeys): for local trials only')
+  // (The CRLs were read twice at boot, by the store and by the load: one warning each.)
+  for (const notice of new Set([...anchorNotices, ...app.tb.directory.notices])) logger.warn({ notice }, 'participant directory: certificate notice')
+  logger.info({ participants: app.tb.directory.participants().length, anchors: config.pki.anchors.length }, 'participant directory loaded')
+
+  // A reload (SIGHUP, or an operator): the new file is read and validated whole first (with the
+  // CRLs re-read); only then does the live directory take it over, in one synchronous step, so a
+  // request sees either the old directory or the new one. On any fault the old one stays.
+  let reloading: Promise<DirectoryReload> | undefined
+  app.tb.reloadDirectory = async (by: string): Promise<DirectoryReload> => {
+    // Reloads do not overlap: a second request while one runs gets that one's outcome.
+    reloading ??= (async () => {
+      const before = app.tb.directory.version
+      let next: Directory
+      try {
+        next = read()
+      } catch (err) {
+        const problems = err instanceof DirectoryError ? err.problems : [`/: ${(err as Error).message}`]
+        logger.error({ by, problems, file: config.directoryFile }, 'participant directory reload refused: the running directory is kept')
+        throw new TongbanError('TB_ERR_DIRECTORY_INVALID', 'the directory file is not valid; the running directory is kept', {
+          violations: problems.map((p) => ({ pointer: p.slice(0, Math.max(1, p.indexOf(':'))), rule: 'directory', message: p.slice(p.indexOf(':') + 1).trim() })),
+        })
+      }
+      const nextSamples = samplesIn(next)
+      if (nextSamples.length > 0 && !config.allowSampleKeys) {
+        logger.error({ by, problems: nextSamples }, 'participant directory reload refused: the running directory is kept')
+        throw new TongbanError('TB_ERR_DIRECTORY_INVALID', 'the directory uses published sample keys; the running directory is kept', {
+          violations: nextSamples.map((p) => ({ pointer: '/', rule: 'sample-key', message: p.replace('/directoryFile: ', '') })),
+        })
+      }
+      app.tb.directory.adopt(next)
+      for (const notice of next.notices) logger.warn({ notice }, 'participant directory: certificate notice')
+      const result = { version: app.tb.directory.version, participants: app.tb.directory.participants().length, previousVersion: before }
+      logger.info({ by, ...result }, 'participant directory reloaded')
+      return result
+    })().finally(() => { reloading = undefined })
+    return reloading
+  }
 }, { name: 'tongban-directory', dependencies: ['tongban-keys'] })
 
 /** Delivery (queues, workers, sweeper) and acceptance. */
@@ -45,8 +104,8 @@ export const deliveryPlugin = fp(async (app) => {
     dueAt: (kind, openedAt) => deadlines.dueAt(kind, openedAt),
   })
   const forwarder = new QueryForwarder({
-    adapters: tb.adapters, keyring: tb.keyring, clock: tb.clock, logger: tb.logger,
-    timeoutMs: tb.config.queries.timeoutMs, breakerFailures: tb.config.queries.breakerFailures, breakerResetMs: tb.config.queries.breakerResetMs,
+    adapters: tb.adapters, keyring: tb.keyring, directory: tb.directory, clock: tb.clock, logger: tb.logger,
+    timeoutMs: tb.config.queries.timeoutMs, maxAnswerBytes: tb.config.queries.maxAnswerBytes, breakerFailures: tb.config.queries.breakerFailures, breakerResetMs: tb.config.queries.breakerResetMs,
   })
   tb.forwarder = forwarder
   tb.queries = new QueryService({

@@ -31,6 +31,12 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(200).send({ caseId: request.params.caseId, stepId: request.params.stepId, status: 'cancelled' })
   })
 
+  app.post('/v1/admin/directory/reload', async (request) => {
+    const caller = callerOf(request)
+    const operator = caller.kind === 'operator' ? caller.operator.id : 'unknown'
+    return app.tb.reloadDirectory(operator)
+  })
+
   app.post<{ Params: { id: string } }>('/v1/admin/deliveries/:id/replay', async (request, reply) => {
     if (!UUID_RE.test(request.params.id)) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such delivery')
     const caller = callerOf(request)

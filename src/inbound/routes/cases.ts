@@ -1,17 +1,23 @@
 import type { FastifyInstance } from 'fastify'
+import { caseIdFault } from '../../core/formats.ts'
 import { caseView } from '../../core/views.ts'
 import { TongbanError } from '../../errors.ts'
 import { listCases } from '../../store/cases.ts'
 import { callerOf, requireCaller } from '../auth.ts'
 
 /**
- * GET /v1/cases/:caseId: status and timeline, only for participants of that case (and operators).
+ * GET /v1/cases/:caseId: status and timeline, only for participants of that case (and operators);
+ * a malformed case id is 400 TB_ERR_BAD_REQUEST, a case not visible to the caller 404.
  * GET /v1/cases[?overdue=true]: the caller's cases, newest first; with overdue=true only those
  * with a step waiting past its deadline (审核时限预警).
  */
 export async function caseRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { caseId: string } }>('/v1/cases/:caseId', { onRequest: requireCaller }, async (request) => {
-    return caseView(app.tb.db, request.params.caseId, callerOf(request), app.tb.clock.now())
+    const { caseId } = request.params
+    // The format is public (docs/protocol.md): saying an id is malformed tells nothing about any case.
+    const fault = caseIdFault(caseId)
+    if (fault !== null) throw new TongbanError('TB_ERR_BAD_REQUEST', 'not a case id', { violations: [{ pointer: '/params/caseId', rule: `format:case-id`, message: fault.message }] })
+    return caseView(app.tb.db, caseId, callerOf(request), app.tb.clock.now())
   })
 
   app.get<{ Querystring: { overdue?: string; limit?: string } }>('/v1/cases', { onRequest: requireCaller }, async (request) => {

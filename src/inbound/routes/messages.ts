@@ -5,14 +5,17 @@ import { UUID_RE } from '../../util/ids.ts'
 import { callerOf, participantOf, requireCaller } from '../auth.ts'
 import { joseBytes } from '../content.ts'
 import { decodeMessage } from '../decode.ts'
+import { participantRateLimit } from '../quotas.ts'
 
 /** POST /v1/messages (async, 202 + signed receipt) and GET /v1/exchanges/:id. */
 export async function messageRoutes(app: FastifyInstance): Promise<void> {
-  app.post('/v1/messages', { onRequest: requireCaller }, async (request, reply) => {
+  // The sender's per-minute quota (shared by every instance) is checked after its token.
+  const quota = participantRateLimit(app.tb.config, 'messagesPerMinute', 'messages')
+  app.post('/v1/messages', { onRequest: requireCaller, config: { rateLimit: quota } }, async (request, reply) => {
     const tb = app.tb
     const started = performance.now()
     const sender = participantOf(request)
-    const decoded = await decodeMessage(joseBytes(request), sender, tb)
+    const decoded = await decodeMessage(joseBytes(request), sender, tb, request.ip)
     const result = await tb.accept.accept(decoded, sender)
     tb.metrics.accepted.inc({ type: decoded.envelope.type, suite: decoded.suite, repeat: String(result.status === 200) })
     tb.metrics.acceptSeconds.observe({ suite: decoded.suite }, (performance.now() - started) / 1000)

@@ -5,6 +5,7 @@ import { listQueries } from '../../store/queries.ts'
 import { callerOf, participantOf, requireCaller } from '../auth.ts'
 import { joseBytes } from '../content.ts'
 import { decodeMessage } from '../decode.ts'
+import { InFlightSlots, limitFailureLog, limitsPrefix, participantRateLimit, takeQuerySlot } from '../quotas.ts'
 
 /**
  * POST /v1/queries: a synchronous query (e.g. a bank's mortgage query); 200 with the answer,
@@ -12,18 +13,30 @@ import { decodeMessage } from '../decode.ts'
  * (who asked whom, about what, when, why, and how it ended): one's own, or all for operators.
  */
 export async function queryRoutes(app: FastifyInstance): Promise<void> {
-  app.post('/v1/queries', { onRequest: requireCaller }, async (request, reply) => {
+  const { config, redis, clock, logger } = app.tb
+  // The asker's per-minute quota (after its token), and its queries waiting for partners at once:
+  // one bank's flood must not hold every slot of a partner nor open its circuit for the others.
+  const quota = participantRateLimit(config, 'queriesPerMinute', 'queries')
+  // A slot never given back (a crashed instance) lapses once no query could still be running.
+  const slots = new InFlightSlots(redis, limitsPrefix(config), { ttlMs: config.queries.timeoutMs + 10_000, clock, onError: limitFailureLog(logger, clock) })
+  app.post('/v1/queries', { onRequest: requireCaller, config: { rateLimit: quota } }, async (request, reply) => {
     const tb = app.tb
     const asker = participantOf(request)
-    const decoded = await decodeMessage(joseBytes(request), asker, tb)
-    // A metric label takes only known values: an unknown type (the sender's free text) is 'unknown'.
-    const type = ruleFor(decoded.envelope.type) ? decoded.envelope.type : 'unknown'
-    const result = await tb.queries.ask(decoded, asker).catch((err: unknown) => {
-      tb.metrics.queries.inc({ type, outcome: isTongbanError(err) ? err.code : 'error' })
-      throw err
-    })
-    tb.metrics.queries.inc({ type, outcome: 'answered' })
-    return reply.code(200).header('tongban-query-id', result.queryId).type('application/jose').send(result.answer)
+    // Taken before anything is read or written: a refusal leaves no row and burns no nonce.
+    const release = await takeQuerySlot(slots, config, request, reply, asker)
+    try {
+      const decoded = await decodeMessage(joseBytes(request), asker, tb, request.ip)
+      // A metric label takes only known values: an unknown type (the sender's free text) is 'unknown'.
+      const type = ruleFor(decoded.envelope.type) ? decoded.envelope.type : 'unknown'
+      const result = await tb.queries.ask(decoded, asker).catch((err: unknown) => {
+        tb.metrics.queries.inc({ type, outcome: isTongbanError(err) ? err.code : 'error' })
+        throw err
+      })
+      tb.metrics.queries.inc({ type, outcome: 'answered' })
+      return reply.code(200).header('tongban-query-id', result.queryId).type('application/jose').send(result.answer)
+    } finally {
+      await release()
+    }
   })
 
   app.get<{ Querystring: { limit?: string } }>('/v1/queries', { onRequest: requireCaller }, async (request) => {

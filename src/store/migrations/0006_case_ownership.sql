@@ -93,8 +93,12 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'TB003', MESSAGE = 'no such case for this sender';
   END IF;
 
-  -- Only (would-be) participants get this far: the unit code check cannot be used to probe.
+  -- A participant is told its unit code is wrong; an applicant not yet confirmed gets the answer
+  -- an unknown case gets (it must not learn which case ids exist for which unit).
   IF stored_unit <> c->>'unitCode' THEN
+    IF NOT sender_confirmed THEN
+      RAISE EXCEPTION USING ERRCODE = 'TB003', MESSAGE = 'no such case for this sender';
+    END IF;
     RAISE EXCEPTION USING ERRCODE = 'TB001', MESSAGE = 'the unit code differs from the case''s';
   END IF;
 
