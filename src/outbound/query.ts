@@ -42,7 +42,9 @@ export class QueryForwarder {
     // Queries have pools of their own, bounded: an answer is held in memory whole, and a partner
     // (or anyone on its path) must not make the gateway buffer gigabytes.
     this.#http = new PartnerHttp({ maxResponseBytes: this.#maxAnswerBytes })
-    this.#breakers = new Breakers(() => new CircuitBreaker(deps.breakerFailures, deps.breakerResetMs))
+    // The shared breaker of a partner opens only on failures from two askers or more: one bank's
+    // failing queries open its own circuit, not every bank's (its in-flight quota bounds it too).
+    this.#breakers = new Breakers((shared) => new CircuitBreaker(deps.breakerFailures, deps.breakerResetMs, Date.now, shared ? 2 : 1))
   }
 
   /** Every partner's breaker state (metrics). */
@@ -50,18 +52,20 @@ export class QueryForwarder {
     return this.#breakers.states()
   }
 
-  /** The breaker state of a partner (operators, tests). */
-  breakerState(partner: string): 'closed' | 'open' | 'half-open' {
-    return this.#breakers.for(partner).state
+  /** The breaker state of a partner (operators, tests): shared by all askers, or one asker's own. */
+  breakerState(partner: string, asker?: string): 'closed' | 'open' | 'half-open' {
+    return asker === undefined ? this.#breakers.for(partner).state : this.#breakers.forCaller(partner, asker).state
   }
 
   /** Sends `query` to `recipient` and resolves with the partner's raw answer. */
   async forward(recipient: Participant, query: OutboundQuery): Promise<string> {
     const adapter = this.#d.adapters.get(recipient.adapter)
     if (adapter?.query === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', `${recipient.id} does not answer synchronous queries`)
-    const breaker = this.#breakers.for(recipient.id)
-    if (!breaker.tryAcquire()) {
-      throw new TongbanError('TB_ERR_PARTNER_UNAVAILABLE', `${recipient.id} is failing: its circuit is open, try again later`, { detail: { partner: recipient.id } })
+    const breaker = this.#breakers.call(recipient.id, query.sender)
+    const acquired = breaker.tryAcquire()
+    if (acquired !== 'ok') {
+      const why = acquired === 'own' ? 'your recent queries to it kept failing' : 'it is failing'
+      throw new TongbanError('TB_ERR_PARTNER_UNAVAILABLE', `${recipient.id}: ${why}: its circuit is open, try again later`, { detail: { partner: recipient.id, circuit: acquired } })
     }
     const ctx = adapterContext(recipient, { ...this.#d, http: this.#http })
     const signal = AbortSignal.timeout(this.#d.timeoutMs)

@@ -129,10 +129,11 @@ t.test('a partner that does not answer: 504 within the bound', async (t) => {
   t.ok(took >= TIMEOUT_MS && took < TIMEOUT_MS + 700, `answered after ${took} ms (bound ${TIMEOUT_MS} ms)`)
 })
 
-t.test('the breaker opens after repeated failures and recovers', async (t) => {
+t.test('one bank\'s failing queries open its own circuit; failures of several banks open the partner\'s; both recover', async (t) => {
   const server = w.partner(REG).server
   server.onQuery(async () => ({ status: 503 }))
-  // One timeout already counted above; two 503s make three consecutive failures.
+  const fwd = w.app.tb.forwarder
+  // One timeout already counted above; two 503s make three consecutive failures of this bank.
   for (let i = 0; i < 2; i++) t.equal(problem(await w.client(BANK).query({ ...query.envelope }).catch((x: unknown) => x)).code, 'TB_ERR_PARTNER_UNAVAILABLE')
   const asked = server.queries.length
   const started = Date.now()
@@ -140,17 +141,24 @@ t.test('the breaker opens after repeated failures and recovers', async (t) => {
   t.same([open.code, open.status], ['TB_ERR_PARTNER_UNAVAILABLE', 503], 'open: refused at once')
   t.ok(Date.now() - started < 300, 'without waiting for the partner')
   t.equal(server.queries.length, asked, 'the failing partner was not called')
-  t.equal(w.app.tb.forwarder.breakerState(REG), 'open')
+  t.same([fwd.breakerState(REG, BANK), fwd.breakerState(REG)], ['open', 'closed'], 'the bank\'s own circuit opened, not the partner\'s: one bank cannot shut it for all')
+
+  // Another bank still reaches the partner; when it fails too, failures come from two banks.
+  t.equal(problem(await w.client(OTHER_BANK).query({ ...query.envelope }).catch((x: unknown) => x)).code, 'TB_ERR_PARTNER_UNAVAILABLE')
+  t.equal(server.queries.length, asked + 1, 'the other bank was let through')
+  t.equal(fwd.breakerState(REG), 'open', 'the partner fails everyone: its circuit opens for all')
+  t.equal(problem(await w.client(OTHER_BANK).query({ ...query.envelope }).catch((x: unknown) => x)).code, 'TB_ERR_PARTNER_UNAVAILABLE')
+  t.equal(server.queries.length, asked + 1, 'now refused at once for the other bank too')
   // Another partner is not affected.
   const wk = validFixture('mortgage.query', (f) => f.file.includes('wangkui'))
   t.equal((await w.client(BANK).query({ ...wk.envelope })).envelope.from, REG_WK)
 
   server.onQuery(async (q) => ({ type: 'mortgage.query.result', body: registerAnswer(q.envelope.unitCode as string) }))
   await new Promise((r) => setTimeout(r, 1_600))
-  t.equal(w.app.tb.forwarder.breakerState(REG), 'half-open')
+  t.same([fwd.breakerState(REG), fwd.breakerState(REG, BANK)], ['half-open', 'half-open'])
   const trial = await w.client(BANK).query({ ...query.envelope })
   t.equal(trial.envelope.type, 'mortgage.query.result', 'the trial query goes through')
-  t.equal(w.app.tb.forwarder.breakerState(REG), 'closed')
+  t.same([fwd.breakerState(REG), fwd.breakerState(REG, BANK)], ['closed', 'closed'])
 })
 
 t.test('every query is on record: who, what, when, why, and how it ended', async (t) => {
