@@ -265,10 +265,8 @@ export class Directory {
       const encs = encryptionKeys as ValidKey[]
       if (new Set(encs.map((k) => k.key.jweAlg)).size > 1) problems.push(`${at}/encryptionKeys: both keys of a rotation must take the same algorithm`)
       // At load, the key a use now would pick (the newest valid), else the first listed.
-      const encNow = encs.filter((k) => (k.notBefore === undefined || now >= k.notBefore) && (k.notAfter === undefined || now <= k.notAfter))
-        .reduce<ValidKey | undefined>((b, k) => (b === undefined || (k.notBefore?.getTime() ?? -Infinity) >= (b.notBefore?.getTime() ?? -Infinity) ? k : b), undefined)
-      const enc = encNow ?? encs[0]
-      participants.push({
+      const enc = newestValid(encs, now, trust) ?? encs[0]
+      const participant: Participant = {
         id: p.id,
         role: parts.role,
         name: p.name,
@@ -287,12 +285,9 @@ export class Directory {
         privateSources,
         http: { ...DEFAULT_HTTP, ...(p.http ?? {}) },
         ...(p.quotas ? { quotas: Object.freeze({ ...p.quotas }) } : {}),
-      })
-    })
-
-    dir.participants.forEach((raw, i) => {
-      const p = participants.find((x) => x.id === raw.id)
-      if (p !== undefined) problems.push(...plainHttpProblems(p, `/participants/${i}`))
+      }
+      problems.push(...plainHttpProblems(participant, at))
+      participants.push(participant)
     })
 
     const operators: Operator[] = []
@@ -338,13 +333,7 @@ export class Directory {
    * none may be used (or the participant has none).
    */
   encryptionKeyFor(p: Participant, now: Date): PublicKey | undefined {
-    let best: ValidKey | undefined
-    for (const k of p.encryptionKeys) {
-      if ((k.notBefore !== undefined && now < k.notBefore) || (k.notAfter !== undefined && now > k.notAfter)) continue
-      if (this.#trust.state(k.key, now) !== 'valid') continue
-      if (best === undefined || (k.notBefore?.getTime() ?? -Infinity) >= (best.notBefore?.getTime() ?? -Infinity)) best = k
-    }
-    return best?.key
+    return newestValid(p.encryptionKeys, now, this.#trust)?.key
   }
 
   /**
@@ -400,12 +389,7 @@ export class Directory {
   signingKeyStatus(kid: string, now: Date): { state: 'unknown' } | { state: KeyState; owner: KeyOwner; key: PublicKey } {
     const entry = this.#keys.get(kid)
     if (entry === undefined) return { state: 'unknown' }
-    const { key, notBefore, notAfter } = entry.key
-    const certified = this.#trust.state(key, now)
-    const state: KeyState = certified === 'revoked' ? 'revoked'
-      : notBefore !== undefined && now < notBefore ? 'not-yet-valid'
-        : notAfter !== undefined && now > notAfter ? 'expired' : certified
-    return { state, owner: entry.owner, key }
+    return { state: stateAt(entry.key, now, this.#trust), owner: entry.owner, key: entry.key.key }
   }
 
   /** Whether a key of this directory (e.g. an encryption key) may be used at `now`: its certificate's validity and the CRLs in force. */
@@ -461,6 +445,25 @@ export class Directory {
       })),
     }
   }
+}
+
+/** Whether a directory key may be used at `now`: not revoked, and within its window (the entry's within its certificate's). */
+function stateAt(k: ValidKey, now: Date, trust: TrustStore): KeyState {
+  const certified = trust.state(k.key, now)
+  if (certified === 'revoked') return 'revoked'
+  if (k.notBefore !== undefined && now < k.notBefore) return 'not-yet-valid'
+  if (k.notAfter !== undefined && now > k.notAfter) return 'expired'
+  return certified
+}
+
+/** Of `keys`, the newest that may be used at `now` (latest notBefore; on a tie, the one listed last). */
+function newestValid(keys: readonly ValidKey[], now: Date, trust: TrustStore): ValidKey | undefined {
+  let best: ValidKey | undefined
+  for (const k of keys) {
+    if (stateAt(k, now, trust) !== 'valid') continue
+    if (best === undefined || (k.notBefore?.getTime() ?? -Infinity) >= (best.notBefore?.getTime() ?? -Infinity)) best = k
+  }
+  return best
 }
 
 function latest(a: Date | undefined, b: Date | undefined): Date | undefined {

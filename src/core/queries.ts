@@ -1,5 +1,5 @@
 import { TongbanError, isTongbanError, type ErrorCode } from '../errors.ts'
-import { digestHex, encryptJwe, parseJws, signJws, suiteOf, CTY_JWS, type GatewayKeyring, type PublicKey, type Suite } from '../crypto/index.ts'
+import { digestHex, encryptJwe, parseJws, signJws, suiteOf, CTY_JWS, type GatewayKeyring, type Suite } from '../crypto/index.ts'
 import type { OutboundQuery } from '../outbound/adapter.ts'
 import type { Db } from '../store/db.ts'
 import type { NonceStore } from '../store/nonces.ts'

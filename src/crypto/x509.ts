@@ -7,7 +7,7 @@
  */
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto'
 import { TAG, children, encode, oid, parse, sequence, type Der } from './sm/asn1.ts'
-import { isSm2PemText, pemBlocks } from './sm/pem.ts'
+import { isSm2PemText, pemBlocks, pemOf } from './sm/pem.ts'
 import { Sm2PublicKey, sm2SignatureFromDer } from './sm/index.ts'
 
 const TAG_BOOLEAN = 0x01
@@ -194,8 +194,7 @@ export function issuerKeyOf(cert: Certificate): IssuerKey {
 
 /** PEM SubjectPublicKeyInfo of a DER SPKI. */
 export function spkiPemOf(spki: Buffer): string {
-  const lines = spki.toString('base64').match(/.{1,64}/g) ?? []
-  return `-----BEGIN PUBLIC KEY-----\n${lines.join('\n')}\n-----END PUBLIC KEY-----\n`
+  return pemOf('PUBLIC KEY', spki)
 }
 
 /**

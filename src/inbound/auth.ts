@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { TongbanError } from '../errors.ts'
 import type { Caller } from '../gateway/services.ts'
+import { ownerId } from '../core/verify.ts'
 
 interface TokenClaims {
   readonly sub: string
@@ -55,8 +56,7 @@ export function authenticate(request: FastifyRequest): Caller {
   // valid now and owned by the token's subject (a removed, expired or revoked key ends it), and
   // only while its subject is a participant or operator.
   const key = typeof claims.kid === 'string' ? app.tb.directory.signingKey(claims.kid, app.tb.clock.now()) : undefined
-  const keyOwner = key === undefined ? undefined : key.owner.kind === 'participant' ? key.owner.participant.id : key.owner.operator.id
-  if (keyOwner !== claims.sub) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the key that obtained this token is no longer valid: request a new token')
+  if (key === undefined || ownerId(key.owner) !== claims.sub) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the key that obtained this token is no longer valid: request a new token')
   if (claims.kind === 'participant') {
     const participant = app.tb.directory.participant(claims.sub)
     if (participant === undefined) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the token subject is no longer a participant')

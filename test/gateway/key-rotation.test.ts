@@ -158,3 +158,36 @@ t.test('the gateway still decrypts what was encrypted to its previous key', asyn
   await w.boot()
   t.equal(await sendToOldKey(caseNo(3)), 'TB_ERR_DECRYPT', 'refused once the previous key is gone')
 })
+
+t.test('no encryption key valid now: a query is not forwarded, a delivery is a dead letter', async (t) => {
+  const BANK = 'BANK:91230100MA1B2C3D49:suihua'
+  const w = await World.start({
+    label: 'nokey',
+    partners: [
+      { id: REG, send: ['tax.assessment.request'], receive: ['mortgage.query'] },
+      { id: TAX, send: [], receive: ['tax.assessment.request'] },
+      { id: BANK, send: ['mortgage.query'], receive: [] },
+    ],
+  })
+  t.teardown(() => w.close())
+  const ops = w.operatorClient()
+  t.teardown(() => ops.close())
+  // The bank's and the tax bureau's only encryption keys expired yesterday.
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString()
+  w.writeDirectory((doc) => {
+    for (const p of doc.participants) if (p.id === BANK || p.id === TAX) (p.encryptionKey as Record<string, unknown>).notAfter = yesterday
+  })
+  t.equal((await ops.http('POST', '/v1/admin/directory/reload')).status, 200)
+
+  const before = await w.counts()
+  const q = await w.client(BANK).query({ ...validFixture('mortgage.query').envelope }).then(() => ({}), (e: { status?: number; problem?: { code?: string } }) => ({ status: e.status, code: e.problem?.code }))
+  t.same(q, { status: 401, code: 'TB_ERR_KEY_EXPIRED' }, 'the answer could not be encrypted to the bank: refused before the register is asked')
+  t.equal(w.partner(REG).server.queries.length, 0, 'the registration centre was not asked')
+  t.same(await w.counts(), before, 'nothing recorded')
+
+  await w.client(REG).send({ ...request.envelope, caseId: caseNo(1) })
+  const rows = await w.deliveryStatus()
+  t.same(rows, [{ status: 'dead', n: 1 }], 'the delivery to the tax bureau is dead at once (NO_KEY is final)')
+  const d = await w.db.query<{ last_error: string }>('SELECT last_error FROM deliveries')
+  t.match(d.rows[0]?.last_error ?? '', /^NO_KEY/)
+})

@@ -107,7 +107,8 @@ export function isSm2PemText(text: string): boolean {
   }
 }
 
-function pemOf(label: string, der: Buffer): string {
+/** A PEM block of `der` under `label`, 64 base64 characters a line. */
+export function pemOf(label: string, der: Buffer): string {
   const lines = der.toString('base64').match(/.{1,64}/g) ?? []
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`
 }

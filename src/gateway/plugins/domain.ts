@@ -27,22 +27,24 @@ export const directoryPlugin = fp(async (app) => {
   } catch (err) {
     throw err instanceof PkiError ? new ConfigError(err.problems) : err
   }
-  const read = (): Directory => Directory.load(config.directoryFile, {
-    adapters,
-    knownType: (type) => validator.types().some((t) => t.type === type),
-    hasPartnerSecret: (id) => app.tb.keyring.hasPartnerSecret(id),
-    trust,
-    clock,
-  })
-  // The keys of certs-example/ are public: a directory (or an anchor) using one lets anyone act as
-  // that participant or operator. Refused as the gateway's own sample keys are (cli/serve.ts).
-  const samplesIn = (d: Directory): string[] => d.sampleKeys().map((m) => `/directoryFile: ${m.where} is the published sample ${m.sample} (its private key is public)`)
-  app.tb.directory = read()
-  const samples = samplesIn(app.tb.directory)
-  if (samples.length > 0 && !config.allowSampleKeys) {
-    throw new ConfigError([...samples, 'refusing to start with sample keys in the directory or the trust anchors: use the partners\' own keys (for a local trial only: allowSampleKeys)'])
+  const read = (): Directory => {
+    const d = Directory.load(config.directoryFile, {
+      adapters,
+      knownType: (type) => validator.types().some((t) => t.type === type),
+      hasPartnerSecret: (id) => app.tb.keyring.hasPartnerSecret(id),
+      trust,
+      clock,
+    })
+    // The keys of certs-example/ are public: a directory (or an anchor) using one lets anyone act
+    // as that participant or operator. Refused like the gateway's own sample keys (cli/serve.ts).
+    const samples = d.sampleKeys()
+    if (samples.length > 0 && !config.allowSampleKeys) {
+      throw new DirectoryError(config.directoryFile, samples.map((m) => `/: ${m.where} is the published sample ${m.sample} (its private key is public: use the partner's own key; for a local trial only, allowSampleKeys)`))
+    }
+    if (samples.length > 0) logger.warn({ sampleKeys: samples.length }, 'the directory uses the published sample keys of certs-example/ (allowSampleKeys): for local trials only')
+    return d
   }
-  if (samples.length > 0) logger.warn({ sampleKeys: samples.length }, 'the directory uses the published sample keys of certs-example/ (allowSampleKeys): for local trials only')
+  app.tb.directory = read()
   // (The CRLs were read twice at boot, by the store and by the load: one warning each.)
   for (const notice of new Set([...anchorNotices, ...app.tb.directory.notices])) logger.warn({ notice }, 'participant directory: certificate notice')
   logger.info({ participants: app.tb.directory.participants().length, anchors: config.pki.anchors.length }, 'participant directory loaded')
@@ -63,13 +65,6 @@ export const directoryPlugin = fp(async (app) => {
         logger.error({ by, problems, file: config.directoryFile }, 'participant directory reload refused: the running directory is kept')
         throw new TongbanError('TB_ERR_DIRECTORY_INVALID', 'the directory file is not valid; the running directory is kept', {
           violations: problems.map((p) => ({ pointer: p.slice(0, Math.max(1, p.indexOf(':'))), rule: 'directory', message: p.slice(p.indexOf(':') + 1).trim() })),
-        })
-      }
-      const nextSamples = samplesIn(next)
-      if (nextSamples.length > 0 && !config.allowSampleKeys) {
-        logger.error({ by, problems: nextSamples }, 'participant directory reload refused: the running directory is kept')
-        throw new TongbanError('TB_ERR_DIRECTORY_INVALID', 'the directory uses published sample keys; the running directory is kept', {
-          violations: nextSamples.map((p) => ({ pointer: '/', rule: 'sample-key', message: p.replace('/directoryFile: ', '') })),
         })
       }
       app.tb.directory.adopt(next)
