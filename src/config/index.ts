@@ -43,6 +43,11 @@ export interface Config {
   readonly trustProxy: readonly string[]
   /** Per-participant budgets of authenticated calls (the directory may override them per participant). */
   readonly quotas: { readonly messagesPerMinute: number; readonly queriesPerMinute: number; readonly queriesInFlight: number }
+  /** The evidence ledger (docs/ledger.md). */
+  readonly ledger: {
+    readonly enabled: boolean; readonly hash: 'SM3' | 'SHA-256'; readonly origin?: string
+    readonly integrateMs: number; readonly checkpointMs: number; readonly batch: number
+  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
@@ -83,6 +88,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
   trustProxy: [],
   quotas: { messagesPerMinute: 600, queriesPerMinute: 120, queriesInFlight: 4 },
+  ledger: { enabled: true, hash: 'SM3', integrateMs: 1_000, checkpointMs: 5_000, batch: 5_000 },
 }
 
 /** Environment variables the gateway reads, and where each lands in the configuration. */
@@ -113,6 +119,9 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_METRICS_HOST: { path: 'metrics.host', type: 'string' },
   TONGBAN_METRICS_PORT: { path: 'metrics.port', type: 'integer' },
   TONGBAN_TRUST_PROXY: { path: 'trustProxy', type: 'list' },
+  TONGBAN_LEDGER: { path: 'ledger.enabled', type: 'boolean' },
+  TONGBAN_LEDGER_HASH: { path: 'ledger.hash', type: 'string' },
+  TONGBAN_LEDGER_ORIGIN: { path: 'ledger.origin', type: 'string' },
 }
 
 /** TONGBAN_* variables that are not configuration: read by tooling, not by the gateway. */

@@ -6,6 +6,7 @@ import { findByMessageId } from '../store/exchanges.ts'
 import type { NonceStore } from '../store/nonces.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import type { Ledger } from '../ledger/index.ts'
 import type { Directory, Participant } from './directory.ts'
 import { ATTESTS_HEADER, VIA_HEADER, type AttestedMessage, type DecodedMessage, type Envelope, type Receipt } from './envelope.ts'
 import { JWS_TYP } from './verify.ts'
@@ -14,6 +15,7 @@ import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
 import type { MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
+import { makeEntry, tagged } from '../ledger/index.ts'
 import type { MessageValidator } from './schemas.ts'
 
 /** A delivery to hand to the queue once its acceptance is committed. */
@@ -31,6 +33,7 @@ export interface AcceptDeps {
   readonly clock: Clock
   readonly ids: IdSource
   readonly logger: Logger
+  readonly ledger: Ledger
   readonly replayWindowSeconds: number
   /** Hands committed deliveries to the queue; a failure here is repaired by the sweeper. */
   readonly enqueue: (deliveries: readonly PendingDelivery[]) => Promise<void>
@@ -153,7 +156,8 @@ export class AcceptService {
     const d = this.#d
     const env = msg.envelope
     const exchangeId = d.ids.uuid7()
-    const receipt = await this.#receipt(msg, exchangeId, now)
+    const entryId = d.ledger.enabled ? d.ids.uuid7() : undefined
+    const receipt = await this.#receipt(msg, exchangeId, now, entryId)
     const deliveries = plan.recipients.map((r) => ({ id: d.ids.uuid7(), exchangeId, recipient: r.id }))
 
     const effects = caseEffects(env, d.directory)
@@ -188,7 +192,12 @@ export class AcceptService {
         },
       }),
     }
-    const conflict = await storeAcceptance(d.db, doc)
+    // Its ledger entry, in the same transaction: no acceptance without its entry, nor the reverse.
+    const entry = entryId === undefined ? undefined : makeEntry('message.accepted', entryId, now, {
+      exchangeId, sender: env.from, messageId: env.id, type: env.type, ...(env.caseId !== undefined ? { caseId: env.caseId } : {}), recipients, suite: msg.suite,
+      requestDigest: tagged(msg.suite, msg.requestDigest), receiptDigest: tagged(msg.suite, digestHex(msg.suite, Buffer.from(receipt, 'ascii'))),
+    })
+    const conflict = await storeAcceptance(d.db, doc, entry)
     if (conflict === 'repeat') return 'repeat'
     if (conflict !== undefined) throw acceptConflict(conflict, env, rule)
 
@@ -201,10 +210,10 @@ export class AcceptService {
     return { status: 202, receipt, exchangeId, digest: msg.requestDigest }
   }
 
-  async #receipt(msg: DecodedMessage, exchangeId: string, now: Date): Promise<string> {
+  async #receipt(msg: DecodedMessage, exchangeId: string, now: Date, ledgerEntry: string | undefined): Promise<string> {
     const signer = this.#d.keyring.signer(msg.suite)
     if (signer === undefined) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `the gateway does not sign in the ${msg.suite} suite`)
-    const receipt: Receipt = { exchangeId, messageId: msg.envelope.id, status: 'accepted', receivedAt: now.toISOString(), digest: msg.requestDigest }
+    const receipt: Receipt = { exchangeId, messageId: msg.envelope.id, status: 'accepted', receivedAt: now.toISOString(), digest: msg.requestDigest, ...(ledgerEntry !== undefined ? { ledgerEntry } : {}) }
     return signJws(Buffer.from(JSON.stringify(receipt), 'utf8'), signer, { typ: 'tongban+receipt' })
   }
 }

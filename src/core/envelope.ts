@@ -29,6 +29,8 @@ export interface Receipt {
   readonly status: 'accepted'
   readonly receivedAt: string
   readonly digest: string
+  /** The id of the ledger entry (message.accepted) that records this acceptance (docs/ledger.md); absent when the ledger is off. */
+  readonly ledgerEntry?: string
 }
 
 /** A message an adapter submits on behalf of a partner that cannot sign JOSE (the gateway attests it). */

@@ -7,6 +7,7 @@ import { finishQuery, insertQuery, type QueryOutcome } from '../store/queries.ts
 import { hostWithin } from '../util/cidr.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import { tagged, type Ledger } from '../ledger/index.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { DecodedMessage, Envelope } from './envelope.ts'
 import { checkIat } from './freshness.ts'
@@ -55,6 +56,8 @@ export interface QueryDeps {
   readonly clock: Clock
   readonly ids: IdSource
   readonly logger: Logger
+  /** Each finished query is a ledger entry (query.recorded), written with its outcome. */
+  readonly ledger: Ledger
   readonly replayWindowSeconds: number
   readonly policies: ReadonlyMap<string, QueryPolicy>
   /** Sends the query to the partner through its adapter (bounded, behind a breaker). */
@@ -115,8 +118,16 @@ export class QueryService {
     }
     // On record before the policy decides: a refused attempt to read the register is audited too.
     await insertQuery(d.db, { id: queryId, asker: asker.id, messageId: env.id, type: env.type, responder: responder.id, ...subject, askedAt: now, requestDigest: msg.requestDigest })
-    const finish = (outcome: QueryOutcome, extra: { errorCode?: string; answerDigest?: string; unitCode?: string | null } = {}): Promise<void> =>
-      finishQuery(d.db, queryId, { outcome, at: d.clock.now(), ...extra })
+    const finish = (outcome: QueryOutcome, extra: { errorCode?: string; answerDigest?: string; answerSuite?: Suite; unitCode?: string | null } = {}): Promise<void> => {
+      const { answerSuite, ...fields } = extra
+      const entry = d.ledger.record('query.recorded', {
+        queryId, asker: asker.id, responder: responder.id, type: env.type, messageId: env.id, outcome,
+        ...(extra.errorCode !== undefined ? { errorCode: extra.errorCode } : {}),
+        requestDigest: tagged(msg.suite, msg.requestDigest),
+        ...(extra.answerDigest !== undefined && answerSuite !== undefined ? { answerDigest: tagged(answerSuite, extra.answerDigest) } : {}),
+      })
+      return finishQuery(d.db, queryId, { outcome, at: d.clock.now(), ...fields }, entry)
+    }
     try {
       await policy.authorize(ctx)
     } catch (err) {
@@ -128,11 +139,13 @@ export class QueryService {
 
     let answer: Envelope
     let answerDigest: string
+    let answerSuite: Suite
     try {
       const raw = (await d.forward(responder, { queryId, messageId: env.id, type: env.type, sender: asker.id, jws: msg.jws, envelope: env })).trim()
       const opened = await this.#open(raw, responder, asker, env, policy)
       answer = opened.envelope
       answerDigest = digestHex(opened.suite, Buffer.from(raw, 'latin1'))
+      answerSuite = opened.suite
     } catch (err) {
       const code = isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL'
       await finish(OUTCOME_OF[code] ?? 'error', { errorCode: code }).catch(() => {})
@@ -144,7 +157,7 @@ export class QueryService {
     try {
       shown = await policy.disclose(ctx, answer)
     } catch (err) {
-      await finish('refused', { errorCode: isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL', answerDigest, unitCode: answer.unitCode ?? null }).catch(() => {})
+      await finish('refused', { errorCode: isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL', answerDigest, answerSuite, unitCode: answer.unitCode ?? null }).catch(() => {})
       throw err
     }
 
@@ -164,7 +177,8 @@ export class QueryService {
     const jws = await signJws(Buffer.from(JSON.stringify(out), 'utf8'), signer, { typ: ANSWER_TYP })
     // To the asker's key chosen before the partner was asked (the newest valid then).
     const sealed = await encryptJwe(Buffer.from(jws, 'latin1'), askerKey, { cty: CTY_JWS })
-    await finish('answered', { answerDigest, unitCode: answer.unitCode ?? null })
+    // On record (with its ledger entry) before the answer leaves: if it cannot be, no answer.
+    await finish('answered', { answerDigest, answerSuite, unitCode: answer.unitCode ?? null })
     d.logger.info({ queryId, responder: responder.id, asker: asker.id }, 'query answered')
     return { queryId, answer: sealed }
   }

@@ -14,6 +14,7 @@ import { messageRoutes } from '../inbound/routes/messages.ts'
 import { queryRoutes } from '../inbound/routes/queries.ts'
 import { adapterRoutes } from '../inbound/routes/adapters.ts'
 import { tokenRoutes } from '../inbound/routes/token.ts'
+import { ledgerRoutes } from '../inbound/routes/ledger.ts'
 import { limitFailureLog, limitsPrefix, redisWindowStore } from '../inbound/quotas.ts'
 import { AddressSet } from '../util/cidr.ts'
 import type { PartnerAdapter } from '../outbound/adapter.ts'
@@ -24,6 +25,7 @@ import { dbPlugin, keysPlugin, redisPlugin } from './plugins/infrastructure.ts'
 import type { Tongban } from './services.ts'
 import { createMetrics } from './metrics.ts'
 import { metricsServerPlugin } from './plugins/metrics.ts'
+import { ledgerPlugin } from './plugins/ledger.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 
 /** Fastify's trustProxy: false without proxies, else whether a hop is one of them (CIDRs, as config checked them). */
@@ -81,6 +83,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     await app.register(dbPlugin)
     await app.register(redisPlugin)
     await app.register(keysPlugin)
+    await app.register(ledgerPlugin)
     await app.register(directoryPlugin)
     await app.register(deliveryPlugin)
     await app.register(metricsServerPlugin)
@@ -102,6 +105,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       await app.register(messageRoutes)
       await app.register(queryRoutes)
       await app.register(caseRoutes)
+      await app.register(ledgerRoutes)
       await app.register(directoryRoutes)
       await app.register(openApiRoutes)
       await app.register(adminRoutes)

@@ -14,6 +14,7 @@ import type { Db } from '../store/db.ts'
 import type { NonceStore } from '../store/nonces.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import type { Ledger } from '../ledger/index.ts'
 import type { GatewayMetrics } from './metrics.ts'
 
 /** Everything the gateway's plugins provide, filled in plugin order (infrastructure → domain → routes). */
@@ -33,6 +34,7 @@ export interface Tongban {
   db: Db
   redis: Redis
   keyring: GatewayKeyring
+  ledger: Ledger
   validator: MessageValidator
   directory: Directory
   nonces: NonceStore

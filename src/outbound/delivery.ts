@@ -11,6 +11,7 @@ import { getDelivery, listStalePending, markDead, markDelivered, recordFailure, 
 import { getExchange, getSealedMessage } from '../store/exchanges.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import type { Ledger } from '../ledger/index.ts'
 import type { AdapterContext, OutboundMessage, PartnerAdapter } from './adapter.ts'
 import { PartnerHttp } from './http.ts'
 import { adapterContext } from './context.ts'
@@ -28,6 +29,8 @@ export interface DeliveryDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly connection: ConnectionOptions
+  /** Each settlement (delivered, dead, replayed) is a ledger entry, written with it. */
+  readonly ledger: Ledger
   readonly random?: () => number
   /** Told the outcome of every attempt (metrics). */
   readonly onAttempt?: (recipient: string, outcome: 'delivered' | 'retry' | 'dead') => void
@@ -147,11 +150,18 @@ export class DeliveryService {
   /** Operator replay of a dead delivery: fresh attempts, back in the queue. */
   async replay(deliveryId: string, operator: string): Promise<Delivery> {
     const now = this.#d.clock.now()
-    const revived = await reviveForReplay(this.#d.db, deliveryId, now)
+    const cur = await getDelivery(this.#d.db, deliveryId)
+    const exchange = cur === undefined ? undefined : await getExchange(this.#d.db, cur.exchangeId)
+    const ledger = this.#d.ledger
+    const entries = cur === undefined || exchange === undefined ? [] : [
+      ledger.record('operator.action', { operator, action: 'delivery.replay', target: deliveryId, outcome: 'pending' }),
+      ledger.record('delivery.settled', { deliveryId, exchangeId: cur.exchangeId, sender: exchange.sender, recipient: cur.recipient, outcome: 'replayed', attempt: 0, operator }),
+    ].filter((e) => e !== undefined)
+    const revived = await reviveForReplay(this.#d.db, deliveryId, now, entries)
     if (revived === undefined) {
-      const cur = await getDelivery(this.#d.db, deliveryId)
-      if (cur === undefined) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such delivery')
-      throw new TongbanError('TB_ERR_INVALID_STATE', `only a dead delivery can be replayed (this one is ${cur.status})`, { detail: { status: cur.status } })
+      const state = await getDelivery(this.#d.db, deliveryId)
+      if (state === undefined) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such delivery')
+      throw new TongbanError('TB_ERR_INVALID_STATE', `only a dead delivery can be replayed (this one is ${state.status})`, { detail: { status: state.status } })
     }
     await this.#event(revived, 'delivery.replayed', operator, {})
     const old = await this.#queue(revived.recipient).getJob(deliveryId)
@@ -207,7 +217,8 @@ export class DeliveryService {
       throw new Error(reason)
     }
     d.onAttempt?.(delivery.recipient, 'delivered')
-    if (await markDelivered(d.db, id, d.clock.now())) {
+    const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts })
+    if (await markDelivered(d.db, id, d.clock.now(), entry)) {
       await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
     }
@@ -243,7 +254,13 @@ export class DeliveryService {
 
   async #die(delivery: Delivery, reason: string): Promise<void> {
     this.#d.onAttempt?.(delivery.recipient, 'dead')
-    if (await markDead(this.#d.db, delivery.id, reason, this.#d.clock.now())) {
+    const exchange = await getExchange(this.#d.db, delivery.exchangeId)
+    // The reason's code (e.g. `HTTP_5XX 503`), never its words.
+    const entry = this.#d.ledger.record('delivery.settled', {
+      deliveryId: delivery.id, exchangeId: delivery.exchangeId, sender: exchange?.sender ?? '', recipient: delivery.recipient, outcome: 'dead', attempt: delivery.attempts,
+      reason: reason.split(':')[0] as string,
+    })
+    if (await markDead(this.#d.db, delivery.id, reason, this.#d.clock.now(), entry)) {
       await this.#event(delivery, 'delivery.dead', null, { attempt: delivery.attempts, reason })
       this.#d.logger.warn({ deliveryId: delivery.id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, reason }, 'delivery dead')
     }

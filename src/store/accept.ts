@@ -1,4 +1,5 @@
 import type { Db } from './db.ts'
+import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
 
 /** Everything the acceptance of one message writes (see migrations/0004, 0005 and 0006: tongban_accept). */
 export interface AcceptDoc {
@@ -38,9 +39,11 @@ export type AcceptConflict =
   | 'filing-conflict'
 
 /** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
-export async function storeAcceptance(db: Db, doc: AcceptDoc): Promise<AcceptConflict | undefined> {
+export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
   try {
-    await db.query('SELECT tongban_accept($1::jsonb)', [JSON.stringify(doc)])
+    // With its ledger entry, in the same statement (one transaction): both or neither.
+    if (entry === undefined) await db.query('SELECT tongban_accept($1::jsonb)', [JSON.stringify(doc)])
+    else await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)) ${entryInsert(2, 'accepted')}`, [JSON.stringify(doc), ...entryParams(entry)])
     return undefined
   } catch (err) {
     const e = err as { code?: string; constraint?: string }

@@ -1,3 +1,4 @@
+import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
 import type { Db, Tx } from './db.ts'
 
 /** A step's state; `cancelled`: closed by an operator (the reason is in the timeline). */
@@ -79,8 +80,13 @@ export async function participation(db: Db | Tx, caseId: string, participant: st
  * Closes an open step of a case as `cancelled`, by an operator, with the reason in the timeline
  * (one statement; see migrations/0006). False when no such step is open on that case.
  */
-export async function closeStepByOperator(db: Db, q: { caseId: string; stepId: string; operator: string; reason: string; at: Date }): Promise<boolean> {
-  const r = await db.query<{ ok: boolean }>('SELECT tongban_close_step($1, $2::uuid, $3, $4, $5) AS ok', [q.caseId, q.stepId, q.operator, q.reason, q.at])
+export async function closeStepByOperator(db: Db, q: { caseId: string; stepId: string; operator: string; reason: string; at: Date }, entry?: LedgerRecord): Promise<boolean> {
+  const close = 'SELECT tongban_close_step($1, $2::uuid, $3, $4, $5) AS ok'
+  const params = [q.caseId, q.stepId, q.operator, q.reason, q.at]
+  // With the operator's ledger entry in the same statement, written only when the step closed.
+  const r = entry === undefined
+    ? await db.query<{ ok: boolean }>(close, params)
+    : await db.query<{ ok: boolean }>(`WITH closed AS (${close}), done AS (SELECT 1 FROM closed WHERE ok), e AS (${entryInsert(6, 'done')}) SELECT ok FROM closed`, [...params, ...entryParams(entry)])
   return r.rows[0]?.ok === true
 }
 

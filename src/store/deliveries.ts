@@ -1,4 +1,5 @@
 import type { Db, Tx } from './db.ts'
+import { entryInsert, entryParams, withEntry, type LedgerRecord } from './ledger.ts'
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead'
 
@@ -38,13 +39,12 @@ export async function startAttempt(db: Db | Tx, id: string, now: Date): Promise<
   )).rows[0]
 }
 
-/** Pending → delivered; false if it was not pending (already delivered, dead). */
-export async function markDelivered(db: Db | Tx, id: string, now: Date): Promise<boolean> {
-  const r = await db.query(
-    `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending'`,
-    [id, now],
-  )
-  return r.rowCount === 1
+/** Pending → delivered, with its ledger entry (delivery.settled) in the same statement; false if it was not pending (already delivered, dead). */
+export async function markDelivered(db: Db | Tx, id: string, now: Date, entry?: LedgerRecord): Promise<boolean> {
+  const rows = await withEntry(db,
+    `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending' RETURNING id`,
+    [id, now], entry)
+  return rows.length === 1
 }
 
 /** Records why an attempt failed (a code, never a partner's body). */
@@ -52,21 +52,27 @@ export async function recordFailure(db: Db | Tx, id: string, error: string, now:
   await db.query(`UPDATE deliveries SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`, [id, error, now])
 }
 
-/** Pending → dead; false if it was not pending. */
-export async function markDead(db: Db | Tx, id: string, error: string, now: Date): Promise<boolean> {
-  const r = await db.query(
-    `UPDATE deliveries SET status = 'dead', dead_at = $3, updated_at = $3, last_error = $2 WHERE id = $1 AND status = 'pending'`,
-    [id, error, now],
-  )
-  return r.rowCount === 1
+/** Pending → dead, with its ledger entry (delivery.settled) in the same statement; false if it was not pending. */
+export async function markDead(db: Db | Tx, id: string, error: string, now: Date, entry?: LedgerRecord): Promise<boolean> {
+  const rows = await withEntry(db,
+    `UPDATE deliveries SET status = 'dead', dead_at = $3, updated_at = $3, last_error = $2 WHERE id = $1 AND status = 'pending' RETURNING id`,
+    [id, error, now], entry)
+  return rows.length === 1
 }
 
-/** Dead → pending with a fresh attempt budget (operator replay); false if it was not dead. */
-export async function reviveForReplay(db: Db | Tx, id: string, now: Date): Promise<Delivery | undefined> {
-  return (await db.query<Delivery>(
-    `UPDATE deliveries SET status = 'pending', attempts = 0, dead_at = NULL, last_error = NULL, age_from = $2, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING ${COLUMNS}`,
-    [id, now],
-  )).rows[0]
+/**
+ * Dead → pending with a fresh attempt budget (operator replay), with its ledger entries in the
+ * same statement (the settlement 'replayed' and the operator's action); undefined if it was not dead.
+ */
+export async function reviveForReplay(db: Db | Tx, id: string, now: Date, entries: readonly LedgerRecord[] = []): Promise<Delivery | undefined> {
+  const revive = `UPDATE deliveries SET status = 'pending', attempts = 0, dead_at = NULL, last_error = NULL, age_from = $2, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING ${COLUMNS}`
+  if (entries.length === 0) return (await db.query<Delivery>(revive, [id, now])).rows[0]
+  const params: unknown[] = [id, now]
+  const inserts = entries.map((e, i) => {
+    params.push(...entryParams(e))
+    return `e${i} AS (${entryInsert(3 + i * 5, 'fact')})`
+  })
+  return (await db.query<Delivery>(`WITH fact AS (${revive}), ${inserts.join(', ')} SELECT * FROM fact`, params)).rows[0]
 }
 
 /** Pending deliveries not touched since `before` (candidates for the sweeper). */

@@ -1,3 +1,4 @@
+import { withEntry, type LedgerRecord } from './ledger.ts'
 import { TongbanError } from '../errors.ts'
 import type { Db, Tx } from './db.ts'
 
@@ -43,11 +44,12 @@ export async function finishQuery(
   db: Db | Tx,
   id: string,
   f: { outcome: QueryOutcome; at: Date; errorCode?: string | null; answerDigest?: string | null; unitCode?: string | null },
+  entry?: LedgerRecord,
 ): Promise<void> {
-  await db.query(
-    `UPDATE queries SET outcome = $2, answered_at = $3, error_code = $4, answer_digest = $5, unit_code = COALESCE(unit_code, $6) WHERE id = $1`,
-    [id, f.outcome, f.at, f.errorCode ?? null, f.answerDigest ?? null, f.unitCode ?? null],
-  )
+  // With its ledger entry (query.recorded) in the same statement; a query is finished once.
+  await withEntry(db,
+    `UPDATE queries SET outcome = $2, answered_at = $3, error_code = $4, answer_digest = $5, unit_code = COALESCE(unit_code, $6) WHERE id = $1 AND outcome = 'pending' RETURNING id`,
+    [id, f.outcome, f.at, f.errorCode ?? null, f.answerDigest ?? null, f.unitCode ?? null], entry)
 }
 
 /** Notes that a bank's loan application concerns a unit (from a pre-loan query). */

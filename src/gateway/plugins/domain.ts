@@ -1,4 +1,6 @@
 import fp from 'fastify-plugin'
+import { readFileSync } from 'node:fs'
+import { instanceName } from '../../ledger/index.ts'
 import { AcceptService } from '../../core/accept.ts'
 import { chinaCalendar, type WorkingCalendar } from '../../core/calendar.ts'
 import { DeadlineService } from '../../core/deadlines.ts'
@@ -45,6 +47,12 @@ export const directoryPlugin = fp(async (app) => {
     return d
   }
   app.tb.directory = read()
+  const { ledger } = app.tb
+  // What was loaded, as the ledger records it: the file's digest (the running directory is what the file said).
+  const loaded = (by: string, d: Directory, version: number): Parameters<typeof ledger.record<'directory.loaded'>>[1] => ({
+    instance: instanceName(), by, version, participants: d.participants().length, fileDigest: ledger.digest(readFileSync(config.directoryFile)),
+  })
+  await ledger.write('directory.loaded', loaded('start', app.tb.directory, app.tb.directory.version))
   // (The CRLs were read twice at boot, by the store and by the load: one warning each.)
   for (const notice of new Set([...anchorNotices, ...app.tb.directory.notices])) logger.warn({ notice }, 'participant directory: certificate notice')
   logger.info({ participants: app.tb.directory.participants().length, anchors: config.pki.anchors.length }, 'participant directory loaded')
@@ -67,6 +75,9 @@ export const directoryPlugin = fp(async (app) => {
           violations: problems.map((p) => ({ pointer: p.slice(0, Math.max(1, p.indexOf(':'))), rule: 'directory', message: p.slice(p.indexOf(':') + 1).trim() })),
         })
       }
+      // The operator's action and what it loads, in one transaction, before the swap: a reload
+      // that cannot be recorded does not happen (503, the running directory kept).
+      await ledger.writeAll([ledger.record('operator.action', { operator: by, action: 'directory.reload', outcome: 'loaded' }), ledger.record('directory.loaded', loaded(by, next, before + 1))])
       app.tb.directory.adopt(next)
       for (const notice of next.notices) logger.warn({ notice }, 'participant directory: certificate notice')
       const result = { version: app.tb.directory.version, participants: app.tb.directory.participants().length, previousVersion: before }
@@ -75,14 +86,14 @@ export const directoryPlugin = fp(async (app) => {
     })().finally(() => { reloading = undefined })
     return reloading
   }
-}, { name: 'tongban-directory', dependencies: ['tongban-keys'] })
+}, { name: 'tongban-directory', dependencies: ['tongban-keys', 'tongban-ledger'] })
 
 /** Delivery (queues, workers, sweeper) and acceptance. */
 export const deliveryPlugin = fp(async (app) => {
   const tb = app.tb
   const delivery = new DeliveryService({
     config: tb.config, db: tb.db, directory: tb.directory, keyring: tb.keyring, adapters: tb.adapters,
-    clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config.redisUrl),
+    clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config.redisUrl), ledger: tb.ledger,
     onAttempt: (recipient, outcome) => tb.metrics.deliveries.inc({ recipient, outcome }),
   })
   tb.delivery = delivery
@@ -94,7 +105,7 @@ export const deliveryPlugin = fp(async (app) => {
   tb.deadlines = deadlines
   tb.accept = new AcceptService({
     db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
-    clock: tb.clock, ids: tb.ids, logger: tb.logger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
+    clock: tb.clock, ids: tb.ids, logger: tb.logger, ledger: tb.ledger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
     enqueue: (deliveries) => delivery.enqueue(deliveries),
     dueAt: (kind, openedAt) => deadlines.dueAt(kind, openedAt),
   })
@@ -105,7 +116,7 @@ export const deliveryPlugin = fp(async (app) => {
   tb.forwarder = forwarder
   tb.queries = new QueryService({
     db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
-    clock: tb.clock, ids: tb.ids, logger: tb.logger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
+    clock: tb.clock, ids: tb.ids, logger: tb.logger, ledger: tb.ledger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
     policies: QUERY_POLICIES,
     forward: (recipient, query) => forwarder.forward(recipient, query),
   })

@@ -14,6 +14,8 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     if (status !== 'pending' && status !== 'delivered' && status !== 'dead') throw new TongbanError('TB_ERR_BAD_REQUEST', 'status must be pending, delivered or dead')
     const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 100) || 100))
     const rows = await listByStatus(app.tb.db, status, limit)
+    const caller = callerOf(request)
+    await app.tb.ledger.write('operator.action', { operator: caller.kind === 'operator' ? caller.operator.id : 'unknown', action: 'read', target: `deliveries?status=${status}`, outcome: String(rows.length) })
     return { deliveries: rows.map((d) => ({ deliveryId: d.id, exchangeId: d.exchangeId, recipient: d.recipient, status: d.status, attempts: d.attempts, lastError: d.lastError, updatedAt: d.updatedAt.toISOString() })) }
   })
 
@@ -26,7 +28,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const operator = caller.kind === 'operator' ? caller.operator.id : 'unknown'
     const body = request.body
     const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined
-    await closeStepAsOperator(app.tb.db, { caseId: request.params.caseId, stepId: request.params.stepId, operator, reason, at: app.tb.clock.now() })
+    await closeStepAsOperator(app.tb.db, app.tb.ledger, { caseId: request.params.caseId, stepId: request.params.stepId, operator, reason, at: app.tb.clock.now() })
     app.log.info({ caseId: request.params.caseId, stepId: request.params.stepId, operator }, 'case step closed by an operator')
     return reply.code(200).send({ caseId: request.params.caseId, stepId: request.params.stepId, status: 'cancelled' })
   })

@@ -1,3 +1,4 @@
+import { ownerId } from '../../core/verify.ts'
 import type { FastifyInstance } from 'fastify'
 import { caseIdFault } from '../../core/formats.ts'
 import { caseView } from '../../core/views.ts'
@@ -17,7 +18,11 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
     // The format is public (docs/protocol.md): saying an id is malformed tells nothing about any case.
     const fault = caseIdFault(caseId)
     if (fault !== null) throw new TongbanError('TB_ERR_BAD_REQUEST', 'not a case id', { violations: [{ pointer: '/params/caseId', rule: `format:case-id`, message: fault.message }] })
-    return caseView(app.tb.db, caseId, callerOf(request), app.tb.clock.now())
+    const caller = callerOf(request)
+    const view = await caseView(app.tb.db, caseId, caller, app.tb.clock.now())
+    // On record before it is answered (the personal-data access log).
+    await app.tb.ledger.write('case.read', { reader: ownerId(caller), what: 'case', ref: caseId })
+    return view
   })
 
   app.get<{ Querystring: { overdue?: string; limit?: string } }>('/v1/cases', { onRequest: requireCaller }, async (request) => {
@@ -36,6 +41,7 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
       overdueOnly: overdue === 'true',
       limit: Math.min(500, Number(limit ?? 100)),
     })
+    await app.tb.ledger.write('case.read', { reader: ownerId(caller), what: 'cases', count: cases.length })
     return { cases: cases.map((c) => ({ ...c, createdAt: c.createdAt.toISOString() })), asOf: now.toISOString() }
   })
 }

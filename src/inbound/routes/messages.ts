@@ -1,3 +1,4 @@
+import { ownerId } from '../../core/verify.ts'
 import type { FastifyInstance } from 'fastify'
 import { exchangeView } from '../../core/views.ts'
 import { TongbanError } from '../../errors.ts'
@@ -29,6 +30,10 @@ export async function messageRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { id: string } }>('/v1/exchanges/:id', { onRequest: requireCaller }, async (request) => {
     const id = request.params.id
     if (!UUID_RE.test(id)) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such exchange visible to you')
-    return exchangeView(app.tb.db, id, callerOf(request), app.tb.clock.now())
+    const caller = callerOf(request)
+    const view = await exchangeView(app.tb.db, id, caller, app.tb.clock.now())
+    // On record before it is answered (the personal-data access log).
+    await app.tb.ledger.write('case.read', { reader: ownerId(caller), what: 'exchange', ref: id })
+    return view
   })
 }

@@ -1,3 +1,4 @@
+import { ownerId } from '../../core/verify.ts'
 import type { FastifyInstance } from 'fastify'
 import { isTongbanError, TongbanError } from '../../errors.ts'
 import { ruleFor } from '../../core/message-types.ts'
@@ -46,6 +47,7 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
     }
     const caller = callerOf(request)
     const rows = await listQueries(app.tb.db, caller.kind === 'participant' ? caller.participant.id : undefined, Math.min(500, Number(limit ?? 100)))
+    await app.tb.ledger.write('case.read', { reader: ownerId(caller), what: 'queries', count: rows.length })
     return {
       queries: rows.map((q) => ({
         queryId: q.id, asker: q.asker, messageId: q.messageId, type: q.type, responder: q.responder, unitCode: q.unitCode,

@@ -1,0 +1,168 @@
+import type { Db, Tx } from './db.ts'
+
+/** One ledger entry as written with its fact (see migrations/0008_ledger.sql). */
+export interface LedgerRecord {
+  readonly id: string
+  readonly kind: string
+  /** The canonical JSON (RFC 8785) of the entry: the exact bytes of its leaf. */
+  readonly entry: string
+  readonly parties: readonly string[]
+  readonly at: Date
+}
+
+/** An entry as stored, with its leaf index once the integrator has placed it. */
+export interface StoredEntry {
+  readonly id: string
+  readonly kind: string
+  readonly entry: string
+  readonly parties: string[]
+  readonly leafIndex: number | null
+  readonly createdAt: Date
+}
+
+export interface TreeState {
+  readonly hashAlg: 'SM3' | 'SHA-256'
+  readonly origin: string
+  readonly treeSize: number
+  readonly rootHash: Buffer
+  readonly updatedAt: Date
+}
+
+export interface StoredCheckpoint {
+  readonly treeSize: number
+  readonly rootHash: Buffer
+  readonly signedAt: Date
+  readonly note: string
+  readonly tsaToken: Buffer | null
+}
+
+/** The insert of an entry, its five parameters numbered from `first`; with `from`, written once per row of that relation (none: not written). */
+export function entryInsert(first: number, from?: string): string {
+  const p = (i: number): string => `$${first + i}`
+  const values = `${p(0)}::uuid, ${p(1)}, ${p(2)}, ${p(3)}::text[], ${p(4)}::timestamptz`
+  const into = 'INSERT INTO ledger_entries (id, kind, entry, parties, created_at)'
+  return from === undefined ? `${into} VALUES (${values})` : `${into} SELECT ${values} WHERE EXISTS (SELECT 1 FROM ${from})`
+}
+
+/** The parameters of entryInsert, in order. */
+export function entryParams(r: LedgerRecord): unknown[] {
+  return [r.id, r.kind, r.entry, r.parties, r.at]
+}
+
+/** Writes an entry that is itself the record of its fact (a read, a load). */
+export async function insertEntry(db: Db | Tx, r: LedgerRecord): Promise<void> {
+  await db.query(entryInsert(1), entryParams(r))
+}
+
+/**
+ * Runs `statement` (an UPDATE … RETURNING) and writes `record` only when it changed a row, in
+ * one statement: the fact and its entry are written together or not at all. Returns the rows.
+ */
+export async function withEntry<R extends Record<string, unknown>>(db: Db | Tx, statement: string, params: unknown[], record: LedgerRecord | undefined): Promise<R[]> {
+  if (record === undefined) return (await db.query<R>(statement, params)).rows
+  const n = params.length
+  const sql = `WITH fact AS (${statement}), entry AS (${entryInsert(n + 1, 'fact')}) SELECT * FROM fact`
+  return (await db.query<R>(sql, [...params, ...entryParams(record)])).rows
+}
+
+/** The tree's state, created with `hashAlg` and `origin` on first use. */
+export async function ensureTreeState(db: Db, init: { hashAlg: 'SM3' | 'SHA-256'; origin: string; emptyRoot: Buffer; at: Date }): Promise<TreeState> {
+  await db.query(
+    `INSERT INTO ledger_state (one, hash_alg, origin, tree_size, root_hash, updated_at) VALUES (true, $1, $2, 0, $3, $4) ON CONFLICT (one) DO NOTHING`,
+    [init.hashAlg, init.origin, init.emptyRoot, init.at],
+  )
+  const s = await treeState(db)
+  if (s === undefined) throw new Error('ledger state missing')
+  return s
+}
+
+const STATE_COLUMNS = `hash_alg AS "hashAlg", origin, tree_size::int AS "treeSize", root_hash AS "rootHash", updated_at AS "updatedAt"`
+
+export async function treeState(db: Db | Tx): Promise<TreeState | undefined> {
+  return (await db.query<TreeState>(`SELECT ${STATE_COLUMNS} FROM ledger_state`)).rows[0]
+}
+
+/** Locks the tree for appending; undefined when another integrator holds it. */
+export async function lockTree(tx: Tx): Promise<TreeState | undefined> {
+  return (await tx.query<TreeState>(`SELECT ${STATE_COLUMNS} FROM ledger_state FOR UPDATE SKIP LOCKED`)).rows[0]
+}
+
+/** Entries not yet in the tree, in the order they were written. */
+export async function waitingEntries(tx: Tx, limit: number): Promise<Array<{ id: string; entry: string }>> {
+  return (await tx.query<{ id: string; entry: string }>(`SELECT id, entry FROM ledger_entries WHERE leaf_index IS NULL ORDER BY seq LIMIT $1`, [limit])).rows
+}
+
+/** The hashes of the given complete subtrees, keyed `level/index`. */
+export async function fetchNodes(db: Db | Tx, refs: ReadonlyArray<{ level: number; index: number }>): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>()
+  if (refs.length === 0) return out
+  const r = await db.query<{ level: number; idx: string; hash: Buffer }>(
+    `SELECT n.level, n.idx, n.hash FROM ledger_nodes n JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
+    [refs.map((x) => x.level), refs.map((x) => x.index)],
+  )
+  for (const row of r.rows) out.set(`${row.level}/${row.idx}`, row.hash)
+  return out
+}
+
+/** Places entries at their leaf indices, writes the new subtree hashes and the new state. */
+export async function appendToTree(
+  tx: Tx,
+  placed: ReadonlyArray<{ id: string; index: number }>,
+  nodes: ReadonlyArray<{ level: number; index: number; hash: Buffer }>,
+  state: { treeSize: number; rootHash: Buffer; at: Date },
+): Promise<void> {
+  await tx.query(
+    `UPDATE ledger_entries e SET leaf_index = p.idx FROM unnest($1::uuid[], $2::bigint[]) AS p(id, idx) WHERE e.id = p.id AND e.leaf_index IS NULL`,
+    [placed.map((p) => p.id), placed.map((p) => p.index)],
+  )
+  await tx.query(
+    `INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
+    [nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
+  )
+  await tx.query(`UPDATE ledger_state SET tree_size = $1, root_hash = $2, updated_at = $3`, [state.treeSize, state.rootHash, state.at])
+}
+
+const CHECKPOINT_COLUMNS = `tree_size::int AS "treeSize", root_hash AS "rootHash", signed_at AS "signedAt", note, tsa_token AS "tsaToken"`
+
+export async function latestCheckpoint(db: Db | Tx): Promise<StoredCheckpoint | undefined> {
+  return (await db.query<StoredCheckpoint>(`SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1`)).rows[0]
+}
+
+export async function checkpointAt(db: Db | Tx, treeSize: number): Promise<StoredCheckpoint | undefined> {
+  return (await db.query<StoredCheckpoint>(`SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints WHERE tree_size = $1`, [treeSize])).rows[0]
+}
+
+/** Every checkpoint, oldest first (export). */
+export async function allCheckpoints(db: Db | Tx): Promise<StoredCheckpoint[]> {
+  return (await db.query<StoredCheckpoint>(`SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY tree_size`)).rows
+}
+
+export async function insertCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<void> {
+  await tx.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, signed_at, note, tsa_token) VALUES ($1, $2, $3, $4, $5)`, [c.treeSize, c.rootHash, c.signedAt, c.note, c.tsaToken])
+}
+
+const ENTRY_COLUMNS = `id, kind, entry, parties, leaf_index::int AS "leafIndex", created_at AS "createdAt"`
+
+export async function entryByIndex(db: Db | Tx, index: number): Promise<StoredEntry | undefined> {
+  return (await db.query<StoredEntry>(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE leaf_index = $1`, [index])).rows[0]
+}
+
+export async function entryById(db: Db | Tx, id: string): Promise<StoredEntry | undefined> {
+  return (await db.query<StoredEntry>(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE id = $1`, [id])).rows[0]
+}
+
+/** Integrated entries with leaf index in [from, to), in order (export). */
+export async function entriesInRange(db: Db | Tx, from: number, to: number): Promise<StoredEntry[]> {
+  return (await db.query<StoredEntry>(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index`, [from, to])).rows
+}
+
+/** Entries per kind (integrated or not). */
+export async function entryCounts(db: Db | Tx): Promise<Record<string, number>> {
+  const r = await db.query<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM ledger_entries GROUP BY kind`)
+  return Object.fromEntries(r.rows.map((x) => [x.kind, x.n]))
+}
+
+/** How many entries wait for the integrator. */
+export async function waitingCount(db: Db | Tx): Promise<number> {
+  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_entries WHERE leaf_index IS NULL`)).rows[0]?.n ?? 0
+}
