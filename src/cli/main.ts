@@ -10,6 +10,9 @@ Usage:
   tongban worker --keys DIR --directory FILE [--config FILE] [--allow-sample-keys]   delivery workers only, no HTTP
   tongban demo                                                        a transfer case REG → TAX → REG, end to end
   tongban migrate --keys DIR --directory FILE [--config FILE]         apply database migrations and exit
+  tongban ledger export --out DIR --keys DIR --directory FILE [--config FILE] [--no-settle]
+                                                                      the evidence ledger: entries, checkpoints, proofs
+  tongban ledger verify DIR [--vkey VKEY …] [--vkeys FILE]            check an export offline; names the first bad record
   tongban directory check FILE [--config FILE | --anchor CERT[,CRL] …] [--require-certificates] [--days N]
                                                                       validate a participant directory; report
                                                                       certificates revoked or expiring within N (30) days
@@ -36,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./serve.ts')).serve(command, rest)
     case 'migrate':
       return (await import('./serve.ts')).migrateOnly(rest)
+    case 'ledger':
+      return (await import('./ledger.ts')).ledgerCommand(rest)
     case 'demo':
       return (await import('../demo/index.ts')).runDemo(rest)
     case 'directory':

@@ -51,9 +51,13 @@ export function vkeyOf(v: NoteVerifier): string {
 
 /** Reads a verifier key string; throws on anything malformed or whose key ID does not match. */
 export function parseVkey(vkey: string): NoteVerifier {
-  const parts = vkey.trim().split('+')
-  if (parts.length !== 3) throw new Error('a verifier key is name+keyid+key')
-  const [name, hex, b64] = parts as [string, string, string]
+  // The key's base64 may hold '+' itself: the name and key ID end at the first two.
+  const text = vkey.trim()
+  const a = text.indexOf('+')
+  const b = a < 0 ? -1 : text.indexOf('+', a + 1)
+  if (b < 0) throw new Error('a verifier key is name+keyid+key')
+  const [name, hex, b64] = [text.slice(0, a), text.slice(a + 1, b), text.slice(b + 1)]
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new Error('the verifier key is not base64')
   if (name === '' || /\s/u.test(name) || !/^[0-9a-f]{8}$/.test(hex)) throw new Error('bad verifier key name or key ID')
   const raw = Buffer.from(b64, 'base64')
   let type: 'ecdsa' | 'sm2'

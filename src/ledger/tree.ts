@@ -42,7 +42,8 @@ export function split(n: number): number {
 }
 
 function isPow2(n: number): boolean {
-  return n > 0 && Number.isInteger(Math.log2(n))
+  // Exact for every safe integer (Math.log2 alone rounds 2^k ± 1 to k from k = 49 on).
+  return Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n
 }
 
 /** MTH(D[lo:hi]) from the complete subtrees it decomposes into. */
