@@ -4,6 +4,7 @@ import type { Envelope, Receipt } from '../core/envelope.ts'
 import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
 import { TongbanClientError } from './errors.ts'
 import { PublishedDirectory } from './directory.ts'
+import { LedgerClient, MemoryCheckpointStore, type CheckpointStore } from './ledger.ts'
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:8443 */
@@ -20,6 +21,8 @@ export interface ClientOptions {
   readonly clock?: Clock
   readonly ids?: IdSource
   readonly dispatcher?: Dispatcher
+  /** Where client.ledger keeps the last checkpoint it saw (default: in memory; FileCheckpointStore keeps it across restarts). */
+  readonly checkpointStore?: CheckpointStore
 }
 
 /** A message to send: the envelope's id, iat and nonce are filled in unless given. */
@@ -75,10 +78,13 @@ export class TongbanClient {
   readonly #dispatcher: Dispatcher
   #directory: PublishedDirectory | undefined
   #token: { value: string; until: number } | undefined
+  /** The evidence ledger: prove a receipt's entry is in the gateway's signed log, and that the log only grows. */
+  readonly ledger: LedgerClient
 
   constructor(options: ClientOptions) {
     this.#o = options
     this.participantId = options.participantId
+    this.ledger = new LedgerClient((method, path) => this.http(method, path), options.gatewayKeys, options.checkpointStore ?? new MemoryCheckpointStore())
     this.#clock = options.clock ?? systemClock
     this.#ids = options.ids ?? systemIds(this.#clock)
     this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 })

@@ -18,6 +18,12 @@ export const CLIENT_ERRORS = {
   TB_CLIENT_ANSWER_INVALID: 'the answer is not valid for this client',
   /** A delivery opened by PartnerInbox is not authentic, not addressed to this partner, or not the one the gateway vouches for. */
   TB_CLIENT_DELIVERY_INVALID: 'the delivery is not valid for this partner',
+  /** A ledger checkpoint, entry or inclusion proof does not verify (client.ledger). */
+  TB_CLIENT_LEDGER_INVALID: 'the ledger evidence does not verify',
+  /** The gateway's log does not extend the last checkpoint this client saw: history rewritten or forked. */
+  TB_CLIENT_LEDGER_INCONSISTENT: 'the gateway\'s log is not consistent with a checkpoint seen before',
+  /** The entry is not yet under a signed checkpoint (the integrator places it within seconds): ask again. */
+  TB_CLIENT_LEDGER_PENDING: 'the ledger entry is not yet under a checkpoint',
 } as const
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS

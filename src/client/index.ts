@@ -6,6 +6,8 @@
 export { TongbanClient } from './client.ts'
 export type { ClientOptions, OutgoingMessage, SendResult, HttpResult, QueryAnswer } from './client.ts'
 export { PartnerInbox } from './inbox.ts'
+export { LedgerClient, FileCheckpointStore, MemoryCheckpointStore } from './ledger.ts'
+export type { CheckpointStore, SeenCheckpoint, InclusionEvidence } from './ledger.ts'
 export type { InboundDelivery } from './inbox.ts'
 export { PublishedDirectory } from './directory.ts'
 export { TongbanClientError, CLIENT_ERRORS } from './errors.ts'
