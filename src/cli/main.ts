@@ -13,6 +13,9 @@ Usage:
   tongban ledger export --out DIR --keys DIR --directory FILE [--config FILE] [--no-settle]
                                                                       the evidence ledger: entries, checkpoints, proofs
   tongban ledger verify DIR [--vkey VKEY …] [--vkeys FILE]            check an export offline; names the first bad record
+  tongban evidence export --case ID --out FILE --keys DIR --directory FILE [--config FILE] [--operator ID]
+                                                                      a case's evidence package (证据包)
+  tongban evidence verify FILE [--gateway-key PEM …]                  check a package offline; names what failed
   tongban directory check FILE [--config FILE | --anchor CERT[,CRL] …] [--require-certificates] [--days N]
                                                                       validate a participant directory; report
                                                                       certificates revoked or expiring within N (30) days
@@ -41,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./serve.ts')).migrateOnly(rest)
     case 'ledger':
       return (await import('./ledger.ts')).ledgerCommand(rest)
+    case 'evidence':
+      return (await import('./evidence.ts')).evidenceCommand(rest)
     case 'demo':
       return (await import('../demo/index.ts')).runDemo(rest)
     case 'directory':

@@ -195,7 +195,7 @@ export class AcceptService {
     // Its ledger entry, in the same transaction: no acceptance without its entry, nor the reverse.
     const entry = entryId === undefined ? undefined : makeEntry('message.accepted', entryId, now, {
       exchangeId, sender: env.from, messageId: env.id, type: env.type, ...(env.caseId !== undefined ? { caseId: env.caseId } : {}), recipients, suite: msg.suite,
-      requestDigest: tagged(msg.suite, msg.requestDigest), receiptDigest: tagged(msg.suite, digestHex(msg.suite, Buffer.from(receipt, 'ascii'))),
+      requestDigest: tagged(msg.suite, msg.requestDigest), messageDigest: tagged(msg.suite, digestHex(msg.suite, Buffer.from(msg.jws, 'latin1'))), receiptDigest: tagged(msg.suite, digestHex(msg.suite, Buffer.from(receipt, 'ascii'))),
     })
     const conflict = await storeAcceptance(d.db, doc, entry)
     if (conflict === 'repeat') return 'repeat'

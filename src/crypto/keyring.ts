@@ -168,6 +168,14 @@ export class GatewayKeyring {
     return matches
   }
 
+  /** The certificates of the gateway's signing keys kept beside them (sign-sm2.crt.pem, sign-es256.crt.pem), PEM; public. */
+  signingCertificates(): string[] {
+    return [GATEWAY_KEY_FILES.signNational, GATEWAY_KEY_FILES.signInternational]
+      .map((f) => join(this.#dir, f.replace(/\.key\.pem$/, '.crt.pem')))
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f, 'utf8'))
+  }
+
   /** Suites the gateway can sign in. */
   get suites(): readonly Suite[] {
     return [...this.#signers.keys()]

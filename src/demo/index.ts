@@ -1,3 +1,4 @@
+import { verifyEvidence } from '../ledger/evidence.ts'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -23,6 +24,8 @@ const OPTIONS = {
   certs: { type: 'string', default: 'certs-example' },
   keep: { type: 'boolean', default: false },
   log: { type: 'string' },
+  /** Where to write the transfer case's evidence package (证据包), for checking it later with `tongban evidence verify`. */
+  evidence: { type: 'string' },
 } as const
 
 /**
@@ -114,6 +117,15 @@ export async function runDemo(args: string[]): Promise<number> {
     }
     const queries = (await cast.bank.client.http('GET', '/v1/queries')).json as { queries: Array<{ queryId: string; purpose: string; applicationNo: string; outcome: string; askedAt: string }> }
     process.stdout.write(`\n— The bank's query record (GET /v1/queries) —\n${queries.queries.map((q) => `  ${q.askedAt}  ${q.purpose}  loan ${q.applicationNo}  ${q.outcome}`).join('\n')}\n`)
+    process.stdout.write('\n— The evidence (存证): the transfer case\'s evidence package, checked offline with the pinned gateway keys —\n')
+    const pkg = await cast.reg.client.http('GET', `/v1/cases/${SALE.caseId}/evidence`)
+    const report = await verifyEvidence(pkg.text, { gatewayKeys })
+    say(CAST.reg.name, report.ok
+      ? `evidence package of case ${SALE.caseId}: ${report.exchanges} messages with their receipts and delivery statements, ${report.entries} ledger entries proved in one signed checkpoint — verified offline`
+      : `evidence package of case ${SALE.caseId} FAILED: ${report.fault?.record ?? ''}: ${report.fault?.message ?? ''}`)
+    if (values.evidence !== undefined) writeFileSync(resolve(values.evidence), `${pkg.text}\n`)
+    const seen = await cast.reg.client.ledger.checkpoint()
+    say(CAST.reg.name, `ledger checkpoint ${seen.origin}: ${seen.treeSize} entries, root ${seen.rootHash} (signed SM2 + ES256)`)
     say('demo', `the day's work took ${Date.now() - started} ms`)
     return 0
   } finally {

@@ -23,6 +23,8 @@ export interface MessageAccepted {
   readonly caseId?: string; readonly recipients: readonly string[]; readonly suite: string
   /** Of the exact request body, as the receipt states it. */
   readonly requestDigest: TaggedDigest
+  /** Of the sender's JWS as accepted (what is delivered, and what the delivery statement digests). */
+  readonly messageDigest: TaggedDigest
   /** Of the signed receipt (its compact JWS, ASCII). */
   readonly receiptDigest: TaggedDigest
 }

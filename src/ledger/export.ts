@@ -10,7 +10,7 @@ import type { Ledger } from './index.ts'
 export const EXPORT_FORMAT = 'tongban-ledger-export@v1'
 
 /**
- * Writes the ledger up to its latest checkpoint into `dir` (docs/ledger.md §6):
+ * Writes the ledger up to its latest checkpoint into `dir` (docs/ledger.md §7):
  *   ledger.json, entries.jsonl (line i: the exact bytes of leaf i), leaves.txt (line i: the leaf
  *   hash the gateway stored, base64), checkpoints/<size>.note, consistency/<from>-<to>.txt (the
  *   gateway's proof between successive checkpoints), keys/vkeys.txt and keys/<kid>.pem.

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { canonicalJson, ENTRY_KINDS, ENTRY_VERSION } from './entries.ts'
 import { parseCheckpointText, parseVkey, verifyNote, type CheckpointBody, type NoteVerifier } from './note.ts'
-import { leafHash, nodeHash, verifyConsistency, type TreeHash } from './tree.ts'
+import { emptyRoot, leafHash, nodeHash, verifyConsistency, type TreeHash } from './tree.ts'
 import { EXPORT_FORMAT } from './export.ts'
 
 /** The first fault found, naming its record: `entry <leaf index>`, `checkpoint <tree size>` or the file. */
@@ -95,7 +95,7 @@ function trustedKeys(dir: string, given: readonly string[] | undefined, notices:
 }
 
 /**
- * Verifies a ledger export offline (docs/ledger.md §6): every entry recomputed into its leaf and
+ * Verifies a ledger export offline (docs/ledger.md §7): every entry recomputed into its leaf and
  * the tree, every checkpoint's signature by a trusted key and its root against the entries, and
  * the consistency of successive checkpoints. Stops at the first fault, which it names.
  */
@@ -127,13 +127,17 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
     for (const size of sizes) {
       const record = `checkpoint ${size}`
       let body: CheckpointBody
+      let signedBy: NoteVerifier[]
       try {
-        const { text } = await verifyNote(readFileSync(join(dir, 'checkpoints', `${size}.note`), 'utf8'), trusted)
+        const { text, verifiedBy } = await verifyNote(readFileSync(join(dir, 'checkpoints', `${size}.note`), 'utf8'), trusted)
         body = parseCheckpointText(text)
+        signedBy = verifiedBy
       } catch (err) {
         throw new Fault(record, (err as Error).message)
       }
       if (body.origin !== origin) throw new Fault(record, `of another log (${body.origin})`)
+      if (!signedBy.some((v) => v.name === origin)) throw new Fault(record, `not signed under the log's own name ${origin}`)
+      if (size === 0 && !body.rootHash.equals(emptyRoot(alg))) throw new Fault(record, 'an empty tree with a root other than H("")')
       if (body.treeSize !== size) throw new Fault(record, `its file name says ${size}, it says ${body.treeSize}`)
       const prev = checkpoints.at(-1)
       if (prev !== undefined && body.timestamp < prev.timestamp) throw new Fault(record, 'signed before the checkpoint of a smaller tree')
@@ -171,6 +175,7 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
       }
     }
     checkRoot()
+    if (!existsSync(join(dir, 'entries.jsonl'))) throw new Fault('entries.jsonl', 'missing')
     const lines = createInterface({ input: createReadStream(join(dir, 'entries.jsonl'), 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
     for await (const line of lines) {
       if (index >= treeSize) throw new Fault(`entry ${index}`, `beyond the last checkpoint (${treeSize} entries)`)

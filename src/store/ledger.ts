@@ -76,7 +76,8 @@ export async function ensureTreeState(db: Db, init: { hashAlg: 'SM3' | 'SHA-256'
   return s
 }
 
-const STATE_COLUMNS = `hash_alg AS "hashAlg", origin, tree_size::int AS "treeSize", root_hash AS "rootHash", updated_at AS "updatedAt"`
+// Sizes and indices are bigint; read as float8, exact for every integer below 2^53 (a JavaScript number).
+const STATE_COLUMNS = `hash_alg AS "hashAlg", origin, tree_size::float8 AS "treeSize", root_hash AS "rootHash", updated_at AS "updatedAt"`
 
 export async function treeState(db: Db | Tx): Promise<TreeState | undefined> {
   return (await db.query<TreeState>(`SELECT ${STATE_COLUMNS} FROM ledger_state`)).rows[0]
@@ -122,7 +123,7 @@ export async function appendToTree(
   await tx.query(`UPDATE ledger_state SET tree_size = $1, root_hash = $2, updated_at = $3`, [state.treeSize, state.rootHash, state.at])
 }
 
-const CHECKPOINT_COLUMNS = `tree_size::int AS "treeSize", root_hash AS "rootHash", signed_at AS "signedAt", note, tsa_token AS "tsaToken"`
+const CHECKPOINT_COLUMNS = `tree_size::float8 AS "treeSize", root_hash AS "rootHash", signed_at AS "signedAt", note, tsa_token AS "tsaToken"`
 
 export async function latestCheckpoint(db: Db | Tx): Promise<StoredCheckpoint | undefined> {
   return (await db.query<StoredCheckpoint>(`SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1`)).rows[0]
@@ -141,7 +142,7 @@ export async function insertCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<voi
   await tx.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, signed_at, note, tsa_token) VALUES ($1, $2, $3, $4, $5)`, [c.treeSize, c.rootHash, c.signedAt, c.note, c.tsaToken])
 }
 
-const ENTRY_COLUMNS = `id, kind, entry, parties, leaf_index::int AS "leafIndex", created_at AS "createdAt"`
+const ENTRY_COLUMNS = `id, kind, entry, parties, leaf_index::float8 AS "leafIndex", created_at AS "createdAt"`
 
 export async function entryByIndex(db: Db | Tx, index: number): Promise<StoredEntry | undefined> {
   return (await db.query<StoredEntry>(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE leaf_index = $1`, [index])).rows[0]
@@ -165,4 +166,28 @@ export async function entryCounts(db: Db | Tx): Promise<Record<string, number>> 
 /** How many entries wait for the integrator. */
 export async function waitingCount(db: Db | Tx): Promise<number> {
   return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_entries WHERE leaf_index IS NULL`)).rows[0]?.n ?? 0
+}
+
+/**
+ * The placed entries about one case (evidence package): the acceptance of each of its exchanges,
+ * the settlement of each delivery, the reads of the case and the operators' closing of its steps.
+ */
+export async function caseEntries(db: Db | Tx, q: { caseId: string; exchangeIds: readonly string[]; deliveryIds: readonly string[] }): Promise<StoredEntry[]> {
+  return (await db.query<StoredEntry>(
+    `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE leaf_index IS NOT NULL AND (
+       (kind = 'message.accepted' AND (entry::jsonb ->> 'exchangeId') = ANY($1::text[]))
+       OR (kind = 'delivery.settled' AND (entry::jsonb ->> 'deliveryId') = ANY($2::text[]))
+       OR (kind = 'case.read' AND (entry::jsonb ->> 'ref') = $3 AND (entry::jsonb ->> 'what') IN ('case', 'evidence'))
+       OR (kind = 'operator.action' AND (entry::jsonb ->> 'action') = 'step.close' AND (entry::jsonb ->> 'target') LIKE $3 || '/%'))
+     ORDER BY leaf_index`,
+    [q.exchangeIds, q.deliveryIds, q.caseId],
+  )).rows
+}
+
+/** The exchanges of a case, oldest first, with their sealed messages. */
+export async function caseExchanges(db: Db | Tx, caseId: string): Promise<Array<{ id: string; sender: string; messageId: string; type: string; suite: 'national' | 'international'; receipt: string; receivedAt: Date; sealed: Buffer }>> {
+  return (await db.query(
+    `SELECT id, sender, message_id AS "messageId", type, suite, receipt, received_at AS "receivedAt", message_sealed AS sealed FROM exchanges WHERE case_id = $1 ORDER BY received_at, id`,
+    [caseId],
+  )).rows
 }

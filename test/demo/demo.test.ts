@@ -6,7 +6,11 @@ import { join } from 'node:path'
 import { BUYER, SELLER } from '../../src/demo/scenes/day.ts'
 import { WANGKUI_SALE } from '../../src/demo/scenes/wangkui.ts'
 import { dropRedisPrefix, dropSchema, isolationName } from '../helpers/services.ts'
-import { tongbanCommand } from '../helpers/subprocess.ts'
+import { plainEnv, tongbanCommand } from '../helpers/subprocess.ts'
+import pg from 'pg'
+import { GatewayKeyring } from '../../src/crypto/index.ts'
+import { verifyEvidence } from '../../src/ledger/evidence.ts'
+import { DATABASE_URL } from '../helpers/services.ts'
 
 // Issue 2 §1 / issue 4: `npm run demo` (tongban demo) runs the gateway and the simulated
 // agencies end to end, completes the transfer case REG → TAX → REG and prints its timeline.
@@ -19,7 +23,8 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const [cmd, argv] = tongbanCommand(['demo', '--schema', name, '--prefix', name, '--log', log])
+const evidence = join(dir, 'transfer-case.evidence')
+const [cmd, argv] = tongbanCommand(['demo', '--schema', name, '--prefix', name, '--log', log, '--evidence', evidence])
 const run = spawnSync(cmd, argv, {
   encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
 })
@@ -58,4 +63,57 @@ t.test('the gateway\'s log carries none of the people\'s data', async (t) => {
   t.ok(text.includes('message accepted'), 'the log is not empty')
   for (const p of [SELLER, BUYER]) for (const v of [p.name, p.idNumber, p.phone, p.address]) t.notOk(text.includes(v), 'not in the log')
   for (const p of [WANGKUI_SALE.seller, WANGKUI_SALE.buyer]) for (const v of [p.name, p.idNumber, p.phone]) t.notOk(text.includes(v), 'not in the log')
+})
+
+// Issue 8: the ledger after the full demo, and the transfer case's evidence package.
+t.test('after the demo, every fact has its ledger entry, kind by kind', async (t) => {
+  const db = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${name}` })
+  await db.connect()
+  t.teardown(() => db.end())
+  const n = async (sql: string): Promise<number> => Number((await db.query(sql)).rows[0].n)
+  const kinds = Object.fromEntries((await db.query<{ kind: string; n: number }>('SELECT kind, count(*)::int AS n FROM ledger_entries GROUP BY kind')).rows.map((r) => [r.kind, r.n]))
+  t.equal(kinds['message.accepted'], await n('SELECT count(*) AS n FROM exchanges'), 'accepted exchanges')
+  t.ok((kinds['message.accepted'] ?? 0) > 0)
+  t.equal(kinds['delivery.settled'], await n(`SELECT count(*) AS n FROM deliveries WHERE status <> 'pending'`), 'settled deliveries')
+  t.equal(kinds['query.recorded'], await n(`SELECT count(*) AS n FROM queries WHERE outcome <> 'pending'`), 'finished queries (refused ones included)')
+  // Reads of personal data: the successful GETs of a case, an exchange, the case list, the query record or an evidence package, from the gateway's request log.
+  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { reqId?: string; msg?: string; req?: { method?: string; url?: string }; res?: { statusCode?: number } })
+  const ok = new Set(lines.filter((l) => l.msg === 'request completed' && l.res?.statusCode === 200).map((l) => l.reqId))
+  const reads = lines.filter((l) => l.msg === 'incoming request' && l.req?.method === 'GET' && ok.has(l.reqId) && /^\/v1\/(cases|exchanges|queries)(\/|\?|$)/.test(l.req.url ?? ''))
+  t.ok(reads.length >= 5, `the demo read ${reads.length} times`)
+  t.equal(kinds['case.read'], reads.length, 'one case.read per read answered')
+  t.equal(kinds['operator.action'] ?? 0, 0, 'no operator acted in the demo')
+  t.equal(kinds['directory.loaded'], 1)
+  t.equal(kinds['keys.loaded'], 1)
+  t.equal(await n('SELECT count(*) AS n FROM ledger_entries WHERE leaf_index IS NULL'), 0, 'every entry placed in the tree')
+})
+
+t.test('the transfer case\'s evidence package verifies offline; flipping any byte fails and names what failed', async (t) => {
+  t.match(out, /evidence package of case 231202-2026-000888: \d+ messages .* verified offline/)
+  const text = readFileSync(evidence, 'utf8')
+  const gatewayKeys = GatewayKeyring.load('certs-example/gateway', 'TONGBAN').publicKeys().signing
+  const good = await verifyEvidence(text, { gatewayKeys })
+  t.ok(good.ok, JSON.stringify(good.fault))
+  t.equal(good.caseId, '231202-2026-000888')
+  t.ok(good.exchanges >= 3 && good.entries >= good.exchanges * 2, `${good.exchanges} exchanges, ${good.entries} entries`)
+  const [vcmd, vargv] = tongbanCommand(['evidence', 'verify', evidence, '--gateway-key', 'certs-example/gateway/sign-sm2.pub.pem', '--gateway-key', 'certs-example/gateway/sign-es256.pub.pem'])
+  const cli = spawnSync(vcmd, vargv, { encoding: 'utf8', timeout: 60_000, env: plainEnv() })
+  t.equal(cli.status, 0, cli.stdout + cli.stderr)
+  t.match(cli.stdout, /^OK evidence of case 231202-2026-000888/)
+  // Bytes flipped one at a time (bit 0; the package is ASCII, so the result is another byte): every
+  // byte of the header, the signature and the separators, and a spread of the payload — or, with
+  // TONGBAN_TEST_EXHAUSTIVE=1, every byte (about 3 minutes for the demo's package).
+  const failed = new Map<string, number>()
+  let passed = 0
+  const [h, p] = [text.indexOf('.'), text.lastIndexOf('.')]
+  const stride = process.env.TONGBAN_TEST_EXHAUSTIVE === '1' ? 1 : Math.ceil(text.length / 1500)
+  const positions = [...Array(text.length).keys()].filter((i) => i <= h + 1 || i >= p - 1 || i % stride === 0)
+  for (const i of positions) {
+    const flipped = text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 1) + text.slice(i + 1)
+    const r = await verifyEvidence(flipped, { gatewayKeys })
+    if (r.ok) passed++
+    else failed.set(r.fault?.record.replace(/[0-9a-f-]{36}|\d+/g, '…') ?? '', (failed.get(r.fault?.record ?? '') ?? 0) + 1)
+  }
+  t.equal(passed, 0, `every one of ${positions.length} flipped bytes (of ${text.length}) fails`)
+  t.ok(failed.size >= 4, `named what failed: ${[...failed.keys()].join('; ')}`)
 })

@@ -1,3 +1,4 @@
+import { buildEvidence } from '../../ledger/evidence.ts'
 import { ownerId } from '../../core/verify.ts'
 import type { FastifyInstance } from 'fastify'
 import { caseIdFault } from '../../core/formats.ts'
@@ -25,7 +26,22 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
     return view
   })
 
-  app.get<{ Querystring: { overdue?: string; limit?: string } }>('/v1/cases', { onRequest: requireCaller }, async (request) => {
+  // The case's evidence package (证据包, docs/ledger.md §8): a participant's own exchanges, signed by the gateway.
+  app.get<{ Params: { caseId: string } }>('/v1/cases/:caseId/evidence', { onRequest: requireCaller }, async (request, reply) => {
+    const { caseId } = request.params
+    const fault = caseIdFault(caseId)
+    if (fault !== null) throw new TongbanError('TB_ERR_BAD_REQUEST', 'not a case id', { violations: [{ pointer: '/params/caseId', rule: `format:case-id`, message: fault.message }] })
+    const tb = app.tb
+    if (!tb.ledger.enabled) throw new TongbanError('TB_ERR_UNAVAILABLE', 'this gateway runs without its ledger (ledger.enabled is false)')
+    const caller = callerOf(request)
+    const me = ownerId(caller)
+    const pkg = await buildEvidence({ db: tb.db, ledger: tb.ledger, keyring: tb.keyring, directory: tb.directory, now: tb.clock.now() }, caseId, caller.kind === 'participant' ? me : undefined, me)
+    if (pkg === undefined) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such case visible to you')
+    await tb.ledger.write('case.read', { reader: me, what: 'evidence', ref: caseId })
+    return reply.type('application/jose').send(pkg)
+  })
+
+  app.get<{ Querystring: { overdue?: string; limit?: string } }>('/v1/cases',  { onRequest: requireCaller }, async (request) => {
     const { overdue, limit } = request.query
     if (overdue !== undefined && overdue !== 'true' && overdue !== 'false') {
       throw new TongbanError('TB_ERR_BAD_REQUEST', 'overdue must be true or false', { violations: [{ pointer: '/query/overdue', rule: 'enum', message: 'overdue must be true or false' }] })

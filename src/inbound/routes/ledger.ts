@@ -28,7 +28,7 @@ function checkpointJson(c: StoredCheckpoint, origin: string, hashAlg: string, vk
 }
 
 /**
- * The evidence ledger (docs/ledger.md §5): signed checkpoints, inclusion and consistency proofs,
+ * The evidence ledger (docs/ledger.md §6): signed checkpoints, inclusion and consistency proofs,
  * and entries — whole for the participants they name (and operators), the leaf hash for others.
  */
 export async function ledgerRoutes(app: FastifyInstance): Promise<void> {
