@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { ADAPTERS } from '../../adapters/index.ts'
 import { Directory } from '../core/directory.ts'
 import { createMessageValidator } from '../core/schemas.ts'
-import { GatewayKeyring, PublicKey, TrustStore } from '../crypto/index.ts'
+import { GatewayKeyring, PublicKey, TrustStore, tsaAnchors } from '../crypto/index.ts'
 import { buildEvidence, verifyEvidence } from '../ledger/evidence.ts'
 import { gatewayConfig, openLedger } from './ledger.ts'
 import { UsageError } from './usage.ts'
@@ -37,18 +37,21 @@ export async function evidenceCommand(args: string[]): Promise<number> {
     return 0
   }
   if (sub === 'verify') {
-    const { values, positionals } = parseArgs({ args: rest, options: { 'gateway-key': { type: 'string', multiple: true } }, allowPositionals: true, strict: true })
+    const { values, positionals } = parseArgs({ args: rest, options: { 'gateway-key': { type: 'string', multiple: true }, 'tsa-ca': { type: 'string' } }, allowPositionals: true, strict: true })
     if (positionals.length !== 1) throw new UsageError('evidence verify takes one package file')
     const file = positionals[0] as string
     const keys = (values['gateway-key'] ?? []).map((f, i) => PublicKey.fromPem(`gateway-key-${i + 1}`, readFileSync(f, 'utf8')))
     // Keys given as files carry no kid: the package's kid picks among them by fingerprint.
-    const r = await verifyEvidence(readFileSync(file, 'utf8'), keys.length > 0 ? { gatewayKeys: keys } : {})
+    const r = await verifyEvidence(readFileSync(file, 'utf8'), {
+      ...(keys.length > 0 ? { gatewayKeys: keys } : {}),
+      ...(values['tsa-ca'] !== undefined ? { tsaAnchors: tsaAnchors(readFileSync(values['tsa-ca'])) } : {}),
+    })
     for (const n of r.notices) process.stderr.write(`notice: ${n}\n`)
     if (!r.ok) {
       process.stdout.write(`FAIL ${r.fault?.record ?? 'package'}: ${r.fault?.message ?? ''}\n`)
       return 1
     }
-    process.stdout.write(`OK evidence of case ${r.caseId ?? ''}: ${r.exchanges} exchanges, ${r.entries} ledger entries\n`)
+    process.stdout.write(`OK evidence of case ${r.caseId ?? ''}: ${r.exchanges} exchanges, ${r.entries} ledger entries${r.timestamp !== undefined ? `, checkpoint time-stamped ${r.timestamp}` : ''}\n`)
     return 0
   }
   throw new UsageError(`unknown evidence command "${sub ?? ''}" (export or verify)`)

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadConfig, type Config, type DeepPartial } from '../config/index.ts'
-import { GatewayKeyring, useSmBackend } from '../crypto/index.ts'
+import { GatewayKeyring, tsaAnchors, useSmBackend } from '../crypto/index.ts'
 import { defaultOrigin, Ledger } from '../ledger/index.ts'
 import { exportLedger } from '../ledger/export.ts'
+import { tsaClient } from '../ledger/tsa.ts'
 import { verifyExport, type LedgerReport } from '../ledger/verify.ts'
 import { openDb } from '../store/db.ts'
 import { createLogger } from '../util/log.ts'
@@ -26,6 +27,7 @@ export async function openLedger(config: Config): Promise<{ ledger: Ledger; clos
   const ledger = new Ledger({
     db, keyring, clock: systemClock, ids: systemIds(), logger: createLogger({ level: 'warn' }),
     settings: { ...config.ledger, enabled: true, origin: config.ledger.origin ?? defaultOrigin(config.gatewayId) },
+    ...(config.ledger.tsaUrl !== undefined ? { timestamp: tsaClient(config.ledger.tsaUrl, config.ledger.tsaCaFile) } : {}),
   })
   try {
     await ledger.open()
@@ -44,7 +46,7 @@ export function printReport(what: string, r: LedgerReport): number {
     return 1
   }
   const kinds = Object.entries(r.kinds).sort().map(([k, n]) => `${k} ${n}`).join(', ')
-  process.stdout.write(`OK ${what}: ${r.treeSize} entries, ${r.checkpoints} checkpoints${r.rootHash ? `, root ${r.rootHash}` : ''}${kinds ? ` (${kinds})` : ''}\n`)
+  process.stdout.write(`OK ${what}: ${r.treeSize} entries, ${r.checkpoints} checkpoints${r.timestamps > 0 ? ` (${r.timestamps} time-stamped)` : ''}${r.rootHash ? `, root ${r.rootHash}` : ''}${kinds ? ` (${kinds})` : ''}\n`)
   return 0
 }
 
@@ -66,10 +68,11 @@ export async function ledgerCommand(args: string[]): Promise<number> {
     return 0
   }
   if (sub === 'verify') {
-    const { values, positionals } = parseArgs({ args: rest, options: { vkey: { type: 'string', multiple: true }, vkeys: { type: 'string' } }, allowPositionals: true, strict: true })
+    const { values, positionals } = parseArgs({ args: rest, options: { vkey: { type: 'string', multiple: true }, vkeys: { type: 'string' }, 'tsa-ca': { type: 'string' } }, allowPositionals: true, strict: true })
     if (positionals.length !== 1) throw new UsageError('ledger verify takes one export folder')
     const vkeys = [...(values.vkey ?? []), ...(values.vkeys !== undefined ? readFileSync(values.vkeys, 'utf8').split('\n').filter((l) => l.trim() !== '') : [])]
-    return printReport(positionals[0] as string, await verifyExport(positionals[0] as string, { vkeys }))
+    const tsa = values['tsa-ca'] !== undefined ? { tsaAnchors: tsaAnchors(readFileSync(values['tsa-ca'])) } : {}
+    return printReport(positionals[0] as string, await verifyExport(positionals[0] as string, { vkeys, ...tsa }))
   }
   throw new UsageError(`unknown ledger command "${sub ?? ''}" (export or verify)`)
 }

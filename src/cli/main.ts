@@ -12,10 +12,10 @@ Usage:
   tongban migrate --keys DIR --directory FILE [--config FILE]         apply database migrations and exit
   tongban ledger export --out DIR --keys DIR --directory FILE [--config FILE] [--no-settle]
                                                                       the evidence ledger: entries, checkpoints, proofs
-  tongban ledger verify DIR [--vkey VKEY …] [--vkeys FILE]            check an export offline; names the first bad record
+  tongban ledger verify DIR [--vkey VKEY …] [--vkeys FILE] [--tsa-ca PEM]  check an export offline; names the first bad record
   tongban evidence export --case ID --out FILE --keys DIR --directory FILE [--config FILE] [--operator ID]
                                                                       a case's evidence package (证据包)
-  tongban evidence verify FILE [--gateway-key PEM …]                  check a package offline; names what failed
+  tongban evidence verify FILE [--gateway-key PEM …] [--tsa-ca PEM]  check a package offline; names what failed
   tongban directory check FILE [--config FILE | --anchor CERT[,CRL] …] [--require-certificates] [--days N]
                                                                       validate a participant directory; report
                                                                       certificates revoked or expiring within N (30) days

@@ -47,6 +47,7 @@ export interface Config {
   readonly ledger: {
     readonly enabled: boolean; readonly hash: 'SM3' | 'SHA-256'; readonly origin?: string
     readonly integrateMs: number; readonly checkpointMs: number; readonly batch: number
+    readonly tsaUrl?: string; readonly tsaCaFile?: string
   }
 }
 
@@ -122,6 +123,8 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_LEDGER: { path: 'ledger.enabled', type: 'boolean' },
   TONGBAN_LEDGER_HASH: { path: 'ledger.hash', type: 'string' },
   TONGBAN_LEDGER_ORIGIN: { path: 'ledger.origin', type: 'string' },
+  TONGBAN_LEDGER_TSA_URL: { path: 'ledger.tsaUrl', type: 'string' },
+  TONGBAN_LEDGER_TSA_CA: { path: 'ledger.tsaCaFile', type: 'string' },
 }
 
 /** TONGBAN_* variables that are not configuration: read by tooling, not by the gateway. */
@@ -228,7 +231,7 @@ function knownKeys(schemaPath: string): string[] {
   return isObject(node) && isObject(node.properties ?? null) ? Object.keys(node.properties as JsonObject) : []
 }
 
-const PATH_KEYS = new Set(['keysDir', 'directoryFile', 'file', 'crl'])
+const PATH_KEYS = new Set(['tsaCaFile', 'keysDir', 'directoryFile', 'file', 'crl'])
 
 /** Relative file paths are taken relative to where they were written. */
 function resolvePaths(value: JsonObject, base: string): JsonObject {

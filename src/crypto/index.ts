@@ -17,3 +17,6 @@ export type { CertificateInfo, KeyReading, KeyState, KeyUse, PkiSettings } from 
 export { SAMPLE_KEYS } from './sample-keys.ts'
 export { signDetached, verifyDetached, publicKeyDer, treeHash } from './detached.ts'
 export type { TreeHash } from './detached.ts'
+export { timeStampRequest, timeStampToken, verifyTimeStampToken, tsaAnchors } from './tsa.ts'
+export type { TimeStamp } from './tsa.ts'
+export type { Certificate } from './x509.ts'

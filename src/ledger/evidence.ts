@@ -1,4 +1,4 @@
-import { digestAlg, digestHex, parseJws, PublicKey, signJws, verifyJws, type GatewayKeyring, type Suite } from '../crypto/index.ts'
+import { digestAlg, digestHex, parseJws, PublicKey, signJws, verifyJws, verifyTimeStampToken, type Certificate, type GatewayKeyring, type Suite } from '../crypto/index.ts'
 import type { Directory } from '../core/directory.ts'
 import { DELIVERY_TYP } from '../core/envelope.ts'
 import type { Db } from '../store/db.ts'
@@ -109,6 +109,8 @@ export interface EvidenceReport {
   readonly caseId?: string
   readonly exchanges: number
   readonly entries: number
+  /** When the TSA stamped the checkpoint (RFC 3161), if it did. */
+  readonly timestamp?: string
 }
 
 class Fault extends Error {
@@ -136,7 +138,7 @@ const suiteOfTag = (tag: string | undefined): Suite => (tag?.startsWith('SM3:') 
  * message, receipt and delivery statement against its entry, and the package's own signature.
  * Stops at the first fault and names it.
  */
-export async function verifyEvidence(text: string, options: { gatewayKeys?: readonly PublicKey[] } = {}): Promise<EvidenceReport> {
+export async function verifyEvidence(text: string, options: { gatewayKeys?: readonly PublicKey[]; tsaAnchors?: readonly Certificate[] } = {}): Promise<EvidenceReport> {
   const notices: string[] = []
   let exchangesSeen = 0
   let entriesSeen = 0
@@ -200,6 +202,17 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
       throw new Fault('checkpoint', (err as Error).message)
     }
     if (cp.origin !== payload.ledger.origin) throw new Fault('checkpoint', `of another log (${cp.origin})`)
+    let timestamp: Date | undefined
+    if (payload.ledger.tsaToken !== undefined) {
+      try {
+        const token = Buffer.from(payload.ledger.tsaToken, 'base64')
+        if (token.toString('base64') !== payload.ledger.tsaToken) throw new Error('not base64')
+        timestamp = verifyTimeStampToken(token, Buffer.from(payload.ledger.checkpoint, 'utf8'), options.tsaAnchors).genTime
+      } catch (err) {
+        throw new Fault('checkpoint time stamp', (err as Error).message)
+      }
+      if (options.tsaAnchors === undefined) notices.push('the time stamp was checked with the TSA certificate it carries: give the TSA\'s CA (--tsa-ca) to check who issued it')
+    }
 
     // Every entry, in the signed tree.
     const byExchange = new Map<string, Record<string, unknown>>()
@@ -264,7 +277,7 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
     const outer = parseJws(compact)
     const ok = gatewayKey(header.kid)
     if (ok === undefined || !(await verifyJws(outer, ok))) throw new Fault('package', 'its signature does not verify with a trusted gateway key')
-    return { ok: true, notices, caseId, exchanges: exchangesSeen, entries: entriesSeen }
+    return { ok: true, notices, caseId, exchanges: exchangesSeen, entries: entriesSeen, ...(timestamp !== undefined ? { timestamp: timestamp.toISOString() } : {}) }
   } catch (err) {
     if (err instanceof Fault) return { ok: false, fault: { record: err.record, message: err.message }, notices, exchanges: exchangesSeen, entries: entriesSeen, ...(caseId !== undefined ? { caseId } : {}) }
     // Anything else malformed inside (a JWS that does not parse, a key that does not read) is a fault too.

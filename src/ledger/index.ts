@@ -3,7 +3,7 @@ import { digestAlg, digestHex, treeHash, type GatewayKeyring, type PublicKey, ty
 import { TongbanError } from '../errors.ts'
 import { inTransaction, type Db } from '../store/db.ts'
 import {
-  appendToTree, checkpointAt, ensureTreeState, fetchNodes, insertCheckpoint, insertEntry, latestCheckpoint, lockTree, treeState, waitingEntries,
+  appendToTree, checkpointAt, ensureTreeState, setTsaToken, fetchNodes, insertCheckpoint, insertEntry, latestCheckpoint, lockTree, treeState, waitingEntries,
   type LedgerRecord, type StoredCheckpoint, type TreeState,
 } from '../store/ledger.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
@@ -214,18 +214,23 @@ export class Ledger {
       if (!force && last !== undefined && now.getTime() - last.signedAt.getTime() < this.#d.settings.checkpointMs) return undefined
       const text = checkpointText({ origin: state.origin, treeSize: state.treeSize, rootHash: state.rootHash, timestamp: now.toISOString() })
       const note = await signNote(text, state.origin, signers)
-      let tsaToken: Buffer | null = null
-      if (this.#d.timestamp !== undefined) {
-        try {
-          tsaToken = await this.#d.timestamp(note)
-        } catch (err) {
-          this.#d.logger.warn({ err }, 'the time-stamping authority did not stamp the checkpoint; signed without a time stamp')
-        }
-      }
-      const c: StoredCheckpoint = { treeSize: state.treeSize, rootHash: state.rootHash, signedAt: now, note, tsaToken }
+      const c: StoredCheckpoint = { treeSize: state.treeSize, rootHash: state.rootHash, signedAt: now, note, tsaToken: null }
       await insertCheckpoint(tx, c)
       return c
-    })
+    }).then((c) => (c === undefined ? undefined : this.#stamp(c)))
+  }
+
+  /** Has the checkpoint stamped by the TSA, after it is committed (a slow TSA holds no lock); unstamped when the TSA fails. */
+  async #stamp(c: StoredCheckpoint): Promise<StoredCheckpoint> {
+    if (this.#d.timestamp === undefined) return c
+    try {
+      const token = await this.#d.timestamp(c.note)
+      await setTsaToken(this.#d.db, c.treeSize, token)
+      return { ...c, tsaToken: token }
+    } catch (err) {
+      this.#d.logger.warn({ err, treeSize: c.treeSize }, 'the time-stamping authority did not stamp the checkpoint; it stays signed, without a time stamp')
+      return c
+    }
   }
 
   /** Integrates everything waiting and signs a checkpoint of it (tests, export, shutdown). */

@@ -5,6 +5,7 @@ import { canonicalJson, ENTRY_KINDS, ENTRY_VERSION } from './entries.ts'
 import { parseCheckpointText, parseVkey, verifyNote, type CheckpointBody, type NoteVerifier } from './note.ts'
 import { emptyRoot, leafHash, nodeHash, verifyConsistency, type TreeHash } from './tree.ts'
 import { EXPORT_FORMAT } from './export.ts'
+import { verifyTimeStampToken, type Certificate } from '../crypto/index.ts'
 
 /** The first fault found, naming its record: `entry <leaf index>`, `checkpoint <tree size>` or the file. */
 export interface LedgerFault {
@@ -19,6 +20,8 @@ export interface LedgerReport {
   readonly checkpoints: number
   readonly kinds: Record<string, number>
   readonly rootHash?: string
+  /** Checkpoints with a verified RFC 3161 time stamp. */
+  readonly timestamps: number
   readonly notices: string[]
 }
 
@@ -99,8 +102,9 @@ function trustedKeys(dir: string, given: readonly string[] | undefined, notices:
  * the tree, every checkpoint's signature by a trusted key and its root against the entries, and
  * the consistency of successive checkpoints. Stops at the first fault, which it names.
  */
-export async function verifyExport(dir: string, options: { vkeys?: readonly string[] } = {}): Promise<LedgerReport> {
+export async function verifyExport(dir: string, options: { vkeys?: readonly string[]; tsaAnchors?: readonly Certificate[] } = {}): Promise<LedgerReport> {
   const notices: string[] = []
+  let timestamps = 0
   const kinds: Record<string, number> = {}
   let treeSize = 0
   let checkpointCount = 0
@@ -138,6 +142,15 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
       if (body.origin !== origin) throw new Fault(record, `of another log (${body.origin})`)
       if (!signedBy.some((v) => v.name === origin)) throw new Fault(record, `not signed under the log's own name ${origin}`)
       if (size === 0 && !body.rootHash.equals(emptyRoot(alg))) throw new Fault(record, 'an empty tree with a root other than H("")')
+      const tsr = join(dir, 'checkpoints', `${size}.tsr`)
+      if (existsSync(tsr)) {
+        try {
+          verifyTimeStampToken(readFileSync(tsr), readFileSync(join(dir, 'checkpoints', `${size}.note`)), options.tsaAnchors)
+        } catch (err) {
+          throw new Fault(`${record} time stamp`, (err as Error).message)
+        }
+        timestamps++
+      }
       if (body.treeSize !== size) throw new Fault(record, `its file name says ${size}, it says ${body.treeSize}`)
       const prev = checkpoints.at(-1)
       if (prev !== undefined && body.timestamp < prev.timestamp) throw new Fault(record, 'signed before the checkpoint of a smaller tree')
@@ -190,9 +203,10 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
       checkRoot()
     }
     if (index < treeSize) throw new Fault(`entry ${index}`, `missing: the export holds ${index} entries, its last checkpoint covers ${treeSize}`)
-    return { ok: true, treeSize, checkpoints: checkpointCount, kinds, notices, ...(treeSize > 0 ? { rootHash: frontier.root().toString('base64') } : {}) }
+    if (timestamps > 0 && options.tsaAnchors === undefined) notices.push('time stamps checked with the TSA certificates they carry: give the TSA\'s CA (--tsa-ca) to check who issued them')
+    return { ok: true, treeSize, checkpoints: checkpointCount, kinds, timestamps, notices, ...(treeSize > 0 ? { rootHash: frontier.root().toString('base64') } : {}) }
   } catch (err) {
     if (!(err instanceof Fault)) throw err
-    return { ok: false, fault: { record: err.record, message: err.message }, treeSize, checkpoints: checkpointCount, kinds, notices }
+    return { ok: false, fault: { record: err.record, message: err.message }, treeSize, checkpoints: checkpointCount, kinds, timestamps, notices }
   }
 }

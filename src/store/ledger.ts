@@ -142,6 +142,11 @@ export async function insertCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<voi
   await tx.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, signed_at, note, tsa_token) VALUES ($1, $2, $3, $4, $5)`, [c.treeSize, c.rootHash, c.signedAt, c.note, c.tsaToken])
 }
 
+/** Adds the TSA's token to a checkpoint that has none (the one update a checkpoint takes). */
+export async function setTsaToken(db: Db | Tx, treeSize: number, token: Buffer): Promise<void> {
+  await db.query(`UPDATE ledger_checkpoints SET tsa_token = $2 WHERE tree_size = $1 AND tsa_token IS NULL`, [treeSize, token])
+}
+
 const ENTRY_COLUMNS = `id, kind, entry, parties, leaf_index::float8 AS "leafIndex", created_at AS "createdAt"`
 
 export async function entryByIndex(db: Db | Tx, index: number): Promise<StoredEntry | undefined> {

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { defaultOrigin, instanceName, Ledger } from '../../ledger/index.ts'
+import { tsaClient } from '../../ledger/tsa.ts'
 
 /**
  * The evidence ledger (docs/ledger.md): opened at start (its hash and origin checked against
@@ -12,6 +13,7 @@ export const ledgerPlugin = fp(async (app) => {
   const ledger = new Ledger({
     db, keyring, clock, ids, logger,
     settings: { ...s, origin: s.origin ?? defaultOrigin(config.gatewayId) },
+    ...(s.tsaUrl !== undefined ? { timestamp: tsaClient(s.tsaUrl, s.tsaCaFile) } : {}),
   })
   app.tb.ledger = ledger
   if (ledger.enabled) {

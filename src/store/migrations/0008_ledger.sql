@@ -50,13 +50,19 @@ BEGIN
   IF TG_OP = 'DELETE' THEN
     RAISE EXCEPTION USING ERRCODE = 'TB010', MESSAGE = 'ledger records are never deleted';
   END IF;
-  IF TG_TABLE_NAME = 'ledger_entries' AND (NEW.entry IS DISTINCT FROM OLD.entry OR NEW.id IS DISTINCT FROM OLD.id OR NEW.kind IS DISTINCT FROM OLD.kind
-      OR (OLD.leaf_index IS NOT NULL AND NEW.leaf_index IS DISTINCT FROM OLD.leaf_index)) THEN
-    RAISE EXCEPTION USING ERRCODE = 'TB010', MESSAGE = 'a ledger entry is written once';
-  END IF;
-  IF TG_TABLE_NAME IN ('ledger_nodes', 'ledger_checkpoints') AND TG_OP = 'UPDATE' THEN
-    IF TG_TABLE_NAME = 'ledger_nodes' OR NEW.note IS DISTINCT FROM OLD.note OR NEW.root_hash IS DISTINCT FROM OLD.root_hash THEN
-      RAISE EXCEPTION USING ERRCODE = 'TB010', MESSAGE = 'ledger nodes and checkpoints are written once';
+  -- (Nested: a row of one table has no fields of another.)
+  IF TG_TABLE_NAME = 'ledger_entries' THEN
+    IF NEW.entry IS DISTINCT FROM OLD.entry OR NEW.id IS DISTINCT FROM OLD.id OR NEW.kind IS DISTINCT FROM OLD.kind
+       OR (OLD.leaf_index IS NOT NULL AND NEW.leaf_index IS DISTINCT FROM OLD.leaf_index) THEN
+      RAISE EXCEPTION USING ERRCODE = 'TB010', MESSAGE = 'a ledger entry is written once';
+    END IF;
+  ELSIF TG_TABLE_NAME = 'ledger_nodes' THEN
+    RAISE EXCEPTION USING ERRCODE = 'TB010', MESSAGE = 'ledger nodes are written once';
+  ELSIF TG_TABLE_NAME = 'ledger_checkpoints' THEN
+    -- Only the TSA's token may be added later, once.
+    IF NEW.note IS DISTINCT FROM OLD.note OR NEW.root_hash IS DISTINCT FROM OLD.root_hash OR NEW.tree_size IS DISTINCT FROM OLD.tree_size
+       OR (OLD.tsa_token IS NOT NULL AND NEW.tsa_token IS DISTINCT FROM OLD.tsa_token) THEN
+      RAISE EXCEPTION USING ERRCODE = 'TB010', MESSAGE = 'a checkpoint is written once (its time stamp may be added once)';
     END IF;
   END IF;
   RETURN NEW;
