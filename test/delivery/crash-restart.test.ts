@@ -75,4 +75,17 @@ t.test('SIGKILL mid-run loses no accepted message', async (t) => {
   t.comment(`messages the partner saw more than once (deduplicated by Tongban-Message-Id): ${dup}`)
 })
 
+// Issue 8: the ledger after the kill. Each entry is written in the statement of its fact: no
+// acceptance or settlement without its entry, no entry without its fact; and every entry
+// written, before or after the kill, ends up in the tree at one index.
+t.test('after SIGKILL: every fact has its entry and every entry its fact; none left out of the tree', async (t) => {
+  const rows = async (sql: string): Promise<string[]> => (await w.db.query<{ id: string }>(sql)).rows.map((r) => r.id).sort()
+  t.same(await rows(`SELECT (entry::jsonb ->> 'exchangeId') AS id FROM ledger_entries WHERE kind = 'message.accepted'`), await rows('SELECT id::text AS id FROM exchanges'), 'one message.accepted entry per accepted exchange, and no other')
+  t.same(await rows(`SELECT (entry::jsonb ->> 'deliveryId') AS id FROM ledger_entries WHERE kind = 'delivery.settled'`), await rows(`SELECT id::text AS id FROM deliveries WHERE status = 'delivered'`), 'one delivery.settled per delivered delivery, and no other')
+  const end = Date.now() + 15_000
+  while ((await w.db.query(`SELECT 1 FROM ledger_entries WHERE leaf_index IS NULL`)).rowCount !== 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100))
+  const idx = (await w.db.query<{ n: number; lo: number; hi: number; waiting: number }>(`SELECT count(*)::int AS n, min(leaf_index)::int AS lo, max(leaf_index)::int AS hi, count(*) FILTER (WHERE leaf_index IS NULL)::int AS waiting FROM ledger_entries`)).rows[0]
+  t.same(idx, { n: idx?.n, lo: 0, hi: (idx?.n ?? 0) - 1, waiting: 0 }, `all ${idx?.n ?? 0} entries placed, at indices 0…n-1`)
+})
+
 t.test('the gateway logged no personal data', async (t) => w.checkLogs(t))

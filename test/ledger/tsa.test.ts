@@ -71,7 +71,7 @@ t.test('each checkpoint is stamped; the tokens verify offline, in the export and
   token[token.length - 5] = (token[token.length - 5] as number) ^ 1
   writeFileSync(f, token)
   const changed = await verifyExport(bad, { vkeys: w.app.tb.ledger.vkeys(), tsaAnchors: anchors })
-  t.equal(changed.fault?.record, `checkpoint ${size} time stamp`, changed.fault?.message)
+  t.equal(changed.fault?.record, `checkpoint ${size} time stamp`, changed.fault?.message ?? "")
   if (tokens.length >= 2) {
     const moved = join(scratch, 'moved-token')
     await exportLedger(w.db, w.app.tb.ledger, moved, new Date())
