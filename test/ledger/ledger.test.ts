@@ -272,3 +272,23 @@ t.test('tampering with the tables, then exporting: found and named', async (t) =
   const firstAfter = cps.find((n) => n > 6)
   t.equal(r.fault?.record, `checkpoint ${String(firstAfter)}`, `re-grown with other entries: ${r.fault?.message ?? ''}`)
 })
+
+t.test('a read that cannot be recorded is not answered; an acceptance whose entry fails is not stored', async (t) => {
+  await w.db.query(`CREATE FUNCTION refuse_ledger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'ledger refused (test)'; END $$`)
+  await w.db.query(`CREATE TRIGGER refuse_ledger BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION refuse_ledger()`)
+  try {
+    const before = await w.counts()
+    const r = await w.client(REG).getCase(caseId)
+    t.equal(r.status, 503, 'the case is not shown')
+    t.equal((r.json as { code?: string }).code, 'TB_ERR_UNAVAILABLE')
+    t.notOk(r.text.includes('timeline'), 'nothing of the case in the answer')
+    t.equal((await get(REG, '/v1/queries')).status, 503)
+    const sent = await w.client(REG).send({ ...request.envelope, caseId: '231202-2026-000777' }).then(() => 'accepted', (err: { status?: number }) => err.status)
+    t.not(sent, 'accepted', `the acceptance is refused (${String(sent)})`)
+    t.same(await w.counts(), before, 'and nothing of it stored')
+  } finally {
+    await w.db.query('DROP TRIGGER refuse_ledger ON ledger_entries')
+    await w.db.query('DROP FUNCTION refuse_ledger()')
+  }
+  t.equal((await w.client(REG).getCase(caseId)).status, 200, 'answered again once the ledger records')
+})
