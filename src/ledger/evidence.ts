@@ -53,13 +53,14 @@ export interface EvidenceDeps {
  * no exchange in the case (or the case has none).
  */
 export async function buildEvidence(d: EvidenceDeps, caseId: string, viewer: string | undefined, issuedFor: string): Promise<string | undefined> {
-  // Everything written so far, placed and under a checkpoint.
-  const checkpoint = await d.ledger.settle()
-  if (checkpoint === undefined) return undefined
-  // (An exchange without deliveries comes as one row with a null delivery.)
+  // The case as it stands now (an exchange without deliveries comes as one row with a null delivery)…
   const deliveries = (await listCaseDeliveries(d.db, caseId)).flatMap((r) => (r.deliveryId === null ? [] : [{ exchangeId: r.exchangeId, deliveryId: r.deliveryId, recipient: r.recipient as string, status: r.status as string }]))
   const rows = (await caseExchanges(d.db, caseId)).filter((x) => viewer === undefined || x.sender === viewer || deliveries.some((r) => r.exchangeId === x.id && r.recipient === viewer))
   if (rows.length === 0) return undefined
+  // …then every entry committed so far placed, under one checkpoint: the entries of what was just
+  // read were written with it, so all of them are under it (what happens later is not in the package).
+  const checkpoint = await d.ledger.settle()
+  if (checkpoint === undefined) return undefined
   const statementSigner = d.keyring.signer('national') ?? d.keyring.signer('international')
   const signers = new Map<string, KeyJson & { owner: string }>()
   const exchanges: Array<EvidencePayload['exchanges'][number]> = []

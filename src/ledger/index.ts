@@ -174,11 +174,11 @@ export class Ledger {
     }
   }
 
-  /** Places one batch of waiting entries in the tree; the number placed (0 when another instance holds the tree). */
-  async integrate(): Promise<number> {
+  /** Places one batch of waiting entries in the tree; the number placed (0 when another instance holds the tree, unless `wait`). */
+  async integrate(wait = false): Promise<number> {
     const alg = this.hash
     const placed = await inTransaction(this.#d.db, async (tx) => {
-      const state = await lockTree(tx)
+      const state = await lockTree(tx, wait)
       if (state === undefined) return 0
       const waiting = await waitingEntries(tx, this.#d.settings.batch)
       if (waiting.length === 0) return 0
@@ -203,10 +203,10 @@ export class Ledger {
    * Signs a checkpoint of the current tree when it has grown and the last one is `checkpointMs`
    * old (or `force`); returns it, or undefined when none was due.
    */
-  async checkpoint(force = false): Promise<StoredCheckpoint | undefined> {
+  async checkpoint(force = false, wait = false): Promise<StoredCheckpoint | undefined> {
     const signers = this.#signers()
     return inTransaction(this.#d.db, async (tx) => {
-      const state = await lockTree(tx)
+      const state = await lockTree(tx, wait)
       if (state === undefined) return undefined
       const last = await latestCheckpoint(tx)
       const now = this.#d.clock.now()
@@ -233,10 +233,13 @@ export class Ledger {
     }
   }
 
-  /** Integrates everything waiting and signs a checkpoint of it (tests, export, shutdown). */
+  /**
+   * Integrates everything committed so far and signs a checkpoint of it (export, evidence,
+   * tests): waits for another instance's integrator rather than skipping its round.
+   */
   async settle(): Promise<StoredCheckpoint | undefined> {
-    while ((await this.integrate()) > 0) { /* until nothing waits */ }
-    await this.checkpoint(true)
+    while ((await this.integrate(true)) > 0) { /* until nothing waits */ }
+    await this.checkpoint(true, true)
     return latestCheckpoint(this.#d.db)
   }
 

@@ -83,9 +83,9 @@ export async function treeState(db: Db | Tx): Promise<TreeState | undefined> {
   return (await db.query<TreeState>(`SELECT ${STATE_COLUMNS} FROM ledger_state`)).rows[0]
 }
 
-/** Locks the tree for appending; undefined when another integrator holds it. */
-export async function lockTree(tx: Tx): Promise<TreeState | undefined> {
-  return (await tx.query<TreeState>(`SELECT ${STATE_COLUMNS} FROM ledger_state FOR UPDATE SKIP LOCKED`)).rows[0]
+/** Locks the tree for appending; undefined when another integrator holds it (or, with `wait`, once it is done). */
+export async function lockTree(tx: Tx, wait = false): Promise<TreeState | undefined> {
+  return (await tx.query<TreeState>(`SELECT ${STATE_COLUMNS} FROM ledger_state FOR UPDATE${wait ? '' : ' SKIP LOCKED'}`)).rows[0]
 }
 
 /** Entries not yet in the tree, in the order they were written. */
