@@ -13,7 +13,6 @@ CREATE TABLE ledger_entries (
   leaf_index bigint UNIQUE                -- its place in the tree: set once by the integrator
 );
 CREATE INDEX ledger_entries_waiting ON ledger_entries (seq) WHERE leaf_index IS NULL;
-CREATE INDEX ledger_entries_kind ON ledger_entries (kind);
 
 -- The hashes of the tree's complete, aligned subtrees: level 0 the leaf hashes, level L the
 -- subtree of leaves [idx·2^L, (idx+1)·2^L). Every root and proof is computed from them.
