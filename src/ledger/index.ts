@@ -286,12 +286,17 @@ export class Ledger {
     return latestCheckpoint(this.#d.db)
   }
 
-  /** Stops the integrator after its current round. */
+  /**
+   * Stops the integrator after its current round, then (a gateway shutting down) places what is
+   * still waiting and signs a checkpoint of it, so a stopped gateway leaves no entry out of the tree.
+   */
   async close(): Promise<void> {
     this.#closed = true
+    const started = this.#timer !== undefined
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     await this.#running
+    if (started) await this.settle().catch((err: unknown) => this.#d.logger.warn({ err }, 'ledger: the last entries are placed at the next start'))
   }
 }
 

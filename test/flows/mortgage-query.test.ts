@@ -172,6 +172,10 @@ t.test('every query is on record: who, what, when, why, and how it ended', async
   const all = (await ops.http('GET', '/v1/queries')).json as { queries: Array<{ asker: string }> }
   t.ok(all.queries.some((q) => q.asker === OTHER_BANK), 'an operator sees every bank\'s')
   await ops.close()
+  // Issue 8: each finished query, refused ones included, is a query.recorded entry of the ledger, with its outcome.
+  const recorded = (await w.db.query<{ id: string; outcome: string }>(`SELECT entry::jsonb ->> 'queryId' AS id, entry::jsonb ->> 'outcome' AS outcome FROM ledger_entries WHERE kind = 'query.recorded' ORDER BY 1`)).rows
+  const facts = (await w.db.query<{ id: string; outcome: string }>(`SELECT id::text AS id, outcome FROM queries WHERE outcome <> 'pending' ORDER BY 1`)).rows
+  t.same(recorded, facts, `${facts.length} finished queries, ${facts.filter((f) => f.outcome === 'refused').length} of them refused: one entry each, same outcome`)
 })
 
 t.test('queries and messages do not mix', async (t) => {
