@@ -65,6 +65,22 @@ export function createMessageValidator(options: { dir?: URL } = {}): MessageVali
   }
 }
 
+/**
+ * The token request's payload (schemas/token-request.v1.json), and its `aud`, which must be
+ * `gatewayId`. Violations as for messages (never the values).
+ */
+export function tokenRequestValidator(gatewayId: string, options: { dir?: URL } = {}): (claims: unknown) => ValidationResult {
+  const schema = JSON.parse(readFileSync(new URL('token-request.v1.json', options.dir ?? SCHEMA_DIR), 'utf8')) as object
+  const validate = newAjv().compile(schema)
+  return (claims) => {
+    const r = run(validate, claims, '')
+    const audWrong = typeof claims === 'object' && claims !== null && typeof (claims as { aud?: unknown }).aud === 'string' && (claims as { aud: string }).aud !== gatewayId
+    if (!audWrong) return r
+    const violation = { pointer: '/aud', rule: 'const', message: `aud must be this gateway's id, "${gatewayId}" (gateway.id of GET /v1/directory)` }
+    return { ok: false, violations: [...(r.ok ? [] : r.violations), violation] }
+  }
+}
+
 /** ajv as DESIGN wants it: strict, every error, no coercion, no defaults, nothing removed. */
 function newAjv(): Ajv {
   // verbose: errors then carry their schema, which the oneOf/contains messages are built from.

@@ -25,7 +25,10 @@ export async function verifySignature(jws: ParsedJws, typ: string, deps: { direc
   if (found.state === 'unknown') throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the signing key is not in the directory', { detail: { kid } })
   if (found.state === 'revoked') throw new TongbanError('TB_ERR_KEY_REVOKED', 'the signing key\'s certificate is revoked', { detail: { kid } })
   if (found.state !== 'valid') throw new TongbanError('TB_ERR_KEY_EXPIRED', `the signing key is ${found.state === 'expired' ? 'expired' : 'not yet valid'}`, { detail: { kid } })
-  if (!found.key.jwsAlgs.includes(jws.header.alg as never)) throw new TongbanError('TB_ERR_SIGNATURE_INVALID', `alg ${jws.header.alg} does not fit key ${kid}`)
+  // An alg the key cannot sign with is an alg problem (errors.md), like on the encryption side.
+  if (!found.key.jwsAlgs.includes(jws.header.alg as never)) {
+    throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `alg ${jws.header.alg} does not fit key ${kid} (it signs with ${found.key.jwsAlgs.join(' or ')})`, { detail: { kid, alg: jws.header.alg } })
+  }
   if (!(await verifyJws(jws, found.key))) throw new TongbanError('TB_ERR_SIGNATURE_INVALID', 'the signature does not verify')
   return found.owner
 }

@@ -87,6 +87,18 @@ t.test('absent, malformed and expired tokens → TB_ERR_TOKEN_*', async (t) => {
   }
 })
 
+t.test('an alg the signing key does not take → 400 TB_ERR_ALG_UNSUPPORTED (as errors.md says, and as on the encryption side)', async (t) => {
+  const jws = await reg.sign(reg.envelope(request.envelope) as unknown as Record<string, unknown>)
+  const [h, p, s] = jws.split('.') as [string, string, string]
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as Record<string, unknown>
+  for (const alg of ['PS256', 'RS256', 'SM2SM3']) {
+    // REG's key is EC P-256: it signs ES256 only.
+    const forged = Buffer.from(JSON.stringify({ ...header, alg })).toString('base64url')
+    const pr = await rejects(t, async () => post(reg, await reg.encrypt(`${forged}.${p}.${s}`)), 'TB_ERR_ALG_UNSUPPORTED', 400)
+    t.match(JSON.stringify(pr), /ES256/, `${alg}: the answer names what the key signs with`)
+  }
+})
+
 t.test('bad signature → TB_ERR_SIGNATURE_INVALID', async (t) => {
   const jws = await reg.sign(reg.envelope(request.envelope) as unknown as Record<string, unknown>)
   const [h, p, s] = jws.split('.') as [string, string, string]

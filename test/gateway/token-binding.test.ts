@@ -110,3 +110,32 @@ t.test('a token stops working when the key that obtained it is removed or expire
   await w.boot()
   t.same(await readCases(fresh), { status: 401, code: 'TB_ERR_TOKEN_INVALID' }, 'refused once the key is removed')
 })
+
+// Issue 11 (doc gaps): the token request has its schema (schemas/token-request.v1.json); each
+// fault is named at its pointer, a wrong audience included; a reused jti is a replay.
+t.test('a token request that does not match its schema is named at its pointers; a reused jti is TB_ERR_REPLAY', async (t) => {
+  const tax = w.client(TAX)
+  const key = w.partner(TAX).signingKey
+  const { signJws } = await import('../../src/crypto/index.ts')
+  const request = async (claims: Record<string, unknown>): Promise<{ status: number; json: unknown }> =>
+    tax.http('POST', '/v1/token', await signJws(Buffer.from(JSON.stringify(claims)), key, { typ: 'tongban+token-request' }), { auth: false })
+  const iat = Math.floor(clock.now().getTime() / 1000)
+  const good = { sub: TAX, aud: w.config.gatewayId, iat, jti: 'abcdefghijklmnop0001' }
+  const cases: Array<[Record<string, unknown>, string, string]> = [
+    [{ ...good, aud: 'ANOTHER-GATEWAY' }, '/aud', 'const'],
+    [{ ...good, jti: undefined }, '/jti', 'required'],
+    [{ ...good, jti: 'short' }, '/jti', 'pattern'],
+    [{ ...good, iat: String(iat) }, '/iat', 'type'],
+    [{ ...good, sub: undefined }, '/sub', 'required'],
+  ]
+  for (const [claims, pointer, rule] of cases) {
+    const r = await request(claims)
+    const p = r.json as { code?: string; violations?: Array<{ pointer: string; rule: string }> }
+    t.equal(r.status, 400, `${pointer} ${rule}: 400 (${JSON.stringify(r.json)})`)
+    t.equal(p.code, 'TB_ERR_SCHEMA')
+    t.ok(p.violations?.some((v) => v.pointer === pointer && v.rule === rule), `named at ${pointer} (${rule})`)
+  }
+  t.equal((await request(good)).status, 200)
+  const again = await request(good)
+  t.same([again.status, codeOf(again)], [409, 'TB_ERR_REPLAY'], 'the same jti again: a replay')
+})

@@ -5,6 +5,7 @@ import { issueToken } from '../auth.ts'
 import { ownerId, parseSignedJson, TOKEN_REQUEST_TYP, verifySignature } from '../../core/verify.ts'
 import { joseBody } from '../content.ts'
 import { claimTokenRequest, purgeTokenRequests } from '../../store/tokens.ts'
+import { tokenRequestValidator } from '../../core/schemas.ts'
 
 /**
  * POST /v1/token: the caller proves it holds a key of the directory with a JWS
@@ -12,6 +13,7 @@ import { claimTokenRequest, purgeTokenRequests } from '../../store/tokens.ts'
  */
 export async function tokenRoutes(app: FastifyInstance): Promise<void> {
   let lastPurge = 0
+  const validateRequest = tokenRequestValidator(app.tb.config.gatewayId)
   app.post('/v1/token', { config: { rateLimit: { max: app.tb.config.limits.tokenRequestsPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
     const tb = app.tb
     const jws = parseJws(joseBody(request))
@@ -19,12 +21,9 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     // Strictly read, as every signed JSON: no duplicate "sub", no control characters.
     const claims = parseSignedJson(jws.payload, 'token request payload') as { sub?: unknown; aud?: unknown; iat?: unknown; jti?: unknown }
     if (typeof claims !== 'object' || claims === null) throw new TongbanError('TB_ERR_JOSE_MALFORMED', 'the token request payload is not an object')
-    const violations = []
-    if (typeof claims.sub !== 'string') violations.push({ pointer: '/sub', rule: 'required', message: 'sub (your participant id) is required' })
-    if (claims.aud !== tb.config.gatewayId) violations.push({ pointer: '/aud', rule: 'const', message: `aud must be "${tb.config.gatewayId}"` })
-    if (typeof claims.iat !== 'number' || !Number.isInteger(claims.iat)) violations.push({ pointer: '/iat', rule: 'type', message: 'iat must be an integer (seconds)' })
-    if (typeof claims.jti !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(claims.jti)) violations.push({ pointer: '/jti', rule: 'pattern', message: 'jti must be 16-64 base64url characters' })
-    if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the token request does not match its schema', { violations })
+    // schemas/token-request.v1.json, and aud = this gateway (errors.md: TB_ERR_SCHEMA covers it too).
+    const checked = validateRequest(claims)
+    if (!checked.ok) throw new TongbanError('TB_ERR_SCHEMA', 'the token request does not match its schema (schemas/token-request.v1.json)', { violations: checked.violations })
     if (claims.sub !== ownerId(owner)) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', 'sub must be the owner of the signing key')
     const now = tb.clock.now().getTime() / 1000
     const window = tb.config.limits.replayWindowSeconds
