@@ -70,6 +70,18 @@ export interface QueryResult {
   readonly answer: string
 }
 
+/** Why an answer was refused, as the query record keeps it (GET /v1/queries/:id/problem). */
+export interface QueryProblem {
+  readonly reason: string
+  readonly violations?: ReadonlyArray<{ pointer: string; rule: string; message: string }>
+}
+
+function problemOf(err: unknown): QueryProblem {
+  const e = err as TongbanError
+  const reason = typeof (e.detail as { reason?: unknown } | undefined)?.reason === 'string' ? (e.detail as { reason: string }).reason : e.message
+  return { reason, ...(e.violations !== undefined && e.violations.length > 0 ? { violations: e.violations } : {}) }
+}
+
 /** JWS typ of an answer the gateway signs for the asker. */
 export const ANSWER_TYP = 'tongban+answer'
 
@@ -118,7 +130,7 @@ export class QueryService {
     }
     // On record before the policy decides: a refused attempt to read the register is audited too.
     await insertQuery(d.db, { id: queryId, asker: asker.id, messageId: env.id, type: env.type, responder: responder.id, ...subject, askedAt: now, requestDigest: msg.requestDigest })
-    const finish = (outcome: QueryOutcome, extra: { errorCode?: string; answerDigest?: string; answerSuite?: Suite; unitCode?: string | null } = {}): Promise<void> => {
+    const finish = (outcome: QueryOutcome, extra: { errorCode?: string; answerDigest?: string; answerSuite?: Suite; unitCode?: string | null; problem?: QueryProblem } = {}): Promise<void> => {
       const { answerSuite, ...fields } = extra
       const entry = d.ledger.record('query.recorded', {
         queryId, asker: asker.id, responder: responder.id, type: env.type, messageId: env.id, outcome,
@@ -148,7 +160,7 @@ export class QueryService {
       answerSuite = opened.suite
     } catch (err) {
       const code = isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL'
-      await finish(OUTCOME_OF[code] ?? 'error', { errorCode: code }).catch(() => {})
+      await finish(OUTCOME_OF[code] ?? 'error', { errorCode: code, ...(code === 'TB_ERR_PARTNER_BAD_ANSWER' ? { problem: problemOf(err) } : {}) }).catch(() => {})
       d.logger.warn({ queryId, responder: responder.id, code }, 'query failed')
       throw err
     }
@@ -196,11 +208,17 @@ export class QueryService {
       if (ownerId(owner) !== responder.id || env.from !== responder.id) throw new Error('the answer is not signed by the partner that was asked')
       if (env.type !== policy.answerType || (env.to !== undefined && env.to !== asker.id)) throw new Error('the answer is of another type or for someone else')
       const body = d.validator.validateBody(env.type, env.v, env.body)
-      if (!body.ok) throw new Error(`the answer does not match its schema at ${body.violations[0]?.pointer ?? '/'}`)
+      if (!body.ok) throw new TongbanError('TB_ERR_SCHEMA', `the answer's body does not match schemas/${env.type}.v${env.v}.json`, { violations: body.violations })
       if (env.body.queryId !== query.id) throw new Error('the answer is for another query')
       return { envelope: env, suite: suiteOf(jws.header) }
     } catch (err) {
-      throw new TongbanError('TB_ERR_PARTNER_BAD_ANSWER', `${responder.id} answered with something that is not a valid signed answer`, { cause: err, detail: { partner: responder.id } })
+      // The answerer is told what was wrong (and the asker, who may tell it): the reason and, for
+      // a schema fault, the violations — pointers and rules, never the answer's values.
+      const reason = err instanceof Error ? err.message : 'not a valid signed answer'
+      const violations = isTongbanError(err) ? err.violations : undefined
+      throw new TongbanError('TB_ERR_PARTNER_BAD_ANSWER', `${responder.id} answered with something that is not a valid signed answer: ${reason}`, {
+        cause: err, detail: { partner: responder.id, reason }, ...(violations !== undefined && violations.length > 0 ? { violations } : {}),
+      })
     }
   }
 }

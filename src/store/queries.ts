@@ -43,13 +43,21 @@ export async function insertQuery(db: Db | Tx, q: QueryRecord): Promise<void> {
 export async function finishQuery(
   db: Db | Tx,
   id: string,
-  f: { outcome: QueryOutcome; at: Date; errorCode?: string | null; answerDigest?: string | null; unitCode?: string | null },
+  f: { outcome: QueryOutcome; at: Date; errorCode?: string | null; answerDigest?: string | null; unitCode?: string | null; problem?: object },
   entry?: LedgerRecord,
 ): Promise<void> {
   // With its ledger entry (query.recorded) in the same statement; a query is finished once.
   await withEntry(db,
-    `UPDATE queries SET outcome = $2, answered_at = $3, error_code = $4, answer_digest = $5, unit_code = COALESCE(unit_code, $6) WHERE id = $1 AND outcome = 'pending' RETURNING id`,
-    [id, f.outcome, f.at, f.errorCode ?? null, f.answerDigest ?? null, f.unitCode ?? null], entry)
+    `UPDATE queries SET outcome = $2, answered_at = $3, error_code = $4, answer_digest = $5, unit_code = COALESCE(unit_code, $6), problem = $7::jsonb WHERE id = $1 AND outcome = 'pending' RETURNING id`,
+    [id, f.outcome, f.at, f.errorCode ?? null, f.answerDigest ?? null, f.unitCode ?? null, f.problem === undefined ? null : JSON.stringify(f.problem)], entry)
+}
+
+/** A query's outcome and, for a refused answer, why (who asked whom, never what). */
+export async function queryProblem(db: Db | Tx, id: string): Promise<{ id: string; asker: string; responder: string; type: string; messageId: string; outcome: QueryOutcome; errorCode: string | null; answeredAt: Date | null; problem: { reason: string; violations?: unknown[] } | null } | undefined> {
+  return (await db.query(
+    `SELECT id, asker, responder, type, message_id AS "messageId", outcome, error_code AS "errorCode", answered_at AS "answeredAt", problem FROM queries WHERE id = $1`,
+    [id],
+  )).rows[0]
 }
 
 /** Notes that a bank's loan application concerns a unit (from a pre-loan query). */

@@ -2,7 +2,8 @@ import { ownerId } from '../../core/verify.ts'
 import type { FastifyInstance } from 'fastify'
 import { isTongbanError, TongbanError } from '../../errors.ts'
 import { ruleFor } from '../../core/message-types.ts'
-import { listQueries } from '../../store/queries.ts'
+import { listQueries, queryProblem } from '../../store/queries.ts'
+import { UUID_RE } from '../../util/ids.ts'
 import { callerOf, participantOf, requireCaller } from '../auth.ts'
 import { joseBytes } from '../content.ts'
 import { decodeMessage } from '../decode.ts'
@@ -37,6 +38,20 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
       return reply.code(200).header('tongban-query-id', result.queryId).type('application/jose').send(result.answer)
     } finally {
       await release()
+    }
+  })
+
+  // Why a query ended as it did, for its asker, the partner that answered (which learns what was
+  // wrong with its answer) and operators: the reason and violations, never the answer's values.
+  app.get<{ Params: { id: string } }>('/v1/queries/:id/problem', { onRequest: requireCaller }, async (request) => {
+    const caller = callerOf(request)
+    const me = ownerId(caller)
+    const q = UUID_RE.test(request.params.id) ? await queryProblem(app.tb.db, request.params.id) : undefined
+    if (q === undefined || (caller.kind === 'participant' && me !== q.asker && me !== q.responder)) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such query visible to you')
+    await app.tb.ledger.write('case.read', { reader: me, what: 'queries', ref: q.id })
+    return {
+      queryId: q.id, type: q.type, messageId: q.messageId, asker: q.asker, responder: q.responder, outcome: q.outcome, errorCode: q.errorCode,
+      answeredAt: q.answeredAt?.toISOString() ?? null, reason: q.problem?.reason ?? null, violations: q.problem?.violations ?? [],
     }
   })
 
