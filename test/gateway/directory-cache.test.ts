@@ -45,3 +45,17 @@ t.test('a reloaded directory is signed afresh', async (t) => {
   t.ok(await verifies(after))
   t.equal(await get('international'), after, 'and that one is cached in turn')
 })
+
+// Issue 11: the published directory has its own schema (schemas/published-directory.v1.json); what
+// the gateway serves matches it, in both suites.
+t.test('the published directory matches schemas/published-directory.v1.json', async (t) => {
+  const { Ajv } = await import('ajv')
+  const { readFileSync } = await import('node:fs')
+  const schema = JSON.parse(readFileSync(new URL('../../schemas/published-directory.v1.json', import.meta.url), 'utf8')) as object
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema)
+  for (const suite of ['national', 'international']) {
+    const res = await fetch(`${w.url}/v1/directory?suite=${suite}`)
+    const payload = JSON.parse(parseJws(await res.text()).payload.toString('utf8')) as unknown
+    t.ok(validate(payload), `${suite}: ${JSON.stringify(validate.errors)}`)
+  }
+})
