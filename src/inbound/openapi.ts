@@ -4,6 +4,26 @@ import type { MessageValidator } from '../core/schemas.ts'
 
 type Op = Record<string, unknown>
 
+/**
+ * A schema file as a component of the OpenAPI document: its local references (`#/definitions/…`,
+ * `#/$defs/…`, written for the file as a root) rebased onto the component, and its `$id` and
+ * `$schema` left out (so no tool resolves them against the file's own identifier instead).
+ */
+function asComponent(schema: object, name: string): object {
+  const base = `#/components/schemas/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`
+  const walk = (v: unknown, top: boolean): unknown => {
+    if (Array.isArray(v)) return v.map((x) => walk(x, false))
+    if (v === null || typeof v !== 'object') return v
+    const out: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) {
+      if (top && (k === '$id' || k === '$schema')) continue
+      out[k] = k === '$ref' && typeof x === 'string' && x.startsWith('#/') ? `${base}${x.slice(1)}` : walk(x, false)
+    }
+    return out
+  }
+  return walk(schema, true) as object
+}
+
 const jose = (description: string): Op => ({ required: true, content: { 'application/jose': { schema: { type: 'string', description } } } })
 const joseAnswer = (description: string): Op => ({ description, content: { 'application/jose': { schema: { type: 'string' } } } })
 const problems = (...codes: Array<keyof typeof ERRORS>): Op => {
@@ -27,10 +47,10 @@ const DECODE = ['TB_ERR_CONTENT_TYPE', 'TB_ERR_BODY_TOO_LARGE', 'TB_ERR_JOSE_MAL
  * from what the gateway validates.
  */
 export function openApiDocument(validator: MessageValidator, gatewayId: string): object {
-  const schemas: Record<string, object> = { Envelope: validator.envelopeSchema() }
+  const schemas: Record<string, object> = { Envelope: asComponent(validator.envelopeSchema(), 'Envelope') }
   for (const { type, v } of validator.types()) {
     const s = validator.schema(type, v)
-    if (s !== undefined) schemas[`${type}.v${v}`] = s
+    if (s !== undefined) schemas[`${type}.v${v}`] = asComponent(s, `${type}.v${v}`)
   }
   schemas.Problem = {
     type: 'object', required: ['type', 'title', 'status', 'code', 'fault'],
@@ -47,9 +67,11 @@ export function openApiDocument(validator: MessageValidator, gatewayId: string):
       title: 'Tongban (通办) inter-agency data-exchange gateway', version: '1',
       description: `Wire protocol v1 (docs/protocol.md). Bodies are compact JWE (to the gateway) of a JWS of an Envelope whose body follows the schema of its type and version (components.schemas). Message types: ${types}. Gateway id (token audience): ${gatewayId}.`,
     },
+    // Relative: the gateway that serves this document.
+    servers: [{ url: '/', description: 'this gateway' }],
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An access token from POST /v1/token' } } },
     paths: {
-      '/v1/token': { post: { summary: 'Prove a key of the directory, get a short-lived access token', requestBody: jose('A JWS, typ tongban+token-request, payload { sub, aud, iat, jti }'), responses: { 200: json('Access token', { type: 'object', properties: { access_token: { type: 'string' }, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' } } }), ...problems('TB_ERR_CONTENT_TYPE', 'TB_ERR_JOSE_MALFORMED', 'TB_ERR_KEY_UNKNOWN', 'TB_ERR_SIGNATURE_INVALID', 'TB_ERR_SIGNER_MISMATCH', 'TB_ERR_SCHEMA', 'TB_ERR_IAT_WINDOW', 'TB_ERR_REPLAY') } } },
+      '/v1/token': { post: { summary: 'Prove a key of the directory, get a short-lived access token', security: [], requestBody: jose('A JWS, typ tongban+token-request, payload { sub, aud, iat, jti }'), responses: { 200: json('Access token', { type: 'object', properties: { access_token: { type: 'string' }, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' } } }), ...problems('TB_ERR_CONTENT_TYPE', 'TB_ERR_JOSE_MALFORMED', 'TB_ERR_KEY_UNKNOWN', 'TB_ERR_SIGNATURE_INVALID', 'TB_ERR_SIGNER_MISMATCH', 'TB_ERR_SCHEMA', 'TB_ERR_IAT_WINDOW', 'TB_ERR_REPLAY') } } },
       '/v1/messages': { post: { summary: 'Send an asynchronous message', security: bearer, requestBody: jose('A JWE (cty tongban+jws) of the sender\'s JWS of an Envelope'), responses: { 202: joseAnswer('Accepted: the receipt (回执), a JWS signed by the gateway in the sender\'s suite'), 200: joseAnswer('The same bytes again: the original receipt'), ...problems(...AUTH, ...DECODE, 'TB_ERR_DUPLICATE_ID', 'TB_ERR_CASE_NOT_FOUND', 'TB_ERR_CASE_MISMATCH', 'TB_ERR_CASE_CONFLICT', 'TB_ERR_FORBIDDEN') } } },
       '/v1/queries': {
         post: { summary: 'Send a synchronous query (mortgage.query)', security: bearer, requestBody: jose('A JWE (cty tongban+jws) of the asker\'s JWS of an Envelope'), responses: { 200: joseAnswer('The answer: a JWE to the asker of a JWS (typ tongban+answer) signed by the gateway'), ...problems(...AUTH, ...DECODE, 'TB_ERR_FORBIDDEN', 'TB_ERR_PARTNER_TIMEOUT', 'TB_ERR_PARTNER_UNAVAILABLE', 'TB_ERR_PARTNER_REJECTED', 'TB_ERR_PARTNER_BAD_ANSWER') } },
@@ -64,8 +86,8 @@ export function openApiDocument(validator: MessageValidator, gatewayId: string):
       '/v1/ledger/proof/inclusion': { get: { summary: 'The inclusion proof of a leaf, to the latest checkpoint or to treeSize (RFC 9162 §2.1.3)', security: bearer, parameters: [{ name: 'index', in: 'query', required: true, schema: { type: 'integer', minimum: 0 } }, { name: 'treeSize', in: 'query', schema: { type: 'integer', minimum: 1 } }], responses: { 200: json('{ index, treeSize, hashAlg, leafHash, hashes, rootHash, checkpoint?, tlogProof? }'), ...problems(...AUTH, 'TB_ERR_BAD_REQUEST', 'TB_ERR_NOT_FOUND', 'TB_ERR_UNAVAILABLE') } } },
       '/v1/ledger/proof/consistency': { get: { summary: 'The consistency proof between two tree sizes (RFC 9162 §2.1.4)', security: bearer, parameters: [{ name: 'from', in: 'query', required: true, schema: { type: 'integer', minimum: 0 } }, { name: 'to', in: 'query', required: true, schema: { type: 'integer', minimum: 0 } }], responses: { 200: json('{ from, to, hashAlg, hashes, fromRoot, toRoot }'), ...problems(...AUTH, 'TB_ERR_BAD_REQUEST', 'TB_ERR_NOT_FOUND', 'TB_ERR_UNAVAILABLE') } } },
       '/v1/ledger/entries/{ref}': { get: { summary: 'A ledger entry by leaf index or entry id: whole for the participants it names and operators, else its leaf hash only', security: bearer, parameters: [{ name: 'ref', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json('{ id, kind, leafIndex, leafHash, entry } or { leafIndex, leafHash }'), ...problems(...AUTH, 'TB_ERR_BAD_REQUEST', 'TB_ERR_NOT_FOUND', 'TB_ERR_UNAVAILABLE') } } },
-      '/v1/directory': { get: { summary: 'The participant directory and the gateway\'s keys, signed by the gateway', parameters: [{ name: 'suite', in: 'query', schema: { enum: ['national', 'international'] } }], responses: { 200: joseAnswer('A JWS (typ tongban+directory)') } } },
-      '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: json('OpenAPI 3.1') } } },
+      '/v1/directory': { get: { summary: 'The participant directory and the gateway\'s keys, signed by the gateway', security: [], parameters: [{ name: 'suite', in: 'query', schema: { enum: ['national', 'international'] } }], responses: { 200: joseAnswer('A JWS (typ tongban+directory)') } } },
+      '/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: json('OpenAPI 3.1') } } },
       '/v1/admin/deliveries': { get: { summary: 'Deliveries by status (operators)', security: bearer, parameters: [{ name: 'status', in: 'query', schema: { enum: ['pending', 'delivered', 'dead'] } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } }], responses: { 200: json('Deliveries'), ...problems(...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_BAD_REQUEST') } } },
       '/v1/admin/deliveries/{id}/replay': { post: { summary: 'Replay a dead delivery with fresh attempts (operators)', security: bearer, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { 202: json('Back in the queue'), ...problems(...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_NOT_FOUND', 'TB_ERR_INVALID_STATE') } } },
       '/v1/admin/directory/reload': { post: { summary: 'Reload the participant directory file (and CRLs): validated first, the running directory kept on a fault (operators; SIGHUP does the same)', security: bearer, responses: { 200: json('Reloaded: { version, previousVersion, participants }'), ...problems(...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_DIRECTORY_INVALID') } } },
@@ -77,9 +99,9 @@ export function openApiDocument(validator: MessageValidator, gatewayId: string):
           responses: { 200: json('Closed: { caseId, stepId, status: "cancelled" }'), ...problems(...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_BAD_REQUEST', 'TB_ERR_NOT_FOUND') },
         },
       },
-      '/v1/adapters/{adapter}/{participant}/{path}': { post: { summary: 'Routes adapters own for their partners\' own formats (docs/adapters.md)', parameters: ['adapter', 'participant', 'path'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })), requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } }, responses: { default: { description: 'In the partner\'s own format' } } } },
-      '/healthz': { get: { summary: 'The process answers', responses: { 200: json('ok') } } },
-      '/readyz': { get: { summary: 'PostgreSQL, Redis and keys are usable', responses: { 200: json('ready'), 503: json('not ready') } } },
+      '/v1/adapters/{adapter}/{participant}/{path}': { post: { summary: 'Routes adapters own for their partners\' own formats (docs/adapters.md)', security: [], parameters: ['adapter', 'participant', 'path'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })), requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } }, responses: { default: { description: 'In the partner\'s own format' } } } },
+      '/healthz': { get: { summary: 'The process answers', security: [], responses: { 200: json('ok') } } },
+      '/readyz': { get: { summary: 'PostgreSQL, Redis and keys are usable', security: [], responses: { 200: json('ready'), 503: json('not ready') } } },
     },
   }
 }

@@ -24,3 +24,25 @@ t.test('GET /v1/openapi.json describes every route and message type', async (t) 
     t.ok(described, `${r.method} ${r.url} is described`)
   }
 })
+
+// Issue 11: the served document passes a standard linter — Redocly CLI 2.x with its recommended
+// rules — with no error (warnings, e.g. operations without an operationId, remain).
+t.test('redocly lint (recommended rules) finds no error in the served document', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'tongban-redocly-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'openapi.json')
+  writeFileSync(file, await (await fetch(`${w.url}/v1/openapi.json`)).text())
+  const bin = new URL('../../node_modules/.bin/redocly', import.meta.url).pathname
+  const r = spawnSync(bin, ['lint', file, '--format=summary'], {
+    encoding: 'utf8', timeout: 120_000,
+    env: { PATH: process.env.PATH ?? '', HOME: dir, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+  })
+  const out = `${r.stdout}${r.stderr}`
+  t.equal(r.status, 0, out.split('\n').filter((l) => /error|valid/i.test(l)).join('\n'))
+  t.notMatch(out, /^error\s/m, 'no error-level rule fired')
+  t.match(out, /Your API description is valid/)
+})
