@@ -21,7 +21,7 @@ export async function evidenceCommand(args: string[]): Promise<number> {
     const { ledger, db, close } = await openLedger(config)
     try {
       const keyring = GatewayKeyring.load(config.keysDir, config.gatewayId)
-      const operator = values.operator ?? `cli:${process.env.USER ?? 'operator'}`
+      const operator = values.operator ?? 'cli'
       const pkg = await buildEvidence({ db, ledger, keyring, directory, now }, values.case, undefined, operator)
       if (pkg === undefined) {
         process.stderr.write(`tongban: case ${values.case} has no exchanges\n`)

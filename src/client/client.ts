@@ -2,7 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici'
 import { CTY_JWS, decryptJwe, digestHex, encryptJwe, parseJws, signJws, verifyJws, type JweAlg, type PrivateKey, type PublicKey } from '../crypto/index.ts'
 import type { Envelope, Receipt } from '../core/envelope.ts'
 import { systemClock, systemIds, type Clock, type IdSource } from '../util/ids.ts'
-import { TongbanClientError } from './errors.ts'
+import { refused, TongbanClientError } from './errors.ts'
 import { PublishedDirectory } from './directory.ts'
 import { LedgerClient, MemoryCheckpointStore, type CheckpointStore } from './ledger.ts'
 
@@ -61,14 +61,6 @@ export interface SendResult {
   readonly receiptJws: string
 }
 
-/** The error for a refused message or query: its problem document, and the failing pointers in the message. */
-function refused(what: string, res: HttpResult): Error {
-  const p = res.json as { code?: string; detail?: string; violations?: Array<{ pointer: string; rule: string }> } | undefined
-  const at = p?.violations?.length ? ` at ${p.violations.map((v) => `${v.pointer} (${v.rule})`).join(', ')}` : ''
-  const code = typeof p?.code === 'string' && p.code.startsWith('TB_ERR_') ? p.code as `TB_ERR_${string}` : 'TB_ERR_INTERNAL'
-  return new TongbanClientError(code, `${what} refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}${at}`, { status: res.status, problem: res.json })
-}
-
 /** A partner's connection to the gateway. */
 export class TongbanClient {
   readonly participantId: string
@@ -116,8 +108,8 @@ export class TongbanClient {
     const now = this.#clock.now().getTime()
     if (this.#token && this.#token.until > now) return this.#token.value
     const res = await this.http('POST', '/v1/token', await this.tokenRequest(), { auth: false })
-    const body = res.json as { access_token?: string; expires_in?: number; code?: string }
-    if (res.status !== 200 || typeof body.access_token !== 'string') throw new TongbanClientError(typeof body.code === 'string' && body.code.startsWith('TB_ERR_') ? body.code as `TB_ERR_${string}` : 'TB_ERR_INTERNAL', `token request refused: ${res.status} ${body.code ?? ''}`, { status: res.status, problem: body })
+    const body = res.json as { access_token?: string; expires_in?: number } | undefined
+    if (res.status !== 200 || typeof body?.access_token !== 'string') throw refused('token request', res)
     this.#token = { value: body.access_token, until: now + Math.max(5, (body.expires_in ?? 60) - 30) * 1000 }
     return body.access_token
   }

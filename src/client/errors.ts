@@ -44,3 +44,11 @@ export class TongbanClientError extends Error {
     this.problem = options.problem
   }
 }
+
+/** The error for a request the gateway refused (a message, a query, a ledger read): its problem document, and the failing pointers in the message. */
+export function refused(what: string, res: { status: number; json: unknown }): TongbanClientError {
+  const p = res.json as { code?: string; detail?: string; violations?: Array<{ pointer: string; rule: string }> } | undefined
+  const at = p?.violations?.length ? ` at ${p.violations.map((v) => `${v.pointer} (${v.rule})`).join(', ')}` : ''
+  const code = typeof p?.code === 'string' && p.code.startsWith('TB_ERR_') ? p.code as `TB_ERR_${string}` : 'TB_ERR_INTERNAL'
+  return new TongbanClientError(code, `${what} refused: ${res.status} ${p?.code ?? ''} ${p?.detail ?? ''}${at}`, { status: res.status, problem: res.json })
+}

@@ -3,7 +3,7 @@ import { digestHex, parseJws, type PublicKey } from '../crypto/index.ts'
 import type { Receipt } from '../core/envelope.ts'
 import { noteVerifier, parseCheckpointText, verifyNote, type NoteVerifier } from '../ledger/note.ts'
 import { leafHash, verifyConsistency, verifyInclusion, type TreeHash } from '../ledger/tree.ts'
-import { TongbanClientError } from './errors.ts'
+import { refused, TongbanClientError } from './errors.ts'
 import type { HttpResult } from './client.ts'
 
 /** A checkpoint this client has verified: what later checkpoints must be consistent with. */
@@ -85,10 +85,7 @@ export class LedgerClient {
 
   async #get(path: string): Promise<Record<string, unknown>> {
     const res = await this.#http('GET', path)
-    if (res.status !== 200) {
-      const code = (res.json as { code?: string } | undefined)?.code
-      throw new TongbanClientError(typeof code === 'string' && code.startsWith('TB_ERR_') ? code as `TB_ERR_${string}` : 'TB_ERR_INTERNAL', `GET ${path}: ${res.status}`, { status: res.status, problem: res.json })
-    }
+    if (res.status !== 200) throw refused(`GET ${path}`, res)
     return res.json as Record<string, unknown>
   }
 

@@ -1,5 +1,6 @@
 import { createHash, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
-import { MATERIAL, type PrivateKey, type PublicKey } from './keys.ts'
+import { MATERIAL, PublicKey, type PrivateKey } from './keys.ts'
+import { spkiPemOf } from './x509.ts'
 import { sm, sm2SignatureFromDer, sm2SignatureToDer } from './sm/index.ts'
 
 /**
@@ -24,6 +25,11 @@ export async function verifyDetached(key: PublicKey, data: Uint8Array, sig: Uint
     return false
   }
   return false
+}
+
+/** A public key from its DER SubjectPublicKeyInfo. */
+export function publicKeyFromDer(kid: string, spki: Buffer): PublicKey {
+  return PublicKey.fromPem(kid, spkiPemOf(spki))
 }
 
 /** The DER SubjectPublicKeyInfo of a public key. */

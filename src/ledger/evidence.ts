@@ -5,9 +5,10 @@ import type { Db } from '../store/db.ts'
 import { listCaseDeliveries } from '../store/deliveries.ts'
 import { caseEntries, caseExchanges } from '../store/ledger.ts'
 import { canonicalJson } from './entries.ts'
-import type { Ledger } from './index.ts'
+import { tagged, type Ledger } from './index.ts'
 import { noteVerifier, parseCheckpointText, verifyNote } from './note.ts'
 import { leafHash, verifyInclusion, type TreeHash } from './tree.ts'
+import { RecordFault } from './verify.ts'
 
 /** The format name of an evidence package (its payload's `format`). */
 export const EVIDENCE_FORMAT = 'tongban-evidence@v1'
@@ -114,23 +115,16 @@ export interface EvidenceReport {
   readonly timestamp?: string
 }
 
-class Fault extends Error {
-  readonly record: string
-  constructor(record: string, message: string) {
-    super(message)
-    this.record = record
-  }
-}
 
 /** base64url without padding, strictly: every character counts (no ignored trailing bits). */
 function strictB64url(s: string, record: string): Buffer {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new Fault(record, 'not base64url')
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new RecordFault(record, 'not base64url')
   const b = Buffer.from(s, 'base64url')
-  if (b.toString('base64url') !== s) throw new Fault(record, 'not canonical base64url')
+  if (b.toString('base64url') !== s) throw new RecordFault(record, 'not canonical base64url')
   return b
 }
 
-const tagOf = (alg: 'SM3' | 'SHA-256', bytes: Uint8Array): string => `${alg}:${digestHex(alg === 'SM3' ? 'national' : 'international', bytes)}`
+const tagOf = (suite: Suite, bytes: Uint8Array): string => tagged(suite, digestHex(suite, bytes))
 const suiteOfTag = (tag: string | undefined): Suite => (tag?.startsWith('SM3:') ? 'national' : 'international')
 
 /**
@@ -147,26 +141,26 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
   try {
     const compact = text.endsWith('\n') ? text.slice(0, -1) : text
     const parts = compact.split('.')
-    if (parts.length !== 3) throw new Fault('package', 'not a compact JWS')
+    if (parts.length !== 3) throw new RecordFault('package', 'not a compact JWS')
     let header: { typ?: unknown; kid?: unknown; alg?: unknown }
     let payload: EvidencePayload
     try {
       header = JSON.parse(strictB64url(parts[0] as string, 'package header').toString('utf8')) as typeof header
       payload = JSON.parse(strictB64url(parts[1] as string, 'package payload').toString('utf8')) as EvidencePayload
     } catch (err) {
-      if (err instanceof Fault) throw err
-      throw new Fault('package', 'its header or payload is not JSON')
+      if (err instanceof RecordFault) throw err
+      throw new RecordFault('package', 'its header or payload is not JSON')
     }
     strictB64url(parts[2] as string, 'package signature')
-    if (header.typ !== EVIDENCE_TYP) throw new Fault('package header', `typ is not ${EVIDENCE_TYP}`)
-    if (payload.format !== EVIDENCE_FORMAT) throw new Fault('package', `format is not ${EVIDENCE_FORMAT}`)
+    if (header.typ !== EVIDENCE_TYP) throw new RecordFault('package header', `typ is not ${EVIDENCE_TYP}`)
+    if (payload.format !== EVIDENCE_FORMAT) throw new RecordFault('package', `format is not ${EVIDENCE_FORMAT}`)
     caseId = payload.caseId
 
     let carried: PublicKey[]
     try {
       carried = payload.gateway.signingKeys.map((k) => PublicKey.fromPem(k.kid, k.publicKey))
     } catch {
-      throw new Fault('package', 'its gateway keys are unreadable')
+      throw new RecordFault('package', 'its gateway keys are unreadable')
     }
     // The gateway's certificates, each of one of its signing keys.
     for (const [i, pem] of (payload.gateway.certificates ?? []).entries()) {
@@ -174,9 +168,9 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
       try {
         print = PublicKey.fromPem(`certificate ${i + 1}`, pem).fingerprint
       } catch {
-        throw new Fault(`gateway certificate ${i + 1}`, 'unreadable')
+        throw new RecordFault(`gateway certificate ${i + 1}`, 'unreadable')
       }
-      if (!carried.some((k) => k.fingerprint === print)) throw new Fault(`gateway certificate ${i + 1}`, 'not of a gateway signing key')
+      if (!carried.some((k) => k.fingerprint === print)) throw new RecordFault(`gateway certificate ${i + 1}`, 'not of a gateway signing key')
     }
     let gatewayKeys = options.gatewayKeys
     if (gatewayKeys === undefined || gatewayKeys.length === 0) {
@@ -194,15 +188,15 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
 
     // The checkpoint, signed by a trusted gateway key.
     const alg = payload.ledger.hashAlg
-    if (alg !== 'SM3' && alg !== 'SHA-256') throw new Fault('ledger', 'hashAlg is neither SM3 nor SHA-256')
+    if (alg !== 'SM3' && alg !== 'SHA-256') throw new RecordFault('ledger', 'hashAlg is neither SM3 nor SHA-256')
     const vkeys = trusted.filter((k) => k.kind === 'sm2' || k.kind === 'ec-p256').map((k) => noteVerifier(payload.ledger.origin, k))
     let cp
     try {
       cp = parseCheckpointText((await verifyNote(payload.ledger.checkpoint, vkeys)).text)
     } catch (err) {
-      throw new Fault('checkpoint', (err as Error).message)
+      throw new RecordFault('checkpoint', (err as Error).message)
     }
-    if (cp.origin !== payload.ledger.origin) throw new Fault('checkpoint', `of another log (${cp.origin})`)
+    if (cp.origin !== payload.ledger.origin) throw new RecordFault('checkpoint', `of another log (${cp.origin})`)
     let timestamp: Date | undefined
     if (payload.ledger.tsaToken !== undefined) {
       try {
@@ -210,7 +204,7 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
         if (token.toString('base64') !== payload.ledger.tsaToken) throw new Error('not base64')
         timestamp = verifyTimeStampToken(token, Buffer.from(payload.ledger.checkpoint, 'utf8'), options.tsaAnchors).genTime
       } catch (err) {
-        throw new Fault('checkpoint time stamp', (err as Error).message)
+        throw new RecordFault('checkpoint time stamp', (err as Error).message)
       }
       if (options.tsaAnchors === undefined) notices.push('the time stamp was checked with the TSA certificate it carries: give the TSA\'s CA (--tsa-ca) to check who issued it')
     }
@@ -224,13 +218,13 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
       try {
         fields = JSON.parse(e.entry) as Record<string, unknown>
       } catch {
-        throw new Fault(record, 'not JSON')
+        throw new RecordFault(record, 'not JSON')
       }
-      if (canonicalJson(fields) !== e.entry) throw new Fault(record, 'not in canonical form (RFC 8785)')
+      if (canonicalJson(fields) !== e.entry) throw new RecordFault(record, 'not in canonical form (RFC 8785)')
       const proof = e.proof.map((h) => Buffer.from(h, 'base64'))
-      if (e.proof.some((h, i) => (proof[i] as Buffer).toString('base64') !== h)) throw new Fault(record, 'a proof hash is not base64')
+      if (e.proof.some((h, i) => (proof[i] as Buffer).toString('base64') !== h)) throw new RecordFault(record, 'a proof hash is not base64')
       if (!verifyInclusion(alg, e.leafIndex, cp.treeSize, leafHash(alg, Buffer.from(e.entry, 'utf8')), proof, cp.rootHash)) {
-        throw new Fault(record, `not in the tree of the checkpoint (size ${cp.treeSize}): the entry or its proof was changed`)
+        throw new RecordFault(record, `not in the tree of the checkpoint (size ${cp.treeSize}): the entry or its proof was changed`)
       }
       if (fields.kind === 'message.accepted') byExchange.set(String(fields.exchangeId), fields)
       if (fields.kind === 'delivery.settled') byDelivery.set(String(fields.deliveryId), [...(byDelivery.get(String(fields.deliveryId)) ?? []), fields])
@@ -241,34 +235,34 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
     for (const x of payload.exchanges) {
       const record = `exchange ${x.exchangeId}`
       const entry = byExchange.get(x.exchangeId)
-      if (entry === undefined) throw new Fault(record, 'no message.accepted entry for it')
+      if (entry === undefined) throw new RecordFault(record, 'no message.accepted entry for it')
       const receipt = parseJws(x.receipt)
       const rk = gatewayKey(receipt.header.kid)
-      if (rk === undefined || !(await verifyJws(receipt, rk))) throw new Fault(`${record} receipt`, 'not signed by a trusted gateway key')
+      if (rk === undefined || !(await verifyJws(receipt, rk))) throw new RecordFault(`${record} receipt`, 'not signed by a trusted gateway key')
       const r = JSON.parse(receipt.payload.toString('utf8')) as { exchangeId?: string; messageId?: string }
-      if (r.exchangeId !== x.exchangeId || r.messageId !== x.messageId || entry.messageId !== x.messageId || entry.sender !== x.from || entry.type !== x.type) throw new Fault(`${record} receipt`, 'for another message than its entry records')
+      if (r.exchangeId !== x.exchangeId || r.messageId !== x.messageId || entry.messageId !== x.messageId || entry.sender !== x.from || entry.type !== x.type) throw new RecordFault(`${record} receipt`, 'for another message than its entry records')
       const suite = suiteOfTag(entry.receiptDigest as string)
-      if (tagOf(digestAlg(suite), Buffer.from(x.receipt, 'ascii')) !== entry.receiptDigest) throw new Fault(`${record} receipt`, 'not the receipt its entry records')
-      if (tagOf(digestAlg(suite), Buffer.from(x.message, 'latin1')) !== entry.messageDigest) throw new Fault(`${record} message`, 'not the message its entry records')
+      if (tagOf(suite, Buffer.from(x.receipt, 'ascii')) !== entry.receiptDigest) throw new RecordFault(`${record} receipt`, 'not the receipt its entry records')
+      if (tagOf(suite, Buffer.from(x.message, 'latin1')) !== entry.messageDigest) throw new RecordFault(`${record} message`, 'not the message its entry records')
       const jws = parseJws(x.message)
       const signer = payload.signers.find((s) => s.kid === jws.header.kid)
       const key = gatewayKey(jws.header.kid) ?? (signer !== undefined ? PublicKey.fromPem(signer.kid, signer.publicKey) : undefined)
       if (key === undefined) notices.push(`${record}: the sender's key ${String(jws.header.kid)} is not in the package; its signature was not checked`)
-      else if (!(await verifyJws(jws, key))) throw new Fault(`${record} message`, 'the sender\'s signature does not verify')
+      else if (!(await verifyJws(jws, key))) throw new RecordFault(`${record} message`, 'the sender\'s signature does not verify')
       const env = JSON.parse(jws.payload.toString('utf8')) as { id?: string; from?: string; type?: string }
-      if (env.id !== x.messageId || env.from !== x.from || env.type !== x.type) throw new Fault(`${record} message`, 'its envelope is not the exchange\'s')
+      if (env.id !== x.messageId || env.from !== x.from || env.type !== x.type) throw new RecordFault(`${record} message`, 'its envelope is not the exchange\'s')
       for (const dl of x.deliveries) {
         const drec = `delivery ${dl.deliveryId}`
         const settled = byDelivery.get(dl.deliveryId) ?? []
-        if (dl.status !== 'pending' && !settled.some((s) => s.outcome === dl.status && s.recipient === dl.recipient && s.exchangeId === x.exchangeId)) throw new Fault(drec, `no delivery.settled entry (${dl.status}) for it`)
+        if (dl.status !== 'pending' && !settled.some((s) => s.outcome === dl.status && s.recipient === dl.recipient && s.exchangeId === x.exchangeId)) throw new RecordFault(drec, `no delivery.settled entry (${dl.status}) for it`)
         if (dl.statement !== undefined) {
           const st = parseJws(dl.statement)
           const sk = gatewayKey(st.header.kid)
-          if (st.header.typ !== DELIVERY_TYP || sk === undefined || !(await verifyJws(st, sk))) throw new Fault(`${drec} statement`, 'not signed by a trusted gateway key')
+          if (st.header.typ !== DELIVERY_TYP || sk === undefined || !(await verifyJws(st, sk))) throw new RecordFault(`${drec} statement`, 'not signed by a trusted gateway key')
           const s = JSON.parse(st.payload.toString('utf8')) as { exchangeId?: string; deliveryId?: string; to?: string; digestAlg?: string; digest?: string }
           const ok = s.exchangeId === x.exchangeId && s.deliveryId === dl.deliveryId && s.to === dl.recipient && (s.digestAlg === 'SM3' || s.digestAlg === 'SHA-256') &&
             s.digest === digestHex(s.digestAlg === 'SM3' ? 'national' : 'international', Buffer.from(x.message, 'latin1'))
-          if (!ok) throw new Fault(`${drec} statement`, 'for another delivery or other bytes')
+          if (!ok) throw new RecordFault(`${drec} statement`, 'for another delivery or other bytes')
         }
       }
       exchangesSeen++
@@ -277,10 +271,10 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
     // Last, the package as a whole (what no check above covers: its times, its order).
     const outer = parseJws(compact)
     const ok = gatewayKey(header.kid)
-    if (ok === undefined || !(await verifyJws(outer, ok))) throw new Fault('package', 'its signature does not verify with a trusted gateway key')
+    if (ok === undefined || !(await verifyJws(outer, ok))) throw new RecordFault('package', 'its signature does not verify with a trusted gateway key')
     return { ok: true, notices, caseId, exchanges: exchangesSeen, entries: entriesSeen, ...(timestamp !== undefined ? { timestamp: timestamp.toISOString() } : {}) }
   } catch (err) {
-    if (err instanceof Fault) return { ok: false, fault: { record: err.record, message: err.message }, notices, exchanges: exchangesSeen, entries: entriesSeen, ...(caseId !== undefined ? { caseId } : {}) }
+    if (err instanceof RecordFault) return { ok: false, fault: { record: err.record, message: err.message }, notices, exchanges: exchangesSeen, entries: entriesSeen, ...(caseId !== undefined ? { caseId } : {}) }
     // Anything else malformed inside (a JWS that does not parse, a key that does not read) is a fault too.
     return { ok: false, fault: { record: 'package', message: (err as Error).message }, notices, exchanges: exchangesSeen, entries: entriesSeen, ...(caseId !== undefined ? { caseId } : {}) }
   }

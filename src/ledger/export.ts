@@ -1,7 +1,6 @@
 import { mkdirSync, readdirSync, writeFileSync, createWriteStream, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { publicKeyDer } from '../crypto/index.ts'
 import type { Db } from '../store/db.ts'
 import { allCheckpoints, entriesInRange, fetchNodes } from '../store/ledger.ts'
 import type { Ledger } from './index.ts'
@@ -59,8 +58,7 @@ export async function exportLedger(db: Db, ledger: Ledger, dir: string, at: Date
 
   writeFileSync(join(dir, 'keys', 'vkeys.txt'), ledger.vkeys().map((v) => `${v}\n`).join(''))
   for (const k of ledger.signingKeys()) {
-    const pem = `-----BEGIN PUBLIC KEY-----\n${publicKeyDer(k).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`
-    writeFileSync(join(dir, 'keys', `${k.kid.replace(/[^A-Za-z0-9._-]/g, '_')}.pem`), pem)
+    writeFileSync(join(dir, 'keys', `${k.kid.replace(/[^A-Za-z0-9._-]/g, '_')}.pem`), k.toPem())
   }
   writeFileSync(join(dir, 'ledger.json'), `${JSON.stringify({ format: EXPORT_FORMAT, origin: ledger.origin, hashAlg: ledger.hash, treeSize, checkpoints: checkpoints.length, exportedAt: at.toISOString() }, null, 2)}\n`)
   return { treeSize, checkpoints: checkpoints.length }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { digestAlg, digestHex, treeHash, type GatewayKeyring, type PublicKey, type Suite } from '../crypto/index.ts'
+import { digestAlg, treeHash, type GatewayKeyring, type PublicKey, type Suite } from '../crypto/index.ts'
 import { TongbanError } from '../errors.ts'
 import { inTransaction, type Db } from '../store/db.ts'
 import {
@@ -120,11 +120,6 @@ export class Ledger {
   /** A digest for an entry, with the tree's hash: `SM3:<hex>` (or SHA-256). */
   digest(bytes: Uint8Array): TaggedDigest {
     return `${this.hash}:${treeHash(this.hash, bytes).toString('hex')}`
-  }
-
-  /** A digest in a suite's algorithm (of a receipt, an answer). */
-  suiteDigest(suite: Suite, bytes: Uint8Array): TaggedDigest {
-    return tagged(suite, digestHex(suite, bytes))
   }
 
   /** The keys checkpoints are signed with, as note verifiers (both suites where the gateway has them). */

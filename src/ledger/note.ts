@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { PublicKey, publicKeyDer, signDetached, verifyDetached, type PrivateKey } from '../crypto/index.ts'
+import { publicKeyDer, publicKeyFromDer, signDetached, verifyDetached, type PrivateKey, type PublicKey } from '../crypto/index.ts'
 
 /**
  * Checkpoints as C2SP signed notes (c2sp.org/signed-note, c2sp.org/tlog-checkpoint):
@@ -71,7 +71,7 @@ export function parseVkey(vkey: string): NoteVerifier {
   } else {
     throw new Error('unknown verifier key type')
   }
-  const key = PublicKey.fromPem(name, `-----BEGIN PUBLIC KEY-----\n${spki.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END PUBLIC KEY-----\n`)
+  const key = publicKeyFromDer(name, spki)
   if (typeOf(key) !== type) throw new Error('the verifier key type does not match its key')
   const v = noteVerifier(name, key)
   if (v.keyId.toString('hex') !== hex) throw new Error('the verifier key ID does not match its key')

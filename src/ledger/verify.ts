@@ -25,7 +25,8 @@ export interface LedgerReport {
   readonly notices: string[]
 }
 
-class Fault extends Error {
+/** A fault of one record (an entry, a checkpoint, a file): what the verifiers report first. */
+export class RecordFault extends Error {
   readonly record: string
   constructor(record: string, message: string) {
     super(message)
@@ -65,16 +66,16 @@ function checkEntry(line: string, index: number, seen: Set<string>, kinds: Recor
   try {
     value = JSON.parse(line)
   } catch {
-    throw new Fault(`entry ${index}`, 'not JSON')
+    throw new RecordFault(`entry ${index}`, 'not JSON')
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Fault(`entry ${index}`, 'not a JSON object')
-  if (canonicalJson(value) !== line) throw new Fault(`entry ${index}`, 'not in canonical form (RFC 8785)')
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RecordFault(`entry ${index}`, 'not a JSON object')
+  if (canonicalJson(value) !== line) throw new RecordFault(`entry ${index}`, 'not in canonical form (RFC 8785)')
   const e = value as { v?: unknown; kind?: unknown; id?: unknown; at?: unknown }
-  if (e.v !== ENTRY_VERSION) throw new Fault(`entry ${index}`, `v is not ${ENTRY_VERSION}`)
-  if (typeof e.kind !== 'string' || !(ENTRY_KINDS as readonly string[]).includes(e.kind)) throw new Fault(`entry ${index}`, 'an unknown kind')
-  if (typeof e.id !== 'string' || !UUID.test(e.id)) throw new Fault(`entry ${index}`, 'no entry id')
-  if (seen.has(e.id)) throw new Fault(`entry ${index}`, `entry id ${e.id} appears twice`)
-  if (typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at))) throw new Fault(`entry ${index}`, 'no time')
+  if (e.v !== ENTRY_VERSION) throw new RecordFault(`entry ${index}`, `v is not ${ENTRY_VERSION}`)
+  if (typeof e.kind !== 'string' || !(ENTRY_KINDS as readonly string[]).includes(e.kind)) throw new RecordFault(`entry ${index}`, 'an unknown kind')
+  if (typeof e.id !== 'string' || !UUID.test(e.id)) throw new RecordFault(`entry ${index}`, 'no entry id')
+  if (seen.has(e.id)) throw new RecordFault(`entry ${index}`, `entry id ${e.id} appears twice`)
+  if (typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at))) throw new RecordFault(`entry ${index}`, 'no time')
   seen.add(e.id)
   kinds[e.kind] = (kinds[e.kind] ?? 0) + 1
 }
@@ -85,14 +86,14 @@ function trustedKeys(dir: string, given: readonly string[] | undefined, notices:
   if (lines === undefined || lines.length === 0) {
     notices.push('no trusted keys given (--vkey / --vkeys): checked against the keys inside the export, which proves integrity, not origin')
     const file = join(dir, 'keys', 'vkeys.txt')
-    if (!existsSync(file)) throw new Fault('keys/vkeys.txt', 'missing, and no trusted key given')
+    if (!existsSync(file)) throw new RecordFault('keys/vkeys.txt', 'missing, and no trusted key given')
     lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '')
   }
   return lines.map((l, i) => {
     try {
       return parseVkey(l)
     } catch (err) {
-      throw new Fault(`verifier key ${i + 1}`, (err as Error).message)
+      throw new RecordFault(`verifier key ${i + 1}`, (err as Error).message)
     }
   })
 }
@@ -113,11 +114,11 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
     try {
       meta = JSON.parse(readFileSync(join(dir, 'ledger.json'), 'utf8')) as typeof meta
     } catch (err) {
-      throw new Fault('ledger.json', `unreadable: ${(err as Error).message}`)
+      throw new RecordFault('ledger.json', `unreadable: ${(err as Error).message}`)
     }
-    if (meta.format !== EXPORT_FORMAT) throw new Fault('ledger.json', `format is not ${EXPORT_FORMAT}`)
-    if (meta.hashAlg !== 'SM3' && meta.hashAlg !== 'SHA-256') throw new Fault('ledger.json', 'hashAlg is neither SM3 nor SHA-256')
-    if (typeof meta.origin !== 'string' || !Number.isSafeInteger(meta.treeSize)) throw new Fault('ledger.json', 'origin or treeSize missing')
+    if (meta.format !== EXPORT_FORMAT) throw new RecordFault('ledger.json', `format is not ${EXPORT_FORMAT}`)
+    if (meta.hashAlg !== 'SM3' && meta.hashAlg !== 'SHA-256') throw new RecordFault('ledger.json', 'hashAlg is neither SM3 nor SHA-256')
+    if (typeof meta.origin !== 'string' || !Number.isSafeInteger(meta.treeSize)) throw new RecordFault('ledger.json', 'origin or treeSize missing')
     const alg: TreeHash = meta.hashAlg
     const origin = meta.origin
     treeSize = meta.treeSize as number
@@ -126,7 +127,7 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
     // The checkpoints, by tree size: each signed by a trusted key, of this log, in order.
     const files = existsSync(join(dir, 'checkpoints')) ? readdirSync(join(dir, 'checkpoints')).filter((f) => f.endsWith('.note')) : []
     const sizes = files.map((f) => f.slice(0, -'.note'.length)).filter((s) => /^(0|[1-9]\d*)$/.test(s)).map(Number).sort((a, b) => a - b)
-    if (sizes.length !== files.length) throw new Fault('checkpoints/', 'a file that is not <tree size>.note')
+    if (sizes.length !== files.length) throw new RecordFault('checkpoints/', 'a file that is not <tree size>.note')
     const checkpoints: CheckpointBody[] = []
     for (const size of sizes) {
       const record = `checkpoint ${size}`
@@ -137,27 +138,27 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
         body = parseCheckpointText(text)
         signedBy = verifiedBy
       } catch (err) {
-        throw new Fault(record, (err as Error).message)
+        throw new RecordFault(record, (err as Error).message)
       }
-      if (body.origin !== origin) throw new Fault(record, `of another log (${body.origin})`)
-      if (!signedBy.some((v) => v.name === origin)) throw new Fault(record, `not signed under the log's own name ${origin}`)
-      if (size === 0 && !body.rootHash.equals(emptyRoot(alg))) throw new Fault(record, 'an empty tree with a root other than H("")')
+      if (body.origin !== origin) throw new RecordFault(record, `of another log (${body.origin})`)
+      if (!signedBy.some((v) => v.name === origin)) throw new RecordFault(record, `not signed under the log's own name ${origin}`)
+      if (size === 0 && !body.rootHash.equals(emptyRoot(alg))) throw new RecordFault(record, 'an empty tree with a root other than H("")')
       const tsr = join(dir, 'checkpoints', `${size}.tsr`)
       if (existsSync(tsr)) {
         try {
           verifyTimeStampToken(readFileSync(tsr), readFileSync(join(dir, 'checkpoints', `${size}.note`)), options.tsaAnchors)
         } catch (err) {
-          throw new Fault(`${record} time stamp`, (err as Error).message)
+          throw new RecordFault(`${record} time stamp`, (err as Error).message)
         }
         timestamps++
       }
-      if (body.treeSize !== size) throw new Fault(record, `its file name says ${size}, it says ${body.treeSize}`)
+      if (body.treeSize !== size) throw new RecordFault(record, `its file name says ${size}, it says ${body.treeSize}`)
       const prev = checkpoints.at(-1)
-      if (prev !== undefined && body.timestamp < prev.timestamp) throw new Fault(record, 'signed before the checkpoint of a smaller tree')
+      if (prev !== undefined && body.timestamp < prev.timestamp) throw new RecordFault(record, 'signed before the checkpoint of a smaller tree')
       checkpoints.push(body)
     }
     checkpointCount = checkpoints.length
-    if ((checkpoints.at(-1)?.treeSize ?? 0) !== treeSize) throw new Fault('ledger.json', `treeSize ${treeSize} is not the last checkpoint's`)
+    if ((checkpoints.at(-1)?.treeSize ?? 0) !== treeSize) throw new RecordFault('ledger.json', `treeSize ${treeSize} is not the last checkpoint's`)
 
     // Successive checkpoints: the gateway's consistency proof between them must hold.
     for (let i = 1; i < checkpoints.length; i++) {
@@ -165,10 +166,10 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
       const b = checkpoints[i] as CheckpointBody
       const file = join(dir, 'consistency', `${a.treeSize}-${b.treeSize}.txt`)
       if (a.treeSize === 0) continue
-      if (!existsSync(file)) throw new Fault(`checkpoint ${b.treeSize}`, `no consistency proof from ${a.treeSize}`)
+      if (!existsSync(file)) throw new RecordFault(`checkpoint ${b.treeSize}`, `no consistency proof from ${a.treeSize}`)
       const proof = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => Buffer.from(l, 'base64'))
       if (!verifyConsistency(alg, a.treeSize, b.treeSize, a.rootHash, b.rootHash, proof)) {
-        throw new Fault(`checkpoint ${b.treeSize}`, `not consistent with checkpoint ${a.treeSize}: the log was rewritten or forked between them`)
+        throw new RecordFault(`checkpoint ${b.treeSize}`, `not consistent with checkpoint ${a.treeSize}: the log was rewritten or forked between them`)
       }
     }
 
@@ -183,30 +184,30 @@ export async function verifyExport(dir: string, options: { vkeys?: readonly stri
       while (next < checkpoints.length && (checkpoints[next] as CheckpointBody).treeSize === index) {
         const c = checkpoints[next] as CheckpointBody
         const root = index === 0 ? undefined : frontier.root()
-        if (root !== undefined && !root.equals(c.rootHash)) throw new Fault(`checkpoint ${c.treeSize}`, `its signed root does not match entries 0…${c.treeSize - 1}: an entry before it was changed, removed, added or reordered`)
+        if (root !== undefined && !root.equals(c.rootHash)) throw new RecordFault(`checkpoint ${c.treeSize}`, `its signed root does not match entries 0…${c.treeSize - 1}: an entry before it was changed, removed, added or reordered`)
         next++
       }
     }
     checkRoot()
-    if (!existsSync(join(dir, 'entries.jsonl'))) throw new Fault('entries.jsonl', 'missing')
+    if (!existsSync(join(dir, 'entries.jsonl'))) throw new RecordFault('entries.jsonl', 'missing')
     const lines = createInterface({ input: createReadStream(join(dir, 'entries.jsonl'), 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
     for await (const line of lines) {
-      if (index >= treeSize) throw new Fault(`entry ${index}`, `beyond the last checkpoint (${treeSize} entries)`)
+      if (index >= treeSize) throw new RecordFault(`entry ${index}`, `beyond the last checkpoint (${treeSize} entries)`)
       checkEntry(line, index, seen, kinds)
       const leaf = leafHash(alg, Buffer.from(line, 'utf8'))
       const kept = stored?.[index]
       if (stored !== undefined && kept !== leaf.toString('base64')) {
-        throw new Fault(`entry ${index}`, kept === undefined || kept === '' ? 'no stored leaf hash' : 'its bytes do not hash to the leaf the gateway placed in the tree: changed, removed or moved')
+        throw new RecordFault(`entry ${index}`, kept === undefined || kept === '' ? 'no stored leaf hash' : 'its bytes do not hash to the leaf the gateway placed in the tree: changed, removed or moved')
       }
       frontier.push(leaf)
       index++
       checkRoot()
     }
-    if (index < treeSize) throw new Fault(`entry ${index}`, `missing: the export holds ${index} entries, its last checkpoint covers ${treeSize}`)
+    if (index < treeSize) throw new RecordFault(`entry ${index}`, `missing: the export holds ${index} entries, its last checkpoint covers ${treeSize}`)
     if (timestamps > 0 && options.tsaAnchors === undefined) notices.push('time stamps checked with the TSA certificates they carry: give the TSA\'s CA (--tsa-ca) to check who issued them')
     return { ok: true, treeSize, checkpoints: checkpointCount, kinds, timestamps, notices, ...(treeSize > 0 ? { rootHash: frontier.root().toString('base64') } : {}) }
   } catch (err) {
-    if (!(err instanceof Fault)) throw err
+    if (!(err instanceof RecordFault)) throw err
     return { ok: false, fault: { record: err.record, message: err.message }, treeSize, checkpoints: checkpointCount, kinds, timestamps, notices }
   }
 }

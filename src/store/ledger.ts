@@ -162,17 +162,6 @@ export async function entriesInRange(db: Db | Tx, from: number, to: number): Pro
   return (await db.query<StoredEntry>(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index`, [from, to])).rows
 }
 
-/** Entries per kind (integrated or not). */
-export async function entryCounts(db: Db | Tx): Promise<Record<string, number>> {
-  const r = await db.query<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM ledger_entries GROUP BY kind`)
-  return Object.fromEntries(r.rows.map((x) => [x.kind, x.n]))
-}
-
-/** How many entries wait for the integrator. */
-export async function waitingCount(db: Db | Tx): Promise<number> {
-  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_entries WHERE leaf_index IS NULL`)).rows[0]?.n ?? 0
-}
-
 /**
  * The placed entries about one case (evidence package): the acceptance of each of its exchanges,
  * the settlement of each delivery, the reads of the case and the operators' closing of its steps.

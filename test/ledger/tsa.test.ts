@@ -54,6 +54,11 @@ t.test('each checkpoint is stamped; the tokens verify offline, in the export and
 
   const pkg = await w.client(REG).http('GET', `/v1/cases/${request.envelope.caseId as string}/evidence`)
   t.equal(pkg.status, 200)
+  t.match(pkg.headers['content-type'], /application\/jose/)
+  const notFound = await w.client(TAX).http('GET', '/v1/cases/231202-2026-999999/evidence')
+  t.same([notFound.status, (notFound.json as { code?: string }).code], [404, 'TB_ERR_NOT_FOUND'], 'no exchange of the caller in the case: 404')
+  const badId = await w.client(REG).http('GET', '/v1/cases/not-a-case/evidence')
+  t.same([badId.status, (badId.json as { code?: string }).code], [400, 'TB_ERR_BAD_REQUEST'], 'a malformed case id: 400')
   const ev = await verifyEvidence(pkg.text, { gatewayKeys: w.gatewaySigningKeys(), tsaAnchors: anchors })
   t.ok(ev.ok, JSON.stringify(ev.fault))
   t.ok(ev.timestamp, `stamped at ${String(ev.timestamp)}`)
