@@ -32,6 +32,9 @@ export const ERRORS = {
   TB_ERR_SIGNATURE_INVALID: { status: 401, fault: 'client', title: 'Signature invalid' },
   TB_ERR_SIGNER_MISMATCH: { status: 403, fault: 'client', title: 'Signer, sender and token subject differ' },
   TB_ERR_FORBIDDEN: { status: 403, fault: 'client', title: 'Not allowed for this caller' },
+  TB_ERR_LOGIN_FAILED: { status: 401, fault: 'client', title: 'Console log-in refused' },
+  TB_ERR_ACCOUNT_LOCKED: { status: 429, fault: 'client', title: 'Console account locked after repeated failures' },
+  TB_ERR_CSRF: { status: 403, fault: 'client', title: 'Cross-site request refused' },
   // Freshness and idempotency
   TB_ERR_IAT_WINDOW: { status: 400, fault: 'client', title: 'Issued-at time outside the accepted window' },
   TB_ERR_REPLAY: { status: 409, fault: 'client', title: 'Nonce already used' },

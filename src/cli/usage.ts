@@ -21,6 +21,14 @@ Usage:
   tongban evidence export --case ID --out FILE --keys DIR --directory FILE [--config FILE] [--operator ID]
                                                                       a case's evidence package (证据包)
   tongban evidence verify FILE [--gateway-key PEM …] [--tsa-ca PEM]  check a package offline; names what failed
+  tongban operators add --username U --role viewer|operator|auditor [--name NAME] --keys DIR --directory FILE [--config FILE] < password
+                                                                      a console operator (argon2id password from stdin; prints
+                                                                      the TOTP secret once)
+  tongban operators passwd --username U [--new-totp] --keys DIR --directory FILE [--config FILE] < password
+                                                                      a new password (and TOTP secret); ends their sessions
+  tongban operators disable --username U --keys DIR --directory FILE [--config FILE]   stop an operator's log-ins, end their sessions
+  tongban operators enable --username U --keys DIR --directory FILE [--config FILE]    allow a disabled operator again
+  tongban operators list --keys DIR --directory FILE [--config FILE]  the console's operators, role and state
   tongban directory check FILE [--config FILE | --anchor CERT[,CRL] …] [--require-certificates] [--days N]
                                                                       validate a participant directory; report
                                                                       certificates revoked or expiring within N (30) days

@@ -49,6 +49,13 @@ export interface Config {
     readonly integrateMs: number; readonly checkpointMs: number; readonly batch: number
     readonly tsaUrl?: string; readonly tsaCaFile?: string
   }
+  /** The operator console (docs/console.md): its own listener, sessions and lock-out. */
+  readonly console: {
+    readonly enabled: boolean; readonly host: string; readonly port: number
+    readonly sessionMinutes: number; readonly maxFailures: number; readonly lockoutMinutes: number
+    /** HTTPS on the operators' listener itself (both, or neither: then loopback or a TLS proxy in trustProxy). */
+    readonly tlsCertFile?: string; readonly tlsKeyFile?: string
+  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
@@ -90,6 +97,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   trustProxy: [],
   quotas: { messagesPerMinute: 600, queriesPerMinute: 120, queriesInFlight: 4 },
   ledger: { enabled: true, hash: 'SM3', integrateMs: 1_000, checkpointMs: 5_000, batch: 5_000 },
+  console: { enabled: true, host: '127.0.0.1', port: 9480, sessionMinutes: 30, maxFailures: 5, lockoutMinutes: 15 },
 }
 
 /** Environment variables the gateway reads, and where each lands in the configuration. */
@@ -125,6 +133,11 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_LEDGER_ORIGIN: { path: 'ledger.origin', type: 'string' },
   TONGBAN_LEDGER_TSA_URL: { path: 'ledger.tsaUrl', type: 'string' },
   TONGBAN_LEDGER_TSA_CA: { path: 'ledger.tsaCaFile', type: 'string' },
+  TONGBAN_CONSOLE: { path: 'console.enabled', type: 'boolean' },
+  TONGBAN_CONSOLE_HOST: { path: 'console.host', type: 'string' },
+  TONGBAN_CONSOLE_PORT: { path: 'console.port', type: 'integer' },
+  TONGBAN_CONSOLE_TLS_CERT: { path: 'console.tlsCertFile', type: 'string' },
+  TONGBAN_CONSOLE_TLS_KEY: { path: 'console.tlsKeyFile', type: 'string' },
 }
 
 /** TONGBAN_* variables that are not configuration: read by tooling, not by the gateway. */
@@ -194,9 +207,26 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   if (!validate(merged)) problems.push(...(validate.errors ?? []).map((e) => describe(e)))
   // The schema checks the shape; whether each proxy entry is an address or CIDR, node:net says.
-  else problems.push(...AddressSet.parse(merged.trustProxy as string[]).problems.map((p) => `/trustProxy/${p.index}: ${p.message}`))
+  else {
+    problems.push(...AddressSet.parse(merged.trustProxy as string[]).problems.map((p) => `/trustProxy/${p.index}: ${p.message}`))
+    problems.push(...consoleProblems(merged.console as unknown as Config['console'], (merged.trustProxy as string[]).length > 0))
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(merged) as unknown as Config
+}
+
+/**
+ * The console's session cookies are Secure: its listener speaks TLS itself, or stands behind a
+ * TLS proxy (trustProxy, X-Forwarded-Proto), or is on loopback (a local trial; the browser treats
+ * it as a secure context). Anywhere else, passwords would cross the network in clear.
+ */
+function consoleProblems(c: Config['console'], proxied: boolean): string[] {
+  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) return ['/console: tlsCertFile and tlsKeyFile go together']
+  const loopback = c.host === 'localhost' || c.host === '::1' || /^127\./.test(c.host)
+  if (c.enabled && c.tlsCertFile === undefined && !loopback && !proxied) {
+    return [`/console/host: ${c.host} is not loopback: give the console TLS (console.tlsCertFile and console.tlsKeyFile) or put it behind a TLS proxy named in trustProxy`]
+  }
+  return []
 }
 
 /** How to give a required setting that has no default. */
@@ -231,7 +261,7 @@ function knownKeys(schemaPath: string): string[] {
   return isObject(node) && isObject(node.properties ?? null) ? Object.keys(node.properties as JsonObject) : []
 }
 
-const PATH_KEYS = new Set(['tsaCaFile', 'keysDir', 'directoryFile', 'file', 'crl'])
+const PATH_KEYS = new Set(['tsaCaFile', 'keysDir', 'directoryFile', 'file', 'crl', 'tlsCertFile', 'tlsKeyFile'])
 
 /** Relative file paths are taken relative to where they were written. */
 function resolvePaths(value: JsonObject, base: string): JsonObject {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { PrivateKey, type PublicKey, type Suite } from './keys.ts'
 import { Sealer } from './seal.ts'
@@ -75,6 +75,7 @@ export class GatewayKeyring {
   readonly #previous = new Map<string, PrivateKey>()
   readonly #token: Buffer
   readonly #sealer: Sealer
+  readonly #store: Buffer
   readonly #dir: string
   readonly #partnerSecrets = new Map<string, Buffer>()
   /** Fingerprint of each key loaded, by file name (sampleKeys()). */
@@ -89,6 +90,7 @@ export class GatewayKeyring {
     for (const [kid, k] of previous) this.#previous.set(kid, k)
     this.#token = token
     this.#sealer = new Sealer(store)
+    this.#store = Buffer.from(store)
   }
 
   /** Loads the keys in `dir`; a suite whose keys are absent is simply not offered. */
@@ -256,6 +258,15 @@ export class GatewayKeyring {
   /** Encryption at rest for stored message bodies. */
   sealer(): Sealer {
     return this.#sealer
+  }
+
+  /**
+   * A secret for one purpose (e.g. signing console session cookies), derived from the store key
+   * with HKDF-SHA-256 (RFC 5869), so every instance with the same keys derives the same one and
+   * no other use of the store key can be made from it.
+   */
+  derivedSecret(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#store, Buffer.alloc(0), `tongban ${purpose}`, 32))
   }
 
   toJSON(): string {

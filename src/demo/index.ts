@@ -77,7 +77,7 @@ export async function runDemo(args: string[]): Promise<number> {
       dbSchema: values.schema, redisPrefix: values.prefix, keysDir: join(certs, 'gateway'), directoryFile: join(tmp, 'directory.json'),
       // The demo is the one place the published sample keys belong (on loopback, with made-up people).
       allowSampleKeys: true,
-      listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile }, metrics: { enabled: true, host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile }, metrics: { enabled: true, host: '127.0.0.1', port: 0 }, console: { enabled: false },
       delivery: { attempts: 8, backoffMs: 200, maxBackoffMs: 2_000, maxAgeSeconds: 3_600, sweepIntervalMs: 2_000, sweepGraceMs: 2_000, concurrency: 4, lockMs: 10_000 },
       deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5 } },
     },

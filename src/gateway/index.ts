@@ -26,6 +26,7 @@ import type { Tongban } from './services.ts'
 import { createMetrics } from './metrics.ts'
 import { metricsServerPlugin } from './plugins/metrics.ts'
 import { ledgerPlugin } from './plugins/ledger.ts'
+import { consolePlugin } from '../console/plugin.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 
 /** Fastify's trustProxy: false without proxies, else whether a hop is one of them (CIDRs, as config checked them). */
@@ -111,6 +112,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       await app.register(adminRoutes)
       await app.register(adapterRoutes)
     }
+    await app.register(consolePlugin)
     await app.ready()
   } catch (err) {
     // A fault at start (a bad directory, a missing key) must not leave the connections that

@@ -12,6 +12,8 @@ import type { QueryService } from '../core/queries.ts'
 import type { PartnerAdapter } from '../outbound/adapter.ts'
 import type { Db } from '../store/db.ts'
 import type { NonceStore } from '../store/nonces.ts'
+import type { RefusalCounter } from '../store/operations.ts'
+import type { OperatorAccounts } from '../core/operators.ts'
 import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { Ledger } from '../ledger/index.ts'
@@ -38,6 +40,12 @@ export interface Tongban {
   validator: MessageValidator
   directory: Directory
   nonces: NonceStore
+  /** Refused requests per minute, shared by all instances (the console's overview). */
+  refusals: RefusalCounter
+  /** Console operators' accounts (argon2id + TOTP). */
+  operators: OperatorAccounts
+  /** Where the operator console listens (set when its listener is up). */
+  consoleUrl?: string
   accept: AcceptService
   delivery: DeliveryService
   deadlines: DeadlineService

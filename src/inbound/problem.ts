@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ERRORS, TongbanError, type ErrorCode } from '../errors.ts'
+import type { Tongban } from '../gateway/services.ts'
 
 /**
  * Fastify's own error codes, mapped to the catalogue with a message of ours (a Fastify message
@@ -77,6 +78,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: u
   const { status, body, internal } = toProblem(err, request.id)
   const code = body.code as string
   request.server.tb?.metrics?.rejected.inc({ code })
+  const tb = request.server.tb as Partial<Tongban> | undefined
+  if (tb?.refusals !== undefined && tb.clock !== undefined) tb.refusals.count(tb.clock.now())
   if (internal) request.log.error({ err, code }, 'internal error')
   else if (code === 'TB_ERR_UNAVAILABLE') request.log.warn({ err, code }, 'dependency unavailable')
   else request.log.info({ code, status, cause: (err as { cause?: { message?: string } }).cause?.message }, 'request rejected')

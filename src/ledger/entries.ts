@@ -50,15 +50,18 @@ export interface QueryRecorded {
 export interface CaseRead {
   readonly reader: string
   /** What was read: one case, one exchange, the list of one's cases, or the query record. */
-  readonly what: 'case' | 'exchange' | 'cases' | 'queries' | 'evidence'
+  readonly what: 'case' | 'exchange' | 'cases' | 'queries' | 'evidence' | 'deliveries'
   readonly ref?: string
   /** How many records a list read returned. */
   readonly count?: number
+  /** A console read that showed personal data unmasked (an operator or auditor asked for it). */
+  readonly unmasked?: boolean
 }
 
 export interface OperatorAction {
   readonly operator: string
   readonly action: 'delivery.replay' | 'step.close' | 'directory.reload' | 'read'
+    | 'operator.add' | 'operator.disable' | 'operator.enable' | 'operator.passwd' | 'console.login' | 'console.logout' | 'ledger.verify'
   /** What it acted on or read (a delivery id, `caseId/stepId`, a route). */
   readonly target?: string
   readonly reasonDigest?: TaggedDigest

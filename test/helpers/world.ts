@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -85,6 +85,10 @@ export interface WorldOptions {
   /** Run the gateway as a child process (`tongban serve`), so a test can SIGKILL it. */
   readonly subprocess?: boolean
   readonly calendar?: WorkingCalendar
+  /** Use this database schema and Redis prefix (e.g. one the demo filled) instead of a fresh one; it is dropped at close. */
+  readonly schema?: string
+  /** Copy the gateway's keys from this folder (e.g. certs-example/gateway, the demo's) instead of generating them. */
+  readonly gatewayKeysFrom?: string
 }
 
 /** Loopback, where the world's clients send from. */
@@ -121,7 +125,7 @@ export class World {
   private constructor(o: WorldOptions) {
     this.#o = o
     this.dir = mkdtempSync(join(tmpdir(), `tongban-${o.label}-`))
-    this.schema = isolationName(o.label)
+    this.schema = o.schema ?? isolationName(o.label)
     this.prefix = this.schema
     this.operator = { id: 'OPS:test-operator', key: PrivateKey.generate('OPS:test-operator#sign', 'ec-p256').privateKey }
   }
@@ -133,7 +137,8 @@ export class World {
   /** Builds keys, partner servers, the directory, and starts the gateway. */
   static async start(o: WorldOptions): Promise<World> {
     const w = new World(o)
-    GatewayKeyring.generate(join(w.dir, 'gateway'), o.gatewaySuites ?? ['national', 'international'], { rsaBits: 2048 })
+    if (o.gatewayKeysFrom !== undefined) cpSync(o.gatewayKeysFrom, join(w.dir, 'gateway'), { recursive: true })
+    else GatewayKeyring.generate(join(w.dir, 'gateway'), o.gatewaySuites ?? ['national', 'international'], { rsaBits: 2048 })
     for (const spec of o.partners) {
       const suite = spec.suite ?? 'international'
       const sigKind: KeyKind = suite === 'national' ? 'sm2' : 'ec-p256'
@@ -198,6 +203,7 @@ export class World {
         directoryFile: join(this.dir, 'directory.json'),
         log: { level: 'debug' },
         metrics: { enabled: true, host: '127.0.0.1', port: 0 },
+        console: { enabled: true, host: '127.0.0.1', port: 0 },
         ...o.config,
         ...extra,
         delivery: { ...TEST_DELIVERY, ...(o.config?.delivery ?? {}), ...(extra.delivery ?? {}) },

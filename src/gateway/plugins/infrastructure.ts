@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { GatewayKeyring, useSmBackend } from '../../crypto/index.ts'
 import { migrate, openDb } from '../../store/db.ts'
 import { NonceStore } from '../../store/nonces.ts'
+import { RefusalCounter } from '../../store/operations.ts'
 
 /** PostgreSQL: the pool, with migrations applied before anything else runs. */
 export const dbPlugin = fp(async (app) => {
@@ -25,6 +26,7 @@ export const redisPlugin = fp(async (app) => {
   redis.on('error', () => {})
   app.tb.redis = redis
   app.tb.nonces = new NonceStore(redis, config.redisPrefix)
+  app.tb.refusals = new RefusalCounter(redis, config.redisPrefix)
   app.addHook('onClose', async () => { redis.disconnect() })
 }, { name: 'tongban-redis' })
 
