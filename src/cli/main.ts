@@ -20,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./ledger.ts')).ledgerCommand(rest)
     case 'evidence':
       return (await import('./evidence.ts')).evidenceCommand(rest)
+    case 'partner':
+      return (await import('./partner.ts')).partnerCommand(rest)
     case 'operators':
       return (await import('./operators.ts')).operatorsCommand(rest)
     case 'demo':

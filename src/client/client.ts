@@ -82,10 +82,13 @@ export class TongbanClient {
     this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 })
   }
 
-  /** Fetches and verifies the signed directory (cached). */
+  /**
+   * Fetches and verifies the signed directory (cached), signed in this partner's own suite
+   * (`?suite=`), so a partner that pins only its suite's gateway key can check it.
+   */
   async directory(refresh = false): Promise<PublishedDirectory> {
     if (this.#directory === undefined || refresh) {
-      const res = await this.http('GET', '/v1/directory', undefined, { auth: false })
+      const res = await this.http('GET', `/v1/directory?suite=${this.#o.signingKey.suite}`, undefined, { auth: false })
       if (res.status !== 200) throw new TongbanClientError('TB_CLIENT_DIRECTORY_UNAVAILABLE', `GET /v1/directory answered ${res.status}`, { status: res.status })
       this.#directory = await PublishedDirectory.verify(res.text, this.#o.gatewayKeys)
     }

@@ -27,6 +27,7 @@ import { createMetrics } from './metrics.ts'
 import { metricsServerPlugin } from './plugins/metrics.ts'
 import { ledgerPlugin } from './plugins/ledger.ts'
 import { consolePlugin } from '../console/plugin.ts'
+import { useResponseSchemas, type ResponseFault } from '../inbound/response-check.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 
 /** Fastify's trustProxy: false without proxies, else whether a hop is one of them (CIDRs, as config checked them). */
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   readonly logger?: Logger
   readonly adapters?: ReadonlyMap<string, PartnerAdapter>
   readonly calendar?: WorkingCalendar
+  /** Check every answer against its route's response schema (the tests): a mismatch is a 500 and is kept in tb.responseFaults. */
+  readonly validateResponses?: boolean
 }
 
 /**
@@ -68,14 +71,19 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     clientErrorHandler,
   })
   const tb = {
-    routes: [] as Array<{ method: string; url: string }>,
+    routes: [] as Tongban['routes'],
+    responseFaults: [] as ResponseFault[],
     metrics: createMetrics(() => (tb as Partial<Tongban>).db, () => (tb as Partial<Tongban>).forwarder?.breakerStates() ?? new Map()),
     config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
   app.decorate('tb', tb)
   // Every route the gateway serves, as registered (the OpenAPI test checks each is described).
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) if (method !== 'HEAD') tb.routes.push({ method, url: r.url })
+    const responses = r.schema?.response as Record<string, object> | undefined
+    for (const method of [r.method].flat()) if (method !== 'HEAD') tb.routes.push({ method, url: r.url, ...(responses ? { responses } : {}) })
   })
+  // The routes' response schemas document the answers (OpenAPI) and are checked in tests; they
+  // never drop or coerce a member on the way out.
+  useResponseSchemas(app, options.validateResponses === true ? tb.responseFaults : undefined)
   installProblemHandlers(app)
   app.server.on('checkExpectation', expectationFailed)
   installJoseParser(app, config.limits.bodyBytes)

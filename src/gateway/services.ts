@@ -18,6 +18,7 @@ import type { Clock, IdSource } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { Ledger } from '../ledger/index.ts'
 import type { GatewayMetrics } from './metrics.ts'
+import type { ResponseFault } from '../inbound/response-check.ts'
 
 /** Everything the gateway's plugins provide, filled in plugin order (infrastructure → domain → routes). */
 export interface Tongban {
@@ -27,7 +28,9 @@ export interface Tongban {
   readonly logger: Logger
   readonly adapters: ReadonlyMap<string, PartnerAdapter>
   /** The routes served (method, URL pattern), as registered. */
-  readonly routes: Array<{ method: string; url: string }>
+  readonly routes: Array<{ method: string; url: string; responses?: Record<string, object> }>
+  /** Answers that did not match their route's response schema (only with validateResponses: the tests). */
+  readonly responseFaults: ResponseFault[]
   readonly metrics: GatewayMetrics
   /** Where GET /metrics is served (set when the metrics listener is up). */
   metricsUrl?: string

@@ -7,7 +7,7 @@ import { tongban } from './helpers.ts'
 const COMMANDS = [
   ['serve'], ['worker'], ['demo'], ['migrate'], ['ledger', 'export'], ['ledger', 'verify'], ['evidence', 'export'], ['evidence', 'verify'],
   ['directory', 'check'], ['keys', 'gateway'], ['keys', 'generate'], ['keys', 'inspect'], ['jws', 'sign'], ['jws', 'verify'], ['jwe', 'encrypt'], ['jwe', 'decrypt'],
-  ['operators', 'add'], ['operators', 'passwd'], ['operators', 'disable'], ['operators', 'enable'], ['operators', 'list'],
+  ['partner', 'init'], ['operators', 'add'], ['operators', 'passwd'], ['operators', 'disable'], ['operators', 'enable'], ['operators', 'list'],
 ]
 
 t.test('every subcommand has its usage for --help', async (t) => {

@@ -57,7 +57,8 @@ t.test('a directory reload under load loses nothing and keeps the old directory 
   const invalid = await reload()
   t.equal((invalid.json as { code?: string }).code, 'TB_ERR_DIRECTORY_INVALID', 'an invalid one too')
   t.ok(((invalid.json as { violations?: Array<{ pointer: string }> }).violations ?? []).some((v) => v.pointer === '/participants/0/send/0'), 'with the pointer of the fault')
-  t.equal((await w.client(REG).getCase(caseNo(1))).status, 200, 'the old directory is still in force')
+  const still = await w.client(REG).getCase(caseNo(1))
+  t.equal(still.status, 200, `the old directory is still in force: ${still.text.slice(0, 300)}`)
 
   const asBank = await w.client(TAX).http('POST', '/v1/admin/directory/reload')
   t.equal((asBank.json as { code?: string }).code, 'TB_ERR_FORBIDDEN', 'operators only')

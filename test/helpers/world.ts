@@ -217,7 +217,7 @@ export class World {
     this.config = this.configFor(extra)
     const logger = createLogger({ level: this.config.log.level, stream: { write: (s: string) => { this.logs.push(s) } } })
     this.app = await buildGateway({
-      config: this.config, logger,
+      config: this.config, logger, validateResponses: true,
       ...(o.clock ? { clock: o.clock } : {}), ...(o.ids ? { ids: o.ids } : {}), ...(o.adapters ? { adapters: o.adapters } : {}),
       ...(o.calendar ? { calendar: o.calendar } : {}),
     })

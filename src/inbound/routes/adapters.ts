@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { isTongbanError, TongbanError } from '../../errors.ts'
 import type { InboundContext, SubmitResult } from '../../outbound/adapter.ts'
+import { AdapterAnswer } from '../responses.ts'
 
 /**
  * The routes adapters own for partners that cannot speak the native protocol:
@@ -18,7 +19,7 @@ export async function adapterRoutes(app: FastifyInstance): Promise<void> {
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: tb.config.limits.bodyBytes }, (_request, body, done) => done(null, body))
       for (const route of adapter.inbound ?? []) {
         const limit = { rateLimit: { max: tb.config.limits.adapterRequestsPerMinute, timeWindow: 60_000 } }
-        scope.post<{ Params: { participant: string } }>(`/v1/adapters/${adapter.name}/:participant/${route.path}`, { config: limit }, async (request, reply) => {
+        scope.post<{ Params: { participant: string } }>(`/v1/adapters/${adapter.name}/:participant/${route.path}`, { config: limit, schema: { response: { default: AdapterAnswer } } }, async (request, reply) => {
           const participant = tb.directory.participant(request.params.participant)
           if (participant === undefined || participant.adapter !== adapter.name) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such participant on this adapter')
           const ctx: InboundContext = {

@@ -6,6 +6,7 @@ import { caseView } from '../../core/views.ts'
 import { TongbanError } from '../../errors.ts'
 import { listCases } from '../../store/cases.ts'
 import { callerOf, requireCaller } from '../auth.ts'
+import { answers, CaseList, CaseView, CompactJws } from '../responses.ts'
 
 /**
  * GET /v1/cases/:caseId: status and timeline, only for participants of that case (and operators);
@@ -14,7 +15,7 @@ import { callerOf, requireCaller } from '../auth.ts'
  * with a step waiting past its deadline (审核时限预警).
  */
 export async function caseRoutes(app: FastifyInstance): Promise<void> {
-  app.get<{ Params: { caseId: string } }>('/v1/cases/:caseId', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Params: { caseId: string } }>('/v1/cases/:caseId', { schema: { response: answers({ 200: CaseView }) }, onRequest: requireCaller }, async (request) => {
     const { caseId } = request.params
     // The format is public (docs/protocol.md): saying an id is malformed tells nothing about any case.
     const fault = caseIdFault(caseId)
@@ -27,7 +28,7 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
   })
 
   // The case's evidence package (证据包, docs/ledger.md §8): a participant's own exchanges, signed by the gateway.
-  app.get<{ Params: { caseId: string } }>('/v1/cases/:caseId/evidence', { onRequest: requireCaller }, async (request, reply) => {
+  app.get<{ Params: { caseId: string } }>('/v1/cases/:caseId/evidence', { schema: { response: answers({ 200: CompactJws }) }, onRequest: requireCaller }, async (request, reply) => {
     const { caseId } = request.params
     const fault = caseIdFault(caseId)
     if (fault !== null) throw new TongbanError('TB_ERR_BAD_REQUEST', 'not a case id', { violations: [{ pointer: '/params/caseId', rule: `format:case-id`, message: fault.message }] })
@@ -41,7 +42,7 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('application/jose').send(pkg)
   })
 
-  app.get<{ Querystring: { overdue?: string; limit?: string } }>('/v1/cases',  { onRequest: requireCaller }, async (request) => {
+  app.get<{ Querystring: { overdue?: string; limit?: string } }>('/v1/cases', { schema: { response: answers({ 200: CaseList }) }, onRequest: requireCaller }, async (request) => {
     const { overdue, limit } = request.query
     if (overdue !== undefined && overdue !== 'true' && overdue !== 'false') {
       throw new TongbanError('TB_ERR_BAD_REQUEST', 'overdue must be true or false', { violations: [{ pointer: '/query/overdue', rule: 'enum', message: 'overdue must be true or false' }] })

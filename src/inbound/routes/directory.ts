@@ -3,6 +3,7 @@ import type { Directory } from '../../core/directory.ts'
 import { signJws, type GatewayKeyring, type Suite } from '../../crypto/index.ts'
 import type { Tongban } from '../../gateway/services.ts'
 import { openApiDocument } from '../openapi.ts'
+import { answers, CompactJws, OpenApi } from '../responses.ts'
 
 /**
  * GET /v1/directory: the participants' public keys and allowed types plus the gateway's own
@@ -15,7 +16,7 @@ export async function directoryRoutes(app: FastifyInstance): Promise<void> {
   // object and counts the version up), and the keyring that signs it, so a reloaded directory
   // is signed afresh. The promise is cached, so concurrent first requests sign once.
   const signed = new WeakMap<Directory, { keyring: GatewayKeyring; version: number; bySuite: Map<Suite, Promise<string>> }>()
-  app.get<{ Querystring: { suite?: string } }>('/v1/directory', async (request, reply) => {
+  app.get<{ Querystring: { suite?: string } }>('/v1/directory', { schema: { response: answers({ 200: CompactJws }) } }, async (request, reply) => {
     const { directory, keyring } = app.tb
     const suite: Suite = request.query.suite === 'national' ? 'national' : 'international'
     let entry = signed.get(directory)
@@ -53,5 +54,5 @@ async function signDirectory(tb: Tongban, directory: Directory, suite: Suite): P
 /** GET /v1/openapi.json: the API description, generated from the live schemas. */
 export async function openApiRoutes(app: FastifyInstance): Promise<void> {
   const doc = openApiDocument(app.tb.validator, app.tb.config.gatewayId)
-  app.get('/v1/openapi.json', async () => doc)
+  app.get('/v1/openapi.json', { schema: { response: answers({ 200: OpenApi }) } }, async () => doc)
 }

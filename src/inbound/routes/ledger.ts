@@ -6,6 +6,7 @@ import { entryById, entryByIndex, type StoredCheckpoint, type StoredEntry } from
 import { ownerId } from '../../core/verify.ts'
 import { UUID_RE } from '../../util/ids.ts'
 import { callerOf, requireCaller } from '../auth.ts'
+import { answers, Checkpoint, ConsistencyProof, InclusionProof, LedgerEntry } from '../responses.ts'
 
 const SIZE_RE = /^(0|[1-9]\d{0,14})$/
 
@@ -41,7 +42,7 @@ export async function ledgerRoutes(app: FastifyInstance): Promise<void> {
     if (size > state.treeSize) throw new TongbanError('TB_ERR_NOT_FOUND', `${name} ${size} is beyond the tree (${state.treeSize} leaves so far)`)
   }
 
-  app.get<{ Querystring: { treeSize?: string } }>('/v1/ledger/checkpoint', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Querystring: { treeSize?: string } }>('/v1/ledger/checkpoint', { schema: { response: answers({ 200: Checkpoint }) }, onRequest: requireCaller }, async (request) => {
     on()
     const size = count(request.query.treeSize, 'treeSize')
     const ledger = app.tb.ledger
@@ -50,7 +51,7 @@ export async function ledgerRoutes(app: FastifyInstance): Promise<void> {
     return checkpointJson(c, ledger.origin, ledger.hash, ledger.vkeys())
   })
 
-  app.get<{ Querystring: { index?: string; treeSize?: string } }>('/v1/ledger/proof/inclusion', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Querystring: { index?: string; treeSize?: string } }>('/v1/ledger/proof/inclusion', { schema: { response: answers({ 200: InclusionProof }) }, onRequest: requireCaller }, async (request) => {
     on()
     const ledger = app.tb.ledger
     const index = required(request.query.index, 'index')
@@ -72,7 +73,7 @@ export async function ledgerRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/ledger/proof/consistency', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/ledger/proof/consistency', { schema: { response: answers({ 200: ConsistencyProof }) }, onRequest: requireCaller }, async (request) => {
     on()
     const ledger = app.tb.ledger
     const from = required(request.query.from, 'from')
@@ -83,7 +84,7 @@ export async function ledgerRoutes(app: FastifyInstance): Promise<void> {
     return { from, to, hashAlg: ledger.hash, hashes: hashes.map((h) => h.toString('base64')), fromRoot: (await ledger.rootAt(from)).toString('base64'), toRoot: (await ledger.rootAt(to)).toString('base64') }
   })
 
-  app.get<{ Params: { ref: string } }>('/v1/ledger/entries/:ref', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Params: { ref: string } }>('/v1/ledger/entries/:ref', { schema: { response: answers({ 200: LedgerEntry }) }, onRequest: requireCaller }, async (request) => {
     on()
     const { ref } = request.params
     const byIndex = SIZE_RE.test(ref)

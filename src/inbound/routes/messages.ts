@@ -7,12 +7,13 @@ import { callerOf, participantOf, requireCaller } from '../auth.ts'
 import { joseBytes } from '../content.ts'
 import { decodeMessage } from '../decode.ts'
 import { participantRateLimit } from '../quotas.ts'
+import { answers, CompactJws, ExchangeView } from '../responses.ts'
 
 /** POST /v1/messages (async, 202 + signed receipt) and GET /v1/exchanges/:id. */
 export async function messageRoutes(app: FastifyInstance): Promise<void> {
   // The sender's per-minute quota (shared by every instance) is checked after its token.
   const quota = participantRateLimit(app.tb.config, 'messagesPerMinute', 'messages')
-  app.post('/v1/messages', { onRequest: requireCaller, config: { rateLimit: quota } }, async (request, reply) => {
+  app.post('/v1/messages', { schema: { response: answers({ 200: CompactJws, 202: CompactJws }) }, onRequest: requireCaller, config: { rateLimit: quota } }, async (request, reply) => {
     const tb = app.tb
     const started = performance.now()
     const sender = participantOf(request)
@@ -27,7 +28,7 @@ export async function messageRoutes(app: FastifyInstance): Promise<void> {
       .send(result.receipt)
   })
 
-  app.get<{ Params: { id: string } }>('/v1/exchanges/:id', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/exchanges/:id', { schema: { response: answers({ 200: ExchangeView }) }, onRequest: requireCaller }, async (request) => {
     const id = request.params.id
     if (!UUID_RE.test(id)) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such exchange visible to you')
     const caller = callerOf(request)

@@ -8,6 +8,7 @@ import { callerOf, participantOf, requireCaller } from '../auth.ts'
 import { joseBytes } from '../content.ts'
 import { decodeMessage } from '../decode.ts'
 import { InFlightSlots, limitFailureLog, limitsPrefix, participantRateLimit, takeQuerySlot } from '../quotas.ts'
+import { answers, CompactJwe, QueryList, QueryProblem } from '../responses.ts'
 
 /**
  * POST /v1/queries: a synchronous query (e.g. a bank's mortgage query); 200 with the answer,
@@ -21,7 +22,7 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
   const quota = participantRateLimit(config, 'queriesPerMinute', 'queries')
   // A slot never given back (a crashed instance) lapses once no query could still be running.
   const slots = new InFlightSlots(redis, limitsPrefix(config), { ttlMs: config.queries.timeoutMs + 10_000, clock, onError: limitFailureLog(logger, clock) })
-  app.post('/v1/queries', { onRequest: requireCaller, config: { rateLimit: quota } }, async (request, reply) => {
+  app.post('/v1/queries', { schema: { response: answers({ 200: CompactJwe }) }, onRequest: requireCaller, config: { rateLimit: quota } }, async (request, reply) => {
     const tb = app.tb
     const asker = participantOf(request)
     // Taken before anything is read or written: a refusal leaves no row and burns no nonce.
@@ -43,7 +44,7 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
 
   // Why a query ended as it did, for its asker, the partner that answered (which learns what was
   // wrong with its answer) and operators: the reason and violations, never the answer's values.
-  app.get<{ Params: { id: string } }>('/v1/queries/:id/problem', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/queries/:id/problem', { schema: { response: answers({ 200: QueryProblem }) }, onRequest: requireCaller }, async (request) => {
     const caller = callerOf(request)
     const me = ownerId(caller)
     const q = UUID_RE.test(request.params.id) ? await queryProblem(app.tb.db, request.params.id) : undefined
@@ -55,7 +56,7 @@ export async function queryRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.get<{ Querystring: { limit?: string } }>('/v1/queries', { onRequest: requireCaller }, async (request) => {
+  app.get<{ Querystring: { limit?: string } }>('/v1/queries', { schema: { response: answers({ 200: QueryList }) }, onRequest: requireCaller }, async (request) => {
     const { limit } = request.query
     if (limit !== undefined && !/^[1-9]\d{0,3}$/.test(limit)) {
       throw new TongbanError('TB_ERR_BAD_REQUEST', 'limit must be an integer from 1 to 9999', { violations: [{ pointer: '/query/limit', rule: 'pattern', message: 'limit must be an integer from 1 to 9999' }] })

@@ -6,6 +6,7 @@ import { ownerId, parseSignedJson, TOKEN_REQUEST_TYP, verifySignature } from '..
 import { joseBody } from '../content.ts'
 import { claimTokenRequest, purgeTokenRequests } from '../../store/tokens.ts'
 import { tokenRequestValidator } from '../../core/schemas.ts'
+import { answers, TokenResponse } from '../responses.ts'
 
 /**
  * POST /v1/token: the caller proves it holds a key of the directory with a JWS
@@ -14,7 +15,7 @@ import { tokenRequestValidator } from '../../core/schemas.ts'
 export async function tokenRoutes(app: FastifyInstance): Promise<void> {
   let lastPurge = 0
   const validateRequest = tokenRequestValidator(app.tb.config.gatewayId)
-  app.post('/v1/token', { config: { rateLimit: { max: app.tb.config.limits.tokenRequestsPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
+  app.post('/v1/token', { schema: { response: answers({ 200: TokenResponse }) }, config: { rateLimit: { max: app.tb.config.limits.tokenRequestsPerMinute, timeWindow: 60_000 } } }, async (request, reply) => {
     const tb = app.tb
     const jws = parseJws(joseBody(request))
     const owner = await verifySignature(jws, TOKEN_REQUEST_TYP, { directory: tb.directory, clock: tb.clock })
