@@ -132,17 +132,16 @@ export const consolePlugin = fp(async (app) => {
   }
 
   /** preHandler: a signed-in operator whose role holds `right` (GET without one: to the log-in page). */
-  const need = (right: Right) => async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const need = (right: Right) => async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const op = await signedIn(request)
     if (op === undefined) {
-      if (request.method === 'GET') {
-        await reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303)
-        return
-      }
+      // Returning the reply ends the request here: the handler does not run.
+      if (request.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303)
       throw new TongbanError('TB_ERR_TOKEN_MISSING', 'sign in first')
     }
     request.consoleOperator = op
     if (!may(op.role, right)) throw new TongbanError('TB_ERR_FORBIDDEN', `the ${op.role} role may not do this`)
+    return undefined
   }
   const guarded = { preValidation: ui.csrfProtection }
 
