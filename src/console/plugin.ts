@@ -16,7 +16,7 @@ import { caseIdFault } from '../core/formats.ts'
 import { closeStepAsOperator } from '../core/steps.ts'
 import { openApiDocument } from '../inbound/openapi.ts'
 import { tlsCredentials } from '../crypto/index.ts'
-import { scrubText } from '../util/mask.ts'
+import { maskRef, maskUnit, scrubText } from '../util/mask.ts'
 import { UUID_RE } from '../util/ids.ts'
 import type { Html } from './html.ts'
 import type { Lang } from './i18n.ts'
@@ -44,17 +44,6 @@ declare module 'fastify' {
 const CSS = readFileSync(new URL('./static/console.css', import.meta.url))
 const LANG_COOKIE = 'tongban-lang'
 const SESSION_COOKIE = '__Host-tongban-console'
-
-/** A unit code as a viewer may see it: its division (the first 6 characters), the rest hidden. */
-export function maskUnit(code: string): string {
-  return code.length <= 6 ? '*'.repeat(code.length) : code.slice(0, 6) + '*'.repeat(code.length - 6)
-}
-
-/** Any other identifier (certificate or application number): its last 4 characters. */
-export function maskRef(ref: string): string {
-  const chars = [...ref]
-  return chars.length <= 4 ? '*'.repeat(chars.length) : '*'.repeat(chars.length - 4) + chars.slice(-4).join('')
-}
 
 /** A path of this console to come back to (never another site: `//host` or a scheme). */
 function localPath(p: unknown, fallback: string): string {

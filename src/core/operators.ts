@@ -1,7 +1,7 @@
 import { TongbanError } from '../errors.ts'
 import { checkTotp, hashPassword, newTotpSecret, passwordFault, spendPasswordTime, verifyPassword, type Sealer } from '../crypto/index.ts'
 import type { Db } from '../store/db.ts'
-import { deleteSessionsOf, getAccount, insertAccount, listAccounts, recordLoginFailure, recordLoginSuccess, updateAccount, type OperatorAccount, type OperatorRole } from '../store/operators.ts'
+import { deleteSessionsOf, getAccount, purgeSessions, insertAccount, listAccounts, recordLoginFailure, recordLoginSuccess, updateAccount, type OperatorAccount, type OperatorRole } from '../store/operators.ts'
 import type { Ledger } from '../ledger/index.ts'
 
 export type { OperatorRole } from '../store/operators.ts'
@@ -146,6 +146,8 @@ export class OperatorAccounts {
       throw loginFailed()
     }
     await this.#record(consoleActor(a.username), 'console.login', a.username, 'signed-in')
+    // Expired sessions go at each log-in (an index on expires_at keeps it cheap): the table holds live ones only.
+    await purgeSessions(this.#db, now)
     return { username: a.username, displayName: a.displayName, role: a.role }
   }
 

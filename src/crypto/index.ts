@@ -21,6 +21,6 @@ export { timeStampRequest, timeStampToken, verifyTimeStampToken, tsaAnchors } fr
 export type { TimeStamp } from './tsa.ts'
 export type { Certificate } from './x509.ts'
 export { hashPassword, verifyPassword, passwordFault, spendPasswordTime } from './passwords.ts'
-export { newTotpSecret, base32, fromBase32, totpAt, totpStep, checkTotp, otpauthUri, hotp } from './totp.ts'
+export { newTotpSecret, base32, fromBase32, totpStep, checkTotp, otpauthUri, hotp } from './totp.ts'
 export { tlsCredentials } from './tls.ts'
 export { certificateRequest } from './csr.ts'

@@ -5,7 +5,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
  * authenticator app reads from an otpauth:// URI. The secret is 20 random bytes (RFC 4226 §4),
  * shown once in base32 (RFC 4648) and stored sealed.
  */
-export const TOTP_STEP_SECONDS = 30
+const TOTP_STEP_SECONDS = 30
 const DIGITS = 6
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 
@@ -63,11 +63,6 @@ export function hotp(secret: Uint8Array, counter: bigint, digits = DIGITS, hash:
 /** The time step of an instant. */
 export function totpStep(at: Date): number {
   return Math.floor(at.getTime() / 1000 / TOTP_STEP_SECONDS)
-}
-
-/** The TOTP code at an instant. */
-export function totpAt(secret: Uint8Array, at: Date): string {
-  return hotp(secret, BigInt(totpStep(at)))
 }
 
 /**

@@ -41,3 +41,14 @@ const MOBILE_RE = /(?<!\d)1[3-9]\d{9}(?!\d)/g
 export function scrubText(text: string): string {
   return text.replace(ID_RE, (m) => maskIdNumber(m)).replace(MOBILE_RE, (m) => maskPhone(m))
 }
+
+/** A unit code as a viewer may see it: its division (the first 6 characters), the rest hidden. */
+export function maskUnit(code: string): string {
+  return code.length <= 6 ? '*'.repeat(code.length) : code.slice(0, 6) + '*'.repeat(code.length - 6)
+}
+
+/** Any other identifier (certificate or application number): its last 4 characters. */
+export function maskRef(ref: string): string {
+  const chars = [...ref]
+  return chars.length <= 4 ? '*'.repeat(chars.length) : '*'.repeat(chars.length - 4) + chars.slice(-4).join('')
+}

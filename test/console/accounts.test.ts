@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { base32, checkTotp, fromBase32, hashPassword, hotp, passwordFault, totpStep, verifyPassword } from '../../src/crypto/index.ts'
 import { ConfigError, loadConfig } from '../../src/config/index.ts'
-import { maskRef, maskUnit } from '../../src/console/plugin.ts'
+import { maskRef, maskUnit } from '../../src/util/mask.ts'
 import { html, raw } from '../../src/console/html.ts'
 import { WORD_KEYS, word } from '../../src/console/i18n.ts'
 import { plainEnv, tongbanCommand } from '../helpers/subprocess.ts'
@@ -185,6 +185,25 @@ t.test('pages: log-in first, role checks, unknown paths, logout', async (t) => {
   const out = await fetch(`${base}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: ok.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${encodeURIComponent(csrf)}` })
   t.same([out.status, out.headers.get('location')], [303, '/login'])
   t.equal((await get('/overview')).status, 303, 'signed out')
+})
+
+t.test('console refusals have their codes: not signed in, too large, not a form; expired sessions are purged', async (t) => {
+  // A session with a CSRF token (the log-in page's) but no operator in it: the token passes, the guard refuses.
+  const form = await fetch(`${base}/login`)
+  const cookie = (form.headers.get('set-cookie') ?? '').split(';')[0] as string
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? ''
+  const post = (path: string, body: string, type = 'application/x-www-form-urlencoded') => fetch(`${base}${path}`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': type }, body })
+  const anonymous = await post('/ledger/verify', `_csrf=${encodeURIComponent(csrf)}`)
+  t.same([anonymous.status, problemCode(await anonymous.text())], [401, 'TB_ERR_TOKEN_MISSING'], 'sign in first')
+  const large = await post('/login', `_csrf=${encodeURIComponent(csrf)}&username=${'x'.repeat(20_000)}`)
+  t.same([large.status, problemCode(await large.text())], [413, 'TB_ERR_BODY_TOO_LARGE'], 'over the console\'s 16 KiB')
+  const text = await post('/login', '<username>olga</username>', 'application/xml')
+  t.same([text.status, problemCode(await text.text())], [415, 'TB_ERR_CONTENT_TYPE'], 'a body of a type the console does not read')
+
+  await w.db.query(`INSERT INTO console_sessions (id_hash, data, expires_at) VALUES ('expired-test', '{}', now() - interval '1 minute')`)
+  const { totpSecret } = await accounts.add({ username: 'pete', displayName: 'Pete', role: 'viewer', password: PASSWORD, by: 'test' })
+  t.equal((await login('pete', PASSWORD, codeOf(totpSecret))).status, 303)
+  t.equal((await w.db.query(`SELECT 1 FROM console_sessions WHERE id_hash = 'expired-test'`)).rowCount, 0, 'an expired session is gone after a log-in')
 })
 
 t.test('the CLI: add prints the TOTP secret once; list, passwd, disable; refusals exit 1', async (t) => {
