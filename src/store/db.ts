@@ -15,6 +15,12 @@ export function openDb(url: string, schema: string, max = 10): Db {
 /** Runs `fn` in a transaction: committed when it returns, rolled back when it throws. */
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await db.connect()
+  // A connection held out of the pool has no listener but ours: without it, PostgreSQL going away
+  // mid-transaction is an unhandled 'error' event that ends the process. The query in progress
+  // fails on its own (503 upstream); a broken connection is destroyed, not returned to the pool.
+  let broken: Error | undefined
+  const onError = (err: Error): void => { broken = err }
+  client.on('error', onError)
   try {
     await client.query('BEGIN')
     const result = await fn(client)
@@ -24,7 +30,8 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Prom
     await client.query('ROLLBACK').catch(() => {})
     throw err
   } finally {
-    client.release()
+    client.off('error', onError)
+    client.release(broken)
   }
 }
 
@@ -35,6 +42,9 @@ export async function migrate(db: Db, schema: string): Promise<string[]> {
   const files = readdirSync(MIGRATIONS).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort()
   const client = await db.connect()
   const applied: string[] = []
+  let broken: Error | undefined
+  const onError = (err: Error): void => { broken = err }
+  client.on('error', onError)
   try {
     // Key derived from the schema name, so parallel test schemas do not wait on each other.
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`tongban-migrate:${schema}`])
@@ -58,7 +68,8 @@ export async function migrate(db: Db, schema: string): Promise<string[]> {
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`tongban-migrate:${schema}`]).catch(() => {})
-    client.release()
+    client.off('error', onError)
+    client.release(broken)
   }
   return applied
 }
