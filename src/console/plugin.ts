@@ -31,6 +31,11 @@ import { queriesPage } from './pages/queries.ts'
 import { ledgerPage } from './pages/ledger.ts'
 import { apiPage } from './pages/api.ts'
 import { AddressSet } from '../util/cidr.ts'
+import { isDependencyDown } from '../inbound/problem.ts'
+import { undeclaredConsoleError } from '../inbound/route-errors.ts'
+
+/** The header that carries a refused console request's error code (docs/console.md). */
+const ERROR_HEADER = 'tongban-error'
 
 declare module 'fastify' {
   interface Session {
@@ -81,7 +86,23 @@ export const consolePlugin = fp(async (app) => {
     requestIdHeader: false,
     genReqId: () => tb.ids.uuid7(),
     trustProxy: proxies === undefined ? false : (address: string) => proxies.contains(address),
+    // Before routing (a path whose percent-encoding does not decode): the error page, no FST_* code.
+    frameworkErrors: (err, request, reply) => { void refuse(err, request, reply) },
   })
+  const routes: string[] = tb.consoleRoutes = []
+  ui.addHook('onRoute', (r) => { for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`) })
+  // The tests' gateways: a refusal with a code its route does not declare (route-errors.ts) is a fault.
+  if (tb.checkAnswers) {
+    ui.addHook('onSend', async (request, reply, payload) => {
+      const code = reply.getHeader(ERROR_HEADER)
+      const problem = typeof code === 'string' ? undeclaredConsoleError(request.method, request.routeOptions.url, code) : undefined
+      if (problem === undefined) return payload
+      tb.responseFaults.push({ method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, problem })
+      request.log.error({ problem }, 'console answer outside its route\'s declared errors')
+      void reply.code(500).header(ERROR_HEADER, 'TB_ERR_INTERNAL')
+      return payload
+    })
+  }
   await ui.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -93,6 +114,8 @@ export const consolePlugin = fp(async (app) => {
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
     referrerPolicy: { policy: 'no-referrer' },
   })
+  // Forms only: Fastify's JSON and text parsers go, so any other body is 415 TB_ERR_CONTENT_TYPE.
+  ui.removeAllContentTypeParsers()
   await ui.register(formbody)
   await ui.register(cookie)
   await ui.register(session, {
@@ -134,21 +157,26 @@ export const consolePlugin = fp(async (app) => {
   }
   const guarded = { preValidation: ui.csrfProtection }
 
-  ui.setErrorHandler(async (err, request, reply) => {
+  /** The error page of a refused request, with its code in the tongban-error header (docs/console.md). */
+  async function refuse(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const statusCode = (err as { statusCode?: number }).statusCode
     const code: ErrorCode = err instanceof TongbanError ? err.code
       : (err as { code?: string }).code?.startsWith('FST_CSRF') ? 'TB_ERR_CSRF'
-      : (err as { statusCode?: number }).statusCode === 413 ? 'TB_ERR_BODY_TOO_LARGE'
-      : (err as { statusCode?: number }).statusCode === 415 ? 'TB_ERR_CONTENT_TYPE'
-      : ((err as { statusCode?: number }).statusCode ?? 500) < 500 ? 'TB_ERR_BAD_REQUEST' : 'TB_ERR_INTERNAL'
+      : statusCode === 413 ? 'TB_ERR_BODY_TOO_LARGE'
+      : statusCode === 415 ? 'TB_ERR_CONTENT_TYPE'
+      : (statusCode ?? 500) < 500 ? 'TB_ERR_BAD_REQUEST'
+      : isDependencyDown(err) ? 'TB_ERR_UNAVAILABLE' : 'TB_ERR_INTERNAL'
     const status = ERRORS[code].status
-    if (status >= 500) request.log.error({ err, code }, 'console error')
+    if (code === 'TB_ERR_INTERNAL') request.log.error({ err, code }, 'console error')
     else request.log.info({ code, status }, 'console request refused')
     // A token only for a signed-in operator's page (its log-out form): generating one would start a
     // session, and the cookie of a refused cross-site request would replace the operator's own.
     const c = pageContext(langOf(request), request.consoleOperator, request.consoleOperator === undefined ? '' : safeCsrf(reply), request.url)
-    const text = code === 'TB_ERR_CSRF' ? c.t('csrf') : code === 'TB_ERR_FORBIDDEN' ? c.t('forbidden') : status >= 500 ? c.t('error') : (err as Error).message
-    return send(reply, errorPage(c, status === 404 ? c.t('notFound') : status === 403 ? c.t('forbidden') : c.t('error'), text, code), status)
-  })
+    const text = code === 'TB_ERR_CSRF' ? c.t('csrf') : code === 'TB_ERR_FORBIDDEN' ? c.t('forbidden') : status >= 500 || code === 'TB_ERR_BAD_REQUEST' && !(err instanceof TongbanError) ? c.t('error') : (err as Error).message
+    if (status === 503) void reply.header('retry-after', '5')
+    return send(reply.header(ERROR_HEADER, code), errorPage(c, status === 404 ? c.t('notFound') : status === 403 ? c.t('forbidden') : c.t('error'), text, code), status)
+  }
+  ui.setErrorHandler(refuse)
   const safeCsrf = (reply: FastifyReply): string => {
     try {
       return reply.generateCsrf()
@@ -158,7 +186,7 @@ export const consolePlugin = fp(async (app) => {
   }
   ui.setNotFoundHandler(async (request, reply) => {
     const c = pageContext(langOf(request), undefined, '', request.url)
-    return send(reply, errorPage(c, c.t('notFound'), c.t('notFound'), 'TB_ERR_NOT_FOUND'), 404)
+    return send(reply.header(ERROR_HEADER, 'TB_ERR_NOT_FOUND'), errorPage(c, c.t('notFound'), c.t('notFound'), 'TB_ERR_NOT_FOUND'), 404)
   })
 
   ui.get('/static/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS))
@@ -190,7 +218,7 @@ export const consolePlugin = fp(async (app) => {
       request.log.info({ code: err.code }, 'console log-in refused')
       const c = ctx(request, reply)
       const text = err.code === 'TB_ERR_LOGIN_FAILED' ? c.t('loginFailed') : err.code === 'TB_ERR_ACCOUNT_LOCKED' ? c.t('locked') : c.t('error')
-      return send(reply, loginPage(c, { code: err.code, text }, next), err.status)
+      return send(reply.header(ERROR_HEADER, err.code), loginPage(c, { code: err.code, text }, next), err.status)
     }
   })
   ui.post('/logout', guarded, async (request, reply) => {

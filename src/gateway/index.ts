@@ -73,6 +73,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   const tb = {
     routes: [] as Tongban['routes'],
     responseFaults: [] as ResponseFault[],
+    checkAnswers: options.validateResponses === true,
     metrics: createMetrics(() => (tb as Partial<Tongban>).db, () => (tb as Partial<Tongban>).forwarder?.breakerStates() ?? new Map()),
     config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
   app.decorate('tb', tb)

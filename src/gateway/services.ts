@@ -31,6 +31,8 @@ export interface Tongban {
   readonly routes: Array<{ method: string; url: string; responses?: Record<string, object> }>
   /** Answers that did not match their route's response schema (only with validateResponses: the tests). */
   readonly responseFaults: ResponseFault[]
+  /** Whether answers are checked against their routes' schemas and declared errors (validateResponses: the tests). */
+  readonly checkAnswers: boolean
   readonly metrics: GatewayMetrics
   /** Where GET /metrics is served (set when the metrics listener is up). */
   metricsUrl?: string
@@ -49,6 +51,8 @@ export interface Tongban {
   operators: OperatorAccounts
   /** Where the operator console listens (set when its listener is up). */
   consoleUrl?: string
+  /** The console's routes, as registered ("GET /overview"), when the console runs. */
+  consoleRoutes?: string[]
   accept: AcceptService
   delivery: DeliveryService
   deadlines: DeadlineService

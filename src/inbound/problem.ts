@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ERRORS, TongbanError, type ErrorCode } from '../errors.ts'
+import { ERRORS, isTongbanError, TongbanError, type ErrorCode } from '../errors.ts'
 import type { Tongban } from '../gateway/services.ts'
 
 /**
@@ -126,6 +126,11 @@ export function expectationFailed(_request: IncomingMessage, response: ServerRes
 
 /** Routes every error and unknown route through the catalogue. */
 export function installProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendProblem(request, reply, err))
+  // A request for no route is 404 whatever its body: the 404 handler's body is read first, and a
+  // refusal of that body (its type, its size) would otherwise answer instead.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const unrouted = request.is404 && !isTongbanError(err) && (err.statusCode ?? 500) < 500
+    return sendProblem(request, reply, unrouted ? new TongbanError('TB_ERR_NOT_FOUND', 'no such route') : err)
+  })
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new TongbanError('TB_ERR_NOT_FOUND', 'no such route')))
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { undeclaredError } from './route-errors.ts'
 
 /** A route's answer that its schema does not describe. */
 export interface ResponseFault {
@@ -47,11 +48,15 @@ export function installResponseCheck(app: FastifyInstance, faults: ResponseFault
     return v
   }
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    // An answer to a client that has gone (its body cut off, its connection closed) reaches no one.
+    if (request.raw.socket?.destroyed === true) return payload
     const status = reply.statusCode
     const url = request.routeOptions.url
     // Answers before routing (404 of no route, framework errors) have no route schema: they are problem+json.
     const responses = url === undefined ? { '4xx': undefined } : (request.routeOptions.schema?.response as Record<string, unknown> | undefined)
-    const problem = checkAnswer(url === undefined ? undefined : schemaForStatus(responses, status), String(reply.getHeader('content-type') ?? ''), payload, validatorOf, url === undefined)
+    const type = String(reply.getHeader('content-type') ?? '')
+    const problem = checkAnswer(url === undefined ? undefined : schemaForStatus(responses, status), type, payload, validatorOf, url === undefined)
+      ?? (type.startsWith('application/problem+json') ? undeclaredError(request.method, url, problemCode(payload)) : undefined)
     if (problem === undefined) return payload
     const fault = { method: request.method, url: url ?? request.url, status, problem }
     faults.push(fault)
@@ -59,6 +64,16 @@ export function installResponseCheck(app: FastifyInstance, faults: ResponseFault
     void reply.code(500).type('application/problem+json')
     return JSON.stringify({ type: 'urn:tongban:error:TB_ERR_INTERNAL', title: 'Internal error', status: 500, code: 'TB_ERR_INTERNAL', fault: 'gateway', detail: `response schema check: ${fault.problem}` })
   })
+}
+
+/** The `code` of a problem+json answer. */
+function problemCode(payload: unknown): string {
+  try {
+    const body = JSON.parse(typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '') as { code?: unknown }
+    return typeof body.code === 'string' ? body.code : '(no code)'
+  } catch {
+    return '(not JSON)'
+  }
 }
 
 function checkAnswer(schema: unknown, type: string, payload: unknown, validatorOf: (s: object) => ValidateFunction, unrouted: boolean): string | undefined {
