@@ -14,7 +14,12 @@ const OPTIONS = {
   'gateway-key': { type: 'string', multiple: true }, 'gateway-id': { type: 'string' }, gateway: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' },
 } as const
 
-const CLIENT_SDK = fileURLToPath(new URL('../client/index.ts', import.meta.url))
+/**
+ * The SDK the sample client imports: its TypeScript sources (beside this file, or in the checkout
+ * when this runs compiled from dist/), else the compiled SDK (an image holds dist/ only).
+ */
+const CLIENT_SDK = ['../client/index.ts', '../../../src/client/index.ts', '../client/index.js']
+  .map((p) => fileURLToPath(new URL(p, import.meta.url))).find((f) => existsSync(f)) ?? fileURLToPath(new URL('../client/index.js', import.meta.url))
 
 /**
  * `tongban partner init`: everything a new partner needs to connect, in one folder —
