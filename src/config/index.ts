@@ -122,6 +122,7 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_DELIVERY_ATTEMPTS: { path: 'delivery.attempts', type: 'integer' },
   TONGBAN_DELIVERY_BACKOFF_MS: { path: 'delivery.backoffMs', type: 'integer' },
   TONGBAN_SWEEP_INTERVAL_MS: { path: 'delivery.sweepIntervalMs', type: 'integer' },
+  TONGBAN_DELIVERY_LOCK_MS: { path: 'delivery.lockMs', type: 'integer' },
   TONGBAN_QUERY_TIMEOUT_MS: { path: 'queries.timeoutMs', type: 'integer' },
   TONGBAN_QUERY_MAX_ANSWER_BYTES: { path: 'queries.maxAnswerBytes', type: 'integer' },
   TONGBAN_METRICS: { path: 'metrics.enabled', type: 'boolean' },

@@ -82,3 +82,9 @@ t.test('queries.maxAnswerBytes: 1 MiB unless set', async (t) => {
   t.equal(load({ env: { TONGBAN_QUERY_MAX_ANSWER_BYTES: '65536' } }).queries.maxAnswerBytes, 65_536)
   t.match(problems(() => load({ env: { TONGBAN_QUERY_MAX_ANSWER_BYTES: '10' } }))[0], /^\/queries\/maxAnswerBytes: /)
 })
+
+t.test('delivery.lockMs: 30 s unless set, TONGBAN_DELIVERY_LOCK_MS included (it bounds recovery after a crash)', async (t) => {
+  t.equal(load().delivery.lockMs, 30_000)
+  t.equal(load({ env: { TONGBAN_DELIVERY_LOCK_MS: '5000' } }).delivery.lockMs, 5_000)
+  t.match(problems(() => load({ env: { TONGBAN_DELIVERY_LOCK_MS: '100' } })).join(' '), /lockMs/, 'below 500 ms is refused')
+})
