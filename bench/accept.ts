@@ -17,6 +17,10 @@
  *
  *   --messages N   (or TONGBAN_BENCH_MESSAGES) messages per suite (default 1500)
  *   --concurrency N  requests in flight (default 32)
+ *   --rate R       open loop instead (issue 9): message i is due at start + i/R s, sent then whatever
+ *                  is still in flight, and its latency counts from when it was due (so a slow
+ *                  gateway cannot hide its queueing by slowing the sender down); prints the rate
+ *                  reached and p50, p99 and p99.9 of the national suite (--suite to change it)
  */
 import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
@@ -24,10 +28,14 @@ import { Pool } from 'undici'
 import { World } from '../test/helpers/world.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' } }, strict: true })
 const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 1500)
 const C = Number(values.concurrency ?? 32)
 if (!Number.isInteger(N) || N < 50 || N > 20_000 || !Number.isInteger(C) || C < 1 || C > 256) throw new Error('--messages 50..20000, --concurrency 1..256')
+const RATE = values.rate === undefined ? undefined : Number(values.rate)
+if (RATE !== undefined && !(RATE >= 1 && RATE <= 5_000)) throw new Error('--rate 1..5000 messages a second')
+const SUITE = values.suite ?? 'national'
+if (SUITE !== 'national' && SUITE !== 'international') throw new Error('--suite national|international')
 
 function opensslSpeed(): { sign: number; verify: number } {
   const r = spawnSync('openssl', ['speed', '-seconds', '2', 'sm2'], { encoding: 'utf8', timeout: 60_000 })
@@ -38,7 +46,9 @@ function opensslSpeed(): { sign: number; verify: number } {
 
 const percentile = (xs: number[], p: number): number => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0
 
-async function run(suite: 'national' | 'international', ledger = true, n = N): Promise<{ perSecond: number; p50: number; p99: number; accepted: number; refused: number }> {
+interface RunResult { perSecond: number; p50: number; p99: number; p999: number; accepted: number; refused: number; seconds: number }
+
+async function run(suite: 'national' | 'international', ledger = true, n = N, rate?: number): Promise<RunResult> {
   const REG = 'REG:231202'
   const w = await World.start({
     label: `bench${suite.slice(0, 3)}${ledger ? '' : 'noledger'}`, subprocess: true,
@@ -61,30 +71,60 @@ async function run(suite: 'national' | 'international', ledger = true, n = N): P
       const env = reg.envelope({ ...request.envelope, caseId: `231202-2026-9${String(i).padStart(6, '0')}` })
       bodies.push(await reg.encrypt(await reg.sign(env)))
     }
-    const pool = new Pool(w.url, { connections: C, pipelining: 1 })
+    // Open loop: enough connections that the sender never waits for one (a request due while all
+    // are busy would queue in the pool, and its wait still counts: latency runs from when it was due).
+    const pool = new Pool(w.url, { connections: rate === undefined ? C : 512, pipelining: 1 })
     const latencies: number[] = []
     let accepted = 0
     let refused = 0
     let next = 0
     const started = performance.now()
+    const send = async (i: number, from: number): Promise<void> => {
+      const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: bodies[i] })
+      await res.body.dump()
+      latencies.push(performance.now() - from)
+      if (res.statusCode === 202) accepted++
+      else refused++
+    }
+    if (rate !== undefined) {
+      const sent: Promise<void>[] = []
+      for (let i = 0; i < bodies.length; i++) {
+        const due = started + (i * 1000) / rate
+        const wait = due - performance.now()
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+        sent.push(send(i, due))
+      }
+      await Promise.all(sent)
+      const seconds = (performance.now() - started) / 1000
+      await pool.close()
+      return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds }
+    }
     await Promise.all(Array.from({ length: C }, async () => {
       for (;;) {
         const i = next++
         if (i >= bodies.length) return
-        const t0 = performance.now()
-        const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: bodies[i] })
-        await res.body.dump()
-        latencies.push(performance.now() - t0)
-        if (res.statusCode === 202) accepted++
-        else refused++
+        await send(i, performance.now())
       }
     }))
     const seconds = (performance.now() - started) / 1000
     await pool.close()
-    return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), accepted, refused }
+    return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds }
   } finally {
     await w.close()
   }
+}
+
+const round = (v: number): number => Math.round(v * 1000) / 1000
+
+if (RATE !== undefined) {
+  // Open loop at a fixed offered rate: one warm-up run (not counted), then the measured one.
+  console.log(`${SUITE} suite, ${N} messages offered at ${RATE}/s (open loop), gateway API-only as its own process (tongban serve), load generator on the same machine\n`)
+  await run(SUITE, true, Math.max(50, Math.floor(N / 3)), RATE)
+  const r = await run(SUITE, true, N, RATE)
+  console.log(`${'offered/s'.padStart(10)}${'reached/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'p99.9 ms'.padStart(10)}${'accepted'.padStart(12)}`)
+  console.log(`${String(RATE).padStart(10)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${r.p999.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}`)
+  console.log(JSON.stringify({ suite: SUITE, offeredPerSecond: RATE, reachedPerSecond: round(r.perSecond), p50Ms: round(r.p50), p99Ms: round(r.p99), p999Ms: round(r.p999), accepted: r.accepted, refused: r.refused, seconds: round(r.seconds) }))
+  process.exit(r.refused === 0 ? 0 : 1)
 }
 
 const ossl = opensslSpeed()
@@ -112,7 +152,6 @@ const ledgerRatio = mean(on1, on2) / mean(off1, off2)
 console.log(`\nevidence ledger: national accept rate with it on ÷ off (means of two runs each): ${ledgerRatio.toFixed(2)} (${mean(on1, on2).toFixed(0)} / ${mean(off1, off2).toFixed(0)} msg/s)`)
 const XROAD = 110 // messages/s an X-Road user reported on 32-core servers (DESIGN §7)
 console.log(`\nnational accept path ÷ crypto ceiling: ${(national.perSecond / ceiling).toFixed(2)}; ÷ the published X-Road figure (${XROAD}/s on 32 cores): ${(national.perSecond / XROAD).toFixed(1)}`)
-const round = (v: number): number => Math.round(v * 1000) / 1000
 console.log(JSON.stringify({
   acceptNationalPerSecond: round(national.perSecond), acceptInternationalPerSecond: round(international.perSecond),
   nationalCryptoCeiling: round(ceiling), acceptToCeilingRatio: round(national.perSecond / ceiling),
