@@ -51,6 +51,8 @@ export interface Participant {
   readonly http: HttpSettings
   /** Budgets overriding the gateway's config quotas for this participant (absent keys: the defaults). */
   readonly quotas?: ParticipantQuotas
+  /** Deliveries to this participant in flight at once per gateway process (directory `delivery.concurrency`; absent: config `delivery.concurrency`). */
+  readonly deliveryConcurrency?: number
 }
 
 /** A participant's own budgets of authenticated calls (directory `quotas`). */
@@ -109,6 +111,7 @@ type RawParticipant = {
   id: string; name: string; divisions?: string[]; signingKeys?: RawKey[]; encryptionKey?: RawKey; encryptionKeys?: RawKey[]; endpoint?: string; queryEndpoint?: string
   adapter: string; adapterOptions?: Record<string, unknown>; send: string[]; receive: string[]; privateNetwork?: boolean | { sources: string[] }; http?: Partial<HttpSettings>
   quotas?: ParticipantQuotas
+  delivery?: { concurrency?: number }
 }
 type RawDirectory = { version: 1; participants: RawParticipant[]; operators?: Array<{ id: string; name: string; signingKeys: RawKey[] }> }
 
@@ -285,6 +288,7 @@ export class Directory {
         privateSources,
         http: { ...DEFAULT_HTTP, ...(p.http ?? {}) },
         ...(p.quotas ? { quotas: Object.freeze({ ...p.quotas }) } : {}),
+        ...(p.delivery?.concurrency !== undefined ? { deliveryConcurrency: p.delivery.concurrency } : {}),
       }
       problems.push(...plainHttpProblems(participant, at))
       participants.push(participant)

@@ -53,7 +53,8 @@ export function queueName(recipient: string): string {
 export class DeliveryService {
   readonly #d: DeliveryDeps
   readonly #queues = new Map<string, Queue<JobData>>()
-  readonly #workers: Worker<JobData>[] = []
+  /** One worker per recipient, by participant id. */
+  readonly #workers = new Map<string, Worker<JobData>>()
   readonly #http = new PartnerHttp()
   #sweeper: NodeJS.Timeout | undefined
   #sweeping: Promise<number> | undefined
@@ -87,21 +88,35 @@ export class DeliveryService {
       }), 2_000)))
   }
 
-  /** Starts one worker per participant that receives messages. */
+  /**
+   * Starts one worker per participant that receives messages, each with its concurrency (the
+   * directory entry's `delivery.concurrency`, else the config's). Called again after a directory
+   * reload: a new recipient gets its worker, a changed concurrency applies to the running one.
+   */
   startWorkers(): void {
+    if (this.#closed) return
     const c = this.#d.config.delivery
     for (const p of this.#d.directory.participants()) {
       if (p.receive.size === 0) continue
+      const concurrency = p.deliveryConcurrency ?? c.concurrency
+      const running = this.#workers.get(p.id)
+      if (running !== undefined) {
+        if (running.concurrency !== concurrency) {
+          running.concurrency = concurrency
+          this.#d.logger.info({ recipient: p.id, concurrency }, 'delivery concurrency changed')
+        }
+        continue
+      }
       const worker = new Worker<JobData>(queueName(p.id), (job) => this.#process(job), {
         connection: { ...this.#d.connection, maxRetriesPerRequest: null },
         prefix: this.#d.config.redisPrefix,
-        concurrency: c.concurrency,
+        concurrency,
         lockDuration: c.lockMs,
         stalledInterval: Math.max(1_000, Math.floor(c.lockMs / 2)),
         settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, c.backoffMs, c.maxBackoffMs, this.#d.random) },
       })
       worker.on('error', (err) => this.#d.logger.warn({ err, queue: queueName(p.id) }, 'delivery worker error'))
-      this.#workers.push(worker)
+      this.#workers.set(p.id, worker)
     }
   }
 
@@ -278,7 +293,7 @@ export class DeliveryService {
     this.#closed = true
     if (this.#sweeper) clearInterval(this.#sweeper)
     await this.#sweeping
-    await Promise.all(this.#workers.map((w) => w.close().catch(() => {})))
+    await Promise.all([...this.#workers.values()].map((w) => w.close().catch(() => {})))
     await Promise.all([...this.#queues.values()].map((q) => q.close().catch(() => {})))
     await this.#http.close()
   }

@@ -122,6 +122,13 @@ export const deliveryPlugin = fp(async (app) => {
   })
   if (tb.config.workers !== false) {
     delivery.startWorkers()
+    // After a reload: workers for new recipients, and each recipient's concurrency as its entry says.
+    const reload = tb.reloadDirectory
+    tb.reloadDirectory = async (by) => {
+      const result = await reload(by)
+      delivery.startWorkers()
+      return result
+    }
     delivery.startSweeper()
     deadlines.start(tb.config.deadlines.checkIntervalMs)
   }
