@@ -21,14 +21,20 @@
  *                  is still in flight, and its latency counts from when it was due (so a slow
  *                  gateway cannot hide its queueing by slowing the sender down); prints the rate
  *                  reached and p50, p99 and p99.9 of the national suite (--suite to change it)
+ *   --profile DIR  one national run (closed loop, or open with --rate) with the gateway under
+ *                  `node --cpu-prof` (profiles written to DIR), then where its CPU went, by
+ *                  dependency and by room of src/ (bench/profile.ts), and its CPU time per message
  */
 import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { World } from '../test/helpers/world.ts'
+import { report, summarize } from './profile.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' } }, strict: true })
 const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 1500)
 const C = Number(values.concurrency ?? 32)
 if (!Number.isInteger(N) || N < 50 || N > 20_000 || !Number.isInteger(C) || C < 1 || C > 256) throw new Error('--messages 50..20000, --concurrency 1..256')
@@ -48,10 +54,10 @@ const percentile = (xs: number[], p: number): number => xs.sort((a, b) => a - b)
 
 interface RunResult { perSecond: number; p50: number; p99: number; p999: number; accepted: number; refused: number; seconds: number }
 
-async function run(suite: 'national' | 'international', ledger = true, n = N, rate?: number): Promise<RunResult> {
+async function run(suite: 'national' | 'international', ledger = true, n = N, rate?: number, nodeArgs: readonly string[] = []): Promise<RunResult> {
   const REG = 'REG:231202'
   const w = await World.start({
-    label: `bench${suite.slice(0, 3)}${ledger ? '' : 'noledger'}`, subprocess: true,
+    label: `bench${suite.slice(0, 3)}${ledger ? '' : 'noledger'}`, subprocess: true, gatewayNodeArgs: nodeArgs,
     // One sender at full speed: its per-participant quota (600 a minute by default) raised out of the way.
     config: {
       workers: false, log: { level: 'warn' }, quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
@@ -115,6 +121,24 @@ async function run(suite: 'national' | 'international', ledger = true, n = N, ra
 }
 
 const round = (v: number): number => Math.round(v * 1000) / 1000
+
+if (values.profile !== undefined) {
+  const dir = resolve(values.profile)
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  console.log(`${SUITE} suite, ${N} messages${RATE === undefined ? `, ${C} in flight` : ` offered at ${RATE}/s`}, gateway API-only under node --cpu-prof (profiles in ${dir})\n`)
+  await run(SUITE, true, Math.max(50, Math.floor(N / 3)), RATE)
+  const r = await run(SUITE, true, N, RATE, ['--cpu-prof', '--cpu-prof-dir', dir])
+  const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
+  if (profiles.length === 0) throw new Error(`no CPU profile was written to ${dir}`)
+  const totals = summarize(profiles)
+  const { lines, json } = report(totals)
+  for (const l of lines) console.log(l)
+  const busy = [...totals].filter(([b]) => b !== 'idle').reduce((n, [, ms]) => n + ms, 0)
+  console.log(`\n${r.accepted} accepted at ${r.perSecond.toFixed(0)}/s (p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms); the gateway process's main thread over the whole run (start and stop included): ${busy.toFixed(0)} ms busy, ${(busy / r.accepted).toFixed(2)} ms per message`)
+  console.log(JSON.stringify({ suite: SUITE, accepted: r.accepted, perSecond: round(r.perSecond), mainThreadMsPerMessage: round(busy / r.accepted), shares: json }))
+  process.exit(0)
+}
 
 if (RATE !== undefined) {
   // Open loop at a fixed offered rate: one warm-up run (not counted), then the measured one.

@@ -10,8 +10,8 @@ const BIN = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url))
  * be merged with theirs — it made the coverage report drop files at random. The code these
  * subprocesses run is covered in-process by the other tests.
  */
-export function tongbanCommand(args: readonly string[]): [string, string[]] {
-  return ['/usr/bin/env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, BIN, ...args]]
+export function tongbanCommand(args: readonly string[], nodeArgs: readonly string[] = []): [string, string[]] {
+  return ['/usr/bin/env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, ...nodeArgs, BIN, ...args]]
 }
 
 /** The environment for a `tongban` subprocess: the test's own, without the runner's and the tests' own variables. */

@@ -84,6 +84,8 @@ export interface WorldOptions {
   readonly redisUrl?: string
   /** Run the gateway as a child process (`tongban serve`), so a test can SIGKILL it. */
   readonly subprocess?: boolean
+  /** Node options for the child-process gateway (e.g. `--cpu-prof` for npm run bench:accept -- --profile). */
+  readonly gatewayNodeArgs?: readonly string[]
   readonly calendar?: WorkingCalendar
   /** Use this database schema and Redis prefix (e.g. one the demo filled) instead of a fresh one; it is dropped at close. */
   readonly schema?: string
@@ -233,7 +235,7 @@ export class World {
     const configFile = join(this.dir, 'config.json')
     writeFileSync(configFile, JSON.stringify(this.config))
     // A clean environment: the gateway reads TONGBAN_* variables and refuses unknown ones.
-    const [cmd, argv] = tongbanCommand(['serve', '--config', configFile])
+    const [cmd, argv] = tongbanCommand(['serve', '--config', configFile], this.#o.gatewayNodeArgs)
     const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
     let stderr = ''
     child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
