@@ -1,0 +1,130 @@
+/**
+ * `npm run bench:e2e`: accepted → delivered, end to end. The gateway runs as its own process
+ * with its delivery workers on; a registration centre sends tax.assessment.request messages open
+ * loop at a fixed rate (each due at start + i/R s, as bench:accept --rate does) and a real
+ * partner endpoint (the tax bureau's, on loopback) receives them, opens each delivery with the
+ * SDK (decrypts it, verifies the gateway's statement and the sender's signature) and answers 200.
+ * Everything — PostgreSQL, Redis, the gateway, the sender and the partner — shares this machine.
+ *
+ * Prints the rate accepted and the rate delivered over the same span, their ratio (issue 9: at
+ * least 0.8 at 500/s), and the time from a message's receipt to its delivery at p50 and p99; then
+ * one JSON line.
+ *
+ *   --rate R          messages offered a second (default 200)
+ *   --messages N      messages sent (default 2000)
+ *   --concurrency N   deliveries in flight to the partner per gateway process (its directory
+ *                     entry's delivery.concurrency; default: the gateway's, 4)
+ *   --profile DIR     the gateway under node --cpu-prof (profiles in DIR), and where its main
+ *                     thread's CPU went (bench/profile.ts)
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Pool } from 'undici'
+import { World } from '../test/helpers/world.ts'
+import { validFixture } from '../test/helpers/fixtures.ts'
+import { report, summarize } from './profile.ts'
+
+const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' } }, strict: true })
+const RATE = Number(values.rate ?? 200)
+const N = Number(values.messages ?? 2000)
+const CONCURRENCY = values.concurrency === undefined ? undefined : Number(values.concurrency)
+if (!(RATE >= 1 && RATE <= 5_000) || !Number.isInteger(N) || N < 50 || N > 20_000) throw new Error('--rate 1..5000, --messages 50..20000')
+if (CONCURRENCY !== undefined && !(Number.isInteger(CONCURRENCY) && CONCURRENCY >= 1 && CONCURRENCY <= 256)) throw new Error('--concurrency 1..256')
+
+const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0
+const round = (v: number): number => Math.round(v * 1000) / 1000
+
+const PROFILE = values.profile === undefined ? undefined : resolve(values.profile)
+if (PROFILE !== undefined) {
+  rmSync(PROFILE, { recursive: true, force: true })
+  mkdirSync(PROFILE, { recursive: true })
+}
+
+const REG = 'REG:231202'
+const TAX = 'TAX:231202'
+const w = await World.start({
+  label: 'benche2e', subprocess: true, gatewayNodeArgs: PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE],
+  config: {
+    log: { level: 'warn' },
+    quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
+    // Production-like delivery settings (the tests' are tuned for speed of failure, not throughput).
+    delivery: { attempts: 12, backoffMs: 2_000, maxBackoffMs: 600_000, maxAgeSeconds: 259_200, sweepIntervalMs: 15_000, sweepGraceMs: 5_000, concurrency: 4, lockMs: 30_000 },
+  },
+  partners: [
+    { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'], noServer: true },
+    { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },
+  ],
+})
+try {
+  if (CONCURRENCY !== undefined) {
+    // The partner's own setting, applied by a reload as an operator would.
+    w.writeDirectory((doc) => { doc.participants.find((p) => p.id === TAX)!.delivery = { concurrency: CONCURRENCY } })
+    const ops = w.operatorClient()
+    const r = await ops.http('POST', '/v1/admin/directory/reload')
+    await ops.close()
+    if (r.status !== 200) throw new Error(`directory reload: ${r.status} ${r.text}`)
+  }
+  const tax = w.partner(TAX).server
+  const arrived = new Map<string, number>()
+  tax.behave((_n, req) => {
+    const id = String(req.headers['tongban-message-id'] ?? '')
+    if (!arrived.has(id)) arrived.set(id, performance.now())
+    return 200
+  })
+
+  const reg = w.client(REG)
+  const token = await reg.token()
+  const request = validFixture('tax.assessment.request')
+  const messages: Array<{ id: string; body: string }> = []
+  for (let i = 0; i < N; i++) {
+    const env = reg.envelope({ ...request.envelope, caseId: `231202-2026-6${String(i).padStart(6, '0')}` })
+    messages.push({ id: env.id, body: await reg.encrypt(await reg.sign(env)) })
+  }
+  const pool = new Pool(w.url, { connections: 512, pipelining: 1 })
+  const receipted = new Map<string, number>()
+  let refused = 0
+  const started = performance.now()
+  const sent: Promise<void>[] = []
+  for (let i = 0; i < N; i++) {
+    const due = started + (i * 1000) / RATE
+    const wait = due - performance.now()
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+    const m = messages[i]!
+    sent.push((async () => {
+      const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: m.body })
+      await res.body.dump()
+      if (res.statusCode === 202) receipted.set(m.id, performance.now())
+      else refused++
+    })())
+  }
+  await Promise.all(sent)
+  const acceptedAt = performance.now()
+  await pool.close()
+  // Delivery may lag: wait for every accepted message (bounded), then measure over what arrived.
+  await tax.waitFor(receipted.size, 600_000).catch(() => {})
+  const deliveredAt = Math.max(...[...arrived.values()])
+  const lags = [...receipted].flatMap(([id, at]) => arrived.has(id) ? [arrived.get(id)! - at] : [])
+  const acceptedPerSecond = receipted.size / ((acceptedAt - started) / 1000)
+  const deliveredPerSecond = arrived.size / ((deliveredAt - started) / 1000)
+  const twice = [...tax.accepted.values()].filter((n) => n > 1).length
+  // How the deliveries got into their queues: at acceptance, or later by the sweeper (the log says).
+  const log = w.logText()
+  const enqueueFailed = log.split('\n').filter((l) => l.includes('enqueue failed')).length
+  const swept = log.split('\n').filter((l) => l.includes('sweeper re-enqueued')).reduce((n, l) => n + (Number(/"requeued":(\d+)/.exec(l)?.[1]) || 0), 0)
+  console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; the gateway (its own process, delivery workers on, ${CONCURRENCY ?? 4} in flight to the partner) delivers to a real partner endpoint; all on this machine\n`)
+  console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}`)
+  console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}`)
+  console.log(JSON.stringify({
+    offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
+    lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4,
+    enqueueFailedAtAcceptance: enqueueFailed, reEnqueuedBySweeper: swept,
+  }))
+} finally {
+  await w.close()
+}
+if (PROFILE !== undefined) {
+  const profiles = readdirSync(PROFILE).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(PROFILE, f), 'utf8')))
+  console.log('')
+  for (const l of report(summarize(profiles)).lines) console.log(l)
+}
