@@ -16,16 +16,21 @@
  *                     entry's delivery.concurrency; default: the gateway's, 4)
  *   --profile DIR     the gateway under node --cpu-prof (profiles in DIR), and where its main
  *                     thread's CPU went (bench/profile.ts)
+ *   --separate-worker the gateway serves HTTP only (workers false) and a `tongban worker` process
+ *                     of its own delivers: acceptance and delivery on two event loops
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
 import { World } from '../test/helpers/world.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
+import { tongbanCommand } from '../test/helpers/subprocess.ts'
 import { report, summarize } from './profile.ts'
 
-const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' } }, strict: true })
+const SEPARATE = values['separate-worker'] === true
 const RATE = Number(values.rate ?? 200)
 const N = Number(values.messages ?? 2000)
 const CONCURRENCY = values.concurrency === undefined ? undefined : Number(values.concurrency)
@@ -47,6 +52,7 @@ const w = await World.start({
   label: 'benche2e', subprocess: true, gatewayNodeArgs: PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE],
   config: {
     log: { level: 'warn' },
+    workers: !SEPARATE,
     quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
     // Production-like delivery settings (the tests' are tuned for speed of failure, not throughput).
     delivery: { attempts: 12, backoffMs: 2_000, maxBackoffMs: 600_000, maxAgeSeconds: 259_200, sweepIntervalMs: 15_000, sweepGraceMs: 5_000, concurrency: 4, lockMs: 30_000 },
@@ -56,7 +62,16 @@ const w = await World.start({
     { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },
   ],
 })
+let worker: ChildProcess | undefined
 try {
+  if (SEPARATE) {
+    // The worker reads the gateway's own configuration file (`tongban worker` turns HTTP off and workers on).
+    const [cmd, argv] = tongbanCommand(['worker', '--config', join(w.dir, 'config.json')])
+    worker = spawn(cmd, argv, { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+    // It logs at warn level here, so it says nothing when up: give it the time a start takes.
+    await new Promise((r) => setTimeout(r, 5_000))
+    if (worker.exitCode !== null) throw new Error(`the worker process exited (${worker.exitCode})`)
+  }
   if (CONCURRENCY !== undefined) {
     // The partner's own setting, applied by a reload as an operator would.
     w.writeDirectory((doc) => { doc.participants.find((p) => p.id === TAX)!.delivery = { concurrency: CONCURRENCY } })
@@ -64,6 +79,11 @@ try {
     const r = await ops.http('POST', '/v1/admin/directory/reload')
     await ops.close()
     if (r.status !== 200) throw new Error(`directory reload: ${r.status} ${r.text}`)
+    // The worker process reloads on SIGHUP, as an operator would send it.
+    if (worker !== undefined) {
+      worker.kill('SIGHUP')
+      await new Promise((r) => setTimeout(r, 1_000))
+    }
   }
   const tax = w.partner(TAX).server
   const arrived = new Map<string, number>()
@@ -112,15 +132,20 @@ try {
   const log = w.logText()
   const enqueueFailed = log.split('\n').filter((l) => l.includes('enqueue failed')).length
   const swept = log.split('\n').filter((l) => l.includes('sweeper re-enqueued')).reduce((n, l) => n + (Number(/"requeued":(\d+)/.exec(l)?.[1]) || 0), 0)
-  console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; the gateway (its own process, delivery workers on, ${CONCURRENCY ?? 4} in flight to the partner) delivers to a real partner endpoint; all on this machine\n`)
+  console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight, to a real partner endpoint; all on this machine\n`)
   console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}`)
   console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}`)
   console.log(JSON.stringify({
     offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
-    lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4,
+    lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4, separateWorker: SEPARATE,
     enqueueFailedAtAcceptance: enqueueFailed, reEnqueuedBySweeper: swept,
   }))
 } finally {
+  if (worker !== undefined && worker.exitCode === null) {
+    const exited = new Promise((r) => worker!.once('exit', r))
+    worker.kill('SIGTERM')
+    await exited
+  }
   await w.close()
 }
 if (PROFILE !== undefined) {
