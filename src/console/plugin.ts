@@ -32,7 +32,7 @@ import { ledgerPage } from './pages/ledger.ts'
 import { apiPage } from './pages/api.ts'
 import { AddressSet } from '../util/cidr.ts'
 import { isDependencyDown } from '../inbound/problem.ts'
-import { undeclaredConsoleError } from '../inbound/route-errors.ts'
+import { installConsoleCheck } from '../inbound/response-check.ts'
 
 /** The header that carries a refused console request's error code (docs/console.md). */
 const ERROR_HEADER = 'tongban-error'
@@ -92,17 +92,7 @@ export const consolePlugin = fp(async (app) => {
   const routes: string[] = tb.consoleRoutes = []
   ui.addHook('onRoute', (r) => { for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`) })
   // The tests' gateways: a refusal with a code its route does not declare (route-errors.ts) is a fault.
-  if (tb.checkAnswers) {
-    ui.addHook('onSend', async (request, reply, payload) => {
-      const code = reply.getHeader(ERROR_HEADER)
-      const problem = typeof code === 'string' ? undeclaredConsoleError(request.method, request.routeOptions.url, code) : undefined
-      if (problem === undefined) return payload
-      tb.responseFaults.push({ method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, problem })
-      request.log.error({ problem }, 'console answer outside its route\'s declared errors')
-      void reply.code(500).header(ERROR_HEADER, 'TB_ERR_INTERNAL')
-      return payload
-    })
-  }
+  if (tb.checkAnswers) installConsoleCheck(ui, tb.responseFaults, ERROR_HEADER)
   await ui.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,

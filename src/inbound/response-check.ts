@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
-import { undeclaredError } from './route-errors.ts'
+import { undeclaredConsoleError, undeclaredError } from './route-errors.ts'
 
 /** A route's answer that its schema does not describe. */
 export interface ResponseFault {
@@ -63,6 +63,22 @@ export function installResponseCheck(app: FastifyInstance, faults: ResponseFault
     request.log.error(fault, 'answer does not match its response schema')
     void reply.code(500).type('application/problem+json')
     return JSON.stringify({ type: 'urn:tongban:error:TB_ERR_INTERNAL', title: 'Internal error', status: 500, code: 'TB_ERR_INTERNAL', fault: 'gateway', detail: `response schema check: ${fault.problem}` })
+  })
+}
+
+/**
+ * The operator console's side of the check (the tests): a refusal whose code (in `header`) its
+ * console route does not declare in route-errors.ts becomes a 500 and is kept in `faults`.
+ */
+export function installConsoleCheck(app: FastifyInstance, faults: ResponseFault[], header: string): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const code = reply.getHeader(header)
+    const problem = typeof code === 'string' ? undeclaredConsoleError(request.method, request.routeOptions.url, code) : undefined
+    if (problem === undefined) return payload
+    faults.push({ method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, problem })
+    request.log.error({ problem }, 'console answer outside its route\'s declared errors')
+    void reply.code(500).header(header, 'TB_ERR_INTERNAL')
+    return payload
   })
 }
 

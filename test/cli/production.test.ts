@@ -1,6 +1,6 @@
 import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -79,4 +79,21 @@ t.test('the command runs from it: --help, and serve answers ready on real Postgr
   t.match(out, /"smBackend":"native"/, 'the native SM2 addon is loaded from dist/')
   const doc = await fetch(`http://127.0.0.1:${port}/v1/openapi.json`)
   t.equal(doc.status, 200, 'it serves the API')
+})
+
+t.test('bin/tongban.js refuses a dist/ that is missing, or older than the sources', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tongban-stale-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  for (const d of ['bin', 'scripts']) cpSync(join(repo, d), join(root, d), { recursive: true })
+  const tongban = () => run(process.execPath, ['bin/tongban.js', '--help'], { cwd: root, env: plainEnv() }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e)
+  const missing = await tongban()
+  t.same([missing.code, /dist\/ is not built: run `npm run build`/.test(missing.stderr)], [1, true], 'no dist/: exit 1, saying what to run')
+  mkdirSync(join(root, 'dist'), { recursive: true })
+  writeFileSync(join(root, 'dist', 'BUILD'), 'then\n')
+  const past = new Date(Date.now() - 3_600_000)
+  utimesSync(join(root, 'dist', 'BUILD'), past, past)
+  mkdirSync(join(root, 'src'), { recursive: true })
+  writeFileSync(join(root, 'src', 'edited.ts'), 'export {}\n')
+  const stale = await tongban()
+  t.same([stale.code, /dist\/ is older than the sources: run `npm run build`/.test(stale.stderr)], [1, true], 'a source newer than the build: exit 1, saying what to run')
 })

@@ -27,34 +27,33 @@ export const WALKS = {
   ],
 } as const satisfies Record<string, readonly RouteKey[]>
 
-async function read(a: Answered): Promise<{ status: number; type: string; body: unknown }> {
-  if (a instanceof Response) {
-    const text = await a.text()
-    return { status: a.status, type: a.headers.get('content-type') ?? '', body: parse(text) }
+/** An answer's status, content type, and error code: problem+json's `code`, else the console's tongban-error header. */
+async function read(a: Answered): Promise<{ status: number; type: string; code: unknown }> {
+  const header = (name: string): string => {
+    const v = a instanceof Response ? a.headers.get(name) : a.headers[name]
+    return Array.isArray(v) ? v.join(', ') : v ?? ''
   }
-  const type = a.headers['content-type']
-  return { status: a.status, type: Array.isArray(type) ? type.join(', ') : type ?? '', body: parse(a.text) }
-}
-
-function parse(text: string): unknown {
+  const text = a instanceof Response ? await a.text() : a.text
+  let code: unknown = header('tongban-error') || undefined
   try {
-    return JSON.parse(text)
+    code = (JSON.parse(text) as { code?: unknown }).code ?? code
   } catch {
-    return text
+    // not JSON: an error page
   }
+  return { status: a.status, type: header('content-type'), code }
 }
 
 type TapLike = typeof t
 
 /**
- * For each route: the triggers name exactly the codes the route declares (none missing, none
- * extra), and each trigger's request is answered with that code, its catalogue status and
- * problem+json. Triggers run in the order the route declares its codes.
+ * For each route of `lists`: the triggers name exactly the codes the route declares (none
+ * missing, none extra), and each trigger's request is answered with that code, its catalogue
+ * status and the content type `as` expects. Triggers run in the order the route declares its codes.
  */
-export async function walk(t: TapLike, routes: readonly RouteKey[], triggers: Triggers): Promise<void> {
+async function walkLists(t: TapLike, lists: Readonly<Record<string, readonly ErrorCode[]>>, routes: readonly string[], triggers: Readonly<Record<string, Readonly<Partial<Record<ErrorCode, Trigger>>> | undefined>>, as: { type: RegExp; name: string }): Promise<void> {
   for (const route of routes) {
     await t.test(route, async (t) => {
-      const declared = [...ROUTE_ERRORS[route]] as ErrorCode[]
+      const declared = [...(lists[route] ?? [])]
       const given = Object.keys(triggers[route] ?? {}) as ErrorCode[]
       t.same(declared.filter((c) => !given.includes(c)), [], 'a request for every code the route declares')
       t.same(given.filter((c) => !declared.includes(c)), [], 'no request for a code the route does not declare')
@@ -63,38 +62,23 @@ export async function walk(t: TapLike, routes: readonly RouteKey[], triggers: Tr
         if (trigger === undefined) continue
         await t.test(code, async (t) => {
           const a = await read(await trigger())
-          const body = a.body as { code?: unknown; status?: unknown }
-          t.same([a.status, body.code], [ERRORS[code].status, code], `${route} answers ${ERRORS[code].status} ${code}`)
-          t.match(a.type, /^application\/problem\+json/, 'as problem+json')
+          t.same([a.status, a.code], [ERRORS[code].status, code], `${route} answers ${ERRORS[code].status} ${code}`)
+          t.match(a.type, as.type, as.name)
         })
       }
     })
   }
 }
 
+/** The partners' API (ROUTE_ERRORS): every refusal is problem+json with its code. */
+export async function walk(t: TapLike, routes: readonly RouteKey[], triggers: Triggers): Promise<void> {
+  await walkLists(t, ROUTE_ERRORS, routes, triggers, { type: /^application\/problem\+json/, name: 'as problem+json' })
+}
+
 /**
- * The operator console's routes (test/console/route-errors.test.ts): as walk(), for the lists of
- * CONSOLE_ROUTE_ERRORS; a refusal is an HTML error page whose code is in the tongban-error header.
+ * The operator console's routes (test/console/route-errors.test.ts, CONSOLE_ROUTE_ERRORS): a
+ * refusal is an HTML error page whose code is in the tongban-error header.
  */
 export async function walkConsole(t: TapLike, triggers: ConsoleTriggers): Promise<void> {
-  for (const route of Object.keys(CONSOLE_ROUTE_ERRORS) as ConsoleRouteKey[]) {
-    await t.test(route, async (t) => {
-      const declared = [...CONSOLE_ROUTE_ERRORS[route]] as ErrorCode[]
-      const given = Object.keys(triggers[route] ?? {}) as ErrorCode[]
-      t.same(declared.filter((c) => !given.includes(c)), [], 'a request for every code the route declares')
-      t.same(given.filter((c) => !declared.includes(c)), [], 'no request for a code the route does not declare')
-      for (const code of declared) {
-        const trigger = triggers[route]?.[code]
-        if (trigger === undefined) continue
-        await t.test(code, async (t) => {
-          const a = await trigger()
-          const header = a instanceof Response ? a.headers.get('tongban-error') : a.headers['tongban-error']
-          const type = a instanceof Response ? a.headers.get('content-type') : a.headers['content-type']
-          if (a instanceof Response) await a.arrayBuffer()
-          t.same([a.status, header], [ERRORS[code].status, code], `${route} answers ${ERRORS[code].status} ${code}`)
-          t.match(String(type), /^text\/html/, 'as an error page')
-        })
-      }
-    })
-  }
+  await walkLists(t, CONSOLE_ROUTE_ERRORS, Object.keys(CONSOLE_ROUTE_ERRORS), triggers, { type: /^text\/html/, name: 'as an error page' })
 }
