@@ -1,7 +1,7 @@
-import { ConfigError } from '../config/index.ts'
-import { DirectoryError } from '../core/directory.ts'
 import { helpFor, StartRefused, USAGE, UsageError } from './usage.ts'
 
+// The configuration and the directory (ajv and the crypto room) are imported only by the commands
+// that use them, and by the error handler below once something failed: `--help` loads neither.
 
 async function main(argv: string[]): Promise<number> {
   const help = helpFor(argv)
@@ -50,7 +50,7 @@ try {
   if (err instanceof UsageError) {
     process.stderr.write(`tongban: ${err.message}\n\n${USAGE}\n`)
     process.exitCode = 2
-  } else if (err instanceof ConfigError || err instanceof DirectoryError || err instanceof StartRefused || (err as { code?: string }).code === 'ERR_SM_BACKEND') {
+  } else if (await isConfigError(err) || err instanceof StartRefused || (err as { code?: string }).code === 'ERR_SM_BACKEND') {
     // ERR_SM_BACKEND: the configured SM2 implementation cannot run here (crypto.smBackend).
     process.stderr.write(`tongban: ${(err as Error).message}\n`)
     process.exitCode = 78 // EX_CONFIG
@@ -61,5 +61,11 @@ try {
     process.stderr.write(`tongban: ${(err as Error).message}\n`)
     process.exitCode = 1
   }
+}
+
+/** A refusal of the configuration or the directory (EX_CONFIG); their modules are loaded by now if they threw. */
+async function isConfigError(err: unknown): Promise<boolean> {
+  const [{ ConfigError }, { DirectoryError }] = await Promise.all([import('../config/index.ts'), import('../core/directory.ts')])
+  return err instanceof ConfigError || err instanceof DirectoryError
 }
 
