@@ -31,6 +31,8 @@ export interface Config {
     readonly sweepGraceMs: number
     readonly concurrency: number
     readonly lockMs: number
+    readonly circuitFailures: number
+    readonly circuitOpenMs: number
   }
   readonly queries: { readonly timeoutMs: number; readonly maxAnswerBytes: number; readonly breakerFailures: number; readonly breakerResetMs: number }
   readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>> }
@@ -83,6 +85,8 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
     sweepGraceMs: 5_000,
     concurrency: 4,
     lockMs: 30_000,
+    circuitFailures: 5,
+    circuitOpenMs: 10_000,
   },
   queries: { timeoutMs: 5_000, maxAnswerBytes: 1_048_576, breakerFailures: 5, breakerResetMs: 30_000 },
   deadlines: {
@@ -123,6 +127,8 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_DELIVERY_BACKOFF_MS: { path: 'delivery.backoffMs', type: 'integer' },
   TONGBAN_SWEEP_INTERVAL_MS: { path: 'delivery.sweepIntervalMs', type: 'integer' },
   TONGBAN_DELIVERY_LOCK_MS: { path: 'delivery.lockMs', type: 'integer' },
+  TONGBAN_DELIVERY_CIRCUIT_FAILURES: { path: 'delivery.circuitFailures', type: 'integer' },
+  TONGBAN_DELIVERY_CIRCUIT_OPEN_MS: { path: 'delivery.circuitOpenMs', type: 'integer' },
   TONGBAN_QUERY_TIMEOUT_MS: { path: 'queries.timeoutMs', type: 'integer' },
   TONGBAN_QUERY_MAX_ANSWER_BYTES: { path: 'queries.maxAnswerBytes', type: 'integer' },
   TONGBAN_METRICS: { path: 'metrics.enabled', type: 'boolean' },

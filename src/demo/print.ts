@@ -32,6 +32,7 @@ function describe(e: CaseDoc['timeline'][number]): string {
     case 'delivery.delivered': return `to ${String(e.recipient)} (attempt ${String(e.attempt)}, ${String(e.ms)} ms)`
     case 'delivery.failed': return `to ${String(e.recipient)} failed (attempt ${String(e.attempt)}: ${String(e.reason)}), will retry`
     case 'delivery.dead': return `to ${String(e.recipient)} dead (${String(e.reason)})`
+    case 'delivery.waiting': return `to ${String(e.recipient)} waiting: partner unavailable (next probe ${String(e.probeAt)})`
     case 'delivery.replayed': return `to ${String(e.recipient)} replayed by an operator`
     case 'contract.linked': return `filed contract ${String(e.contractNumber)} of ${String(e.housing)} linked to the case`
     default: return ''

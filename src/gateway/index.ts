@@ -74,7 +74,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     routes: [] as Tongban['routes'],
     responseFaults: [] as ResponseFault[],
     checkAnswers: options.validateResponses === true,
-    metrics: createMetrics(() => (tb as Partial<Tongban>).db, () => (tb as Partial<Tongban>).forwarder?.breakerStates() ?? new Map()),
+    metrics: createMetrics(() => (tb as Partial<Tongban>).db, () => (tb as Partial<Tongban>).forwarder?.breakerStates() ?? new Map(), () => (tb as Partial<Tongban>).delivery?.openCircuits()),
     config, clock, ids, logger, adapters: options.adapters ?? ADAPTERS, ...(options.calendar ? { calendar: options.calendar } : {}) } as Tongban
   app.decorate('tb', tb)
   // Every route the gateway serves, as registered (the OpenAPI test checks each is described).

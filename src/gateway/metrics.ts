@@ -14,10 +14,14 @@ export interface GatewayMetrics {
   readonly deliveries: Counter<'recipient' | 'outcome'>
   readonly queries: Counter<'type' | 'outcome'>
   readonly acceptSeconds: Histogram<'suite'>
+  readonly circuitEvents: Counter<'recipient' | 'event'>
 }
 
-/** The metrics of one gateway process; `db` backs the state gauges, `breakers` the circuit gauge. */
-export function createMetrics(db: () => Db | undefined, breakers: () => ReadonlyMap<string, string>): GatewayMetrics {
+/**
+ * The metrics of one gateway process; `db` backs the state gauges, `breakers` the query circuit
+ * gauge, `circuits` the delivery circuit gauge (from Redis: the same in every instance).
+ */
+export function createMetrics(db: () => Db | undefined, breakers: () => ReadonlyMap<string, string>, circuits: () => Promise<ReadonlyMap<string, { state: string }>> | undefined = () => undefined): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'tongban_' })
   const accepted = new Counter({ name: 'tongban_messages_accepted_total', help: 'Messages accepted (POST /v1/messages), by type and suite; repeat="true" for identical repeats answered with the original receipt', labelNames: ['type', 'suite', 'repeat'], registers: [registry] })
@@ -48,5 +52,15 @@ export function createMetrics(db: () => Db | undefined, breakers: () => Readonly
       for (const [partner, state] of breakers()) if (state !== 'closed') this.set({ partner }, state === 'open' ? 1 : 0.5)
     },
   })
-  return { registry, accepted, rejected, deliveries, queries, acceptSeconds }
+  new Gauge({
+    name: 'tongban_delivery_circuit_open', help: 'Recipients whose delivery circuit is open (1: deliveries wait) or half-open (0.5: one probe at a time); shared by every instance', labelNames: ['recipient'], registers: [registry],
+    async collect() {
+      const states = await circuits()?.catch(() => undefined)
+      if (states === undefined) return
+      this.reset()
+      for (const [recipient, c] of states) this.set({ recipient }, c.state === 'open' ? 1 : 0.5)
+    },
+  })
+  const circuitEvents = new Counter({ name: 'tongban_delivery_circuit_events_total', help: 'Delivery circuit events in this process, by recipient: opened, probing (half-open), closed, and held (a delivery put back without an attempt while the circuit was open)', labelNames: ['recipient', 'event'], registers: [registry] })
+  return { registry, accepted, rejected, deliveries, queries, acceptSeconds, circuitEvents }
 }

@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { GatewayKeyring } from '../crypto/index.ts'
 import type { Config } from '../config/index.ts'
 import type { Directory, Participant } from '../core/directory.ts'
@@ -7,7 +7,8 @@ import type { PendingDelivery } from '../core/accept.ts'
 import { TongbanError, type DeliveryFailureCode } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import { addEvent } from '../store/cases.ts'
-import { getDelivery, listStalePending, markDead, markDelivered, recordFailure, reviveForReplay, startAttempt, type Delivery } from '../store/deliveries.ts'
+import type { Circuit, CircuitStore } from '../store/circuits.ts'
+import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, recordFailure, reviveForReplay, startAttempt, type Delivery } from '../store/deliveries.ts'
 import { getExchange, getSealedMessage } from '../store/exchanges.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
@@ -34,7 +35,20 @@ export interface DeliveryDeps {
   readonly random?: () => number
   /** Told the outcome of every attempt (metrics). */
   readonly onAttempt?: (recipient: string, outcome: 'delivered' | 'retry' | 'dead') => void
+  /** The recipients' delivery circuits, shared by every instance through Redis. */
+  readonly circuits: CircuitStore
+  /** Told what the circuits do (metrics): opened, probing, closed, and each delivery held without an attempt. */
+  readonly onCircuit?: (recipient: string, event: CircuitEvent) => void
 }
+
+export type CircuitEvent = 'opened' | 'probing' | 'closed' | 'held'
+
+/**
+ * Failures that say the partner is unwell (it did not answer, failed, or asked to slow down):
+ * they count towards opening its circuit. A partner that answered, even to refuse, is up.
+ */
+const PARTNER_DOWN: ReadonlySet<DeliveryFailureCode> = new Set(['CONNECT_TIMEOUT', 'TIMEOUT', 'NETWORK', 'PARTNER_5XX', 'PARTNER_408', 'PARTNER_429', 'PARTNER_BUSY'])
+const PARTNER_ANSWERED: ReadonlySet<DeliveryFailureCode> = new Set(['PARTNER_4XX', 'PARTNER_REJECTED'])
 
 interface JobData {
   readonly deliveryId: string
@@ -57,6 +71,8 @@ export class DeliveryService {
   readonly #workers = new Map<string, Worker<JobData>>()
   readonly #http = new PartnerHttp()
   #sweeper: NodeJS.Timeout | undefined
+  #watcher: NodeJS.Timeout | undefined
+  #watching: Promise<void> | undefined
   #sweeping: Promise<number> | undefined
   #closed = false
 
@@ -107,7 +123,7 @@ export class DeliveryService {
         }
         continue
       }
-      const worker = new Worker<JobData>(queueName(p.id), (job) => this.#process(job), {
+      const worker = new Worker<JobData>(queueName(p.id), (job, token) => this.#process(job, token), {
         connection: { ...this.#d.connection, maxRetriesPerRequest: null },
         prefix: this.#d.config.redisPrefix,
         concurrency,
@@ -118,6 +134,93 @@ export class DeliveryService {
       worker.on('error', (err) => this.#d.logger.warn({ err, queue: queueName(p.id) }, 'delivery worker error'))
       this.#workers.set(p.id, worker)
     }
+    this.#watchCircuits()
+  }
+
+  /**
+   * Looks after the circuits (every instance that runs workers, each tick; every step is safe to
+   * repeat): an open circuit whose time is up becomes half-open, with its queue resumed at one
+   * delivery at a time across all workers (BullMQ's global concurrency): that one is the probe.
+   * A queue left paused or limited by an instance that died midway is put right.
+   */
+  #watchCircuits(): void {
+    if (this.#watcher !== undefined || this.#d.config.delivery.circuitFailures === 0) return
+    const tick = (): void => {
+      if (this.#closed || this.#watching) return
+      this.#watching = this.#tendCircuits().catch((err) => this.#d.logger.warn({ err }, 'delivery circuit check failed'))
+        .finally(() => { this.#watching = undefined })
+    }
+    this.#watcher = setInterval(tick, Math.min(1_000, Math.max(100, Math.floor(this.#d.config.delivery.circuitOpenMs / 4))))
+    this.#watcher.unref()
+  }
+
+  async #tendCircuits(): Promise<void> {
+    const { circuits } = this.#d
+    for (const recipient of await circuits.unsettled()) {
+      const c = await circuits.get(recipient)
+      const q = this.#queue(recipient)
+      if (c.state === 'closed') {
+        await this.#resume(recipient)
+      } else if (c.state === 'open') {
+        if (c.until <= Date.now() && await circuits.halfOpen(recipient)) {
+          await q.setGlobalConcurrency(1)
+          await q.resume()
+          this.#d.onCircuit?.(recipient, 'probing')
+          this.#d.logger.info({ recipient }, 'delivery circuit half-open: one probe delivery at a time')
+        } else if (!(await q.isPaused())) {
+          await q.pause()
+        }
+      } else if (await q.isPaused() && (await circuits.get(recipient)).state === 'half-open') {
+        // Half-open but paused: the instance that made it half-open stopped before resuming.
+        await q.setGlobalConcurrency(1)
+        await q.resume()
+      }
+    }
+  }
+
+  /** A closed circuit's queue runs again at full concurrency. */
+  async #resume(recipient: string): Promise<void> {
+    const q = this.#queue(recipient)
+    await q.removeGlobalConcurrency()
+    await q.resume()
+    await this.#d.circuits.settled(recipient)
+  }
+
+  /** A failure that says the partner is unwell: counted; the one that opens the circuit pauses the recipient's queue. */
+  async #circuitFailure(delivery: Delivery): Promise<void> {
+    const d = this.#d
+    const { circuitFailures, circuitOpenMs } = d.config.delivery
+    if (circuitFailures === 0) return
+    const r = await d.circuits.failure(delivery.recipient, circuitFailures, circuitOpenMs).catch((err) => {
+      d.logger.warn({ err, recipient: delivery.recipient }, 'delivery circuit not updated (Redis)')
+      return undefined
+    })
+    if (r === undefined || r.outcome === 'counted') return
+    // Paused before this attempt's slot is given back: with one probe at a time, nothing else starts.
+    await this.#queue(delivery.recipient).pause().catch((err) => d.logger.warn({ err, recipient: delivery.recipient }, 'queue not paused; the circuit check will'))
+    if (r.outcome === 'opened') {
+      d.onCircuit?.(delivery.recipient, 'opened')
+      d.logger.warn({ recipient: delivery.recipient, failures: circuitFailures, probeInMs: circuitOpenMs }, 'delivery circuit opened: the partner\'s deliveries wait, and one probe tests it later')
+    }
+    const waiting = await markWaiting(d.db, delivery.recipient, new Date(r.since), d.clock.now(), new Date(d.clock.now().getTime() + circuitOpenMs))
+      .catch((err) => { d.logger.warn({ err, recipient: delivery.recipient }, 'waiting deliveries not marked in their timelines'); return 0 })
+    if (waiting > 0) d.logger.info({ recipient: delivery.recipient, waiting }, 'case timelines say: waiting, partner unavailable')
+  }
+
+  /** The partner answered: a circuit open or half-open closes, and its queue resumes. */
+  async #circuitSuccess(recipient: string): Promise<void> {
+    const d = this.#d
+    if (d.config.delivery.circuitFailures === 0) return
+    const closed = await d.circuits.success(recipient).catch(() => false)
+    if (!closed) return
+    await this.#resume(recipient).catch((err) => d.logger.warn({ err, recipient }, 'queue not resumed; the circuit check will'))
+    d.onCircuit?.(recipient, 'closed')
+    d.logger.info({ recipient }, 'delivery circuit closed: the partner answers again')
+  }
+
+  /** The recipients whose delivery circuit is open or half-open now (every instance sees the same). */
+  async openCircuits(): Promise<Map<string, Circuit>> {
+    return this.#d.circuits.notClosed()
   }
 
   /** Starts the periodic sweeper (and sweeps once at once: after a crash, that is what repairs). */
@@ -186,7 +289,7 @@ export class DeliveryService {
     return revived
   }
 
-  async #process(job: Job<JobData>): Promise<string> {
+  async #process(job: Job<JobData>, token?: string): Promise<string> {
     const d = this.#d
     const id = job.data.deliveryId
     const current = await getDelivery(d.db, id)
@@ -202,6 +305,16 @@ export class DeliveryService {
     if (recipient === undefined || adapter === undefined) {
       await this.#die(current, dead('NO_ROUTE', 'recipient or adapter no longer configured'))
       throw new UnrecoverableError('recipient gone')
+    }
+    // An open circuit holds the delivery without spending an attempt (the partner is known to be
+    // down): back to the delayed set until the probe time; the paused queue keeps it after that.
+    if (d.config.delivery.circuitFailures > 0) {
+      const circuit = await d.circuits.get(current.recipient).catch(() => undefined)
+      if (circuit?.state === 'open') {
+        await job.moveToDelayed(Math.max(circuit.until, Date.now()) + Math.floor((d.random ?? Math.random)() * 1_000), token)
+        d.onCircuit?.(current.recipient, 'held')
+        throw new DelayedError()
+      }
     }
     const delivery = await startAttempt(d.db, id, now)
     if (delivery === undefined) return 'skipped'
@@ -221,6 +334,8 @@ export class DeliveryService {
     } catch (err) {
       const e = classifyError(err)
       const reason = `${e.code}${e.httpStatus ? ` ${e.httpStatus}` : ''}`
+      if (PARTNER_DOWN.has(e.code)) await this.#circuitFailure(delivery)
+      else if (PARTNER_ANSWERED.has(e.code)) await this.#circuitSuccess(delivery.recipient)
       if (!e.retry || delivery.attempts >= d.config.delivery.attempts) {
         await this.#die(delivery, reason)
         throw new UnrecoverableError(reason)
@@ -232,6 +347,7 @@ export class DeliveryService {
       throw new Error(reason)
     }
     d.onAttempt?.(delivery.recipient, 'delivered')
+    await this.#circuitSuccess(delivery.recipient)
     const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts })
     if (await markDelivered(d.db, id, d.clock.now(), entry)) {
       await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
@@ -292,7 +408,9 @@ export class DeliveryService {
   async close(): Promise<void> {
     this.#closed = true
     if (this.#sweeper) clearInterval(this.#sweeper)
+    if (this.#watcher) clearInterval(this.#watcher)
     await this.#sweeping
+    await this.#watching
     await Promise.all([...this.#workers.values()].map((w) => w.close().catch(() => {})))
     await Promise.all([...this.#queues.values()].map((q) => q.close().catch(() => {})))
     await this.#http.close()

@@ -83,6 +83,24 @@ export async function listStalePending(db: Db | Tx, before: Date, limit: number)
   )).rows
 }
 
+/**
+ * Writes "waiting: partner unavailable" (`delivery.waiting`) into the timeline of every case with
+ * a delivery pending to `recipient` that has not said so since `since` (the circuit's opening):
+ * one statement, however many deliveries wait. Returns how many timelines it wrote to.
+ */
+export async function markWaiting(db: Db | Tx, recipient: string, since: Date, at: Date, retryAt: Date): Promise<number> {
+  const detail = JSON.stringify({ recipient, waiting: 'partner unavailable', probeAt: retryAt.toISOString() })
+  const r = await db.query(
+    `INSERT INTO case_events (case_id, at, event, actor, exchange_id, delivery_id, detail)
+     SELECT e.case_id, $3, 'delivery.waiting', NULL, e.id, d.id, $4::jsonb
+       FROM deliveries d JOIN exchanges e ON e.id = d.exchange_id
+      WHERE d.status = 'pending' AND d.recipient = $1 AND e.case_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM case_events ce WHERE ce.case_id = e.case_id AND ce.delivery_id = d.id AND ce.event = 'delivery.waiting' AND ce.at >= $2)`,
+    [recipient, since, at, detail],
+  )
+  return r.rowCount ?? 0
+}
+
 /** Deliveries in a given state, newest first (operator views). */
 export async function listByStatus(db: Db | Tx, status: DeliveryStatus, limit: number): Promise<Delivery[]> {
   return (await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE status = $1 ORDER BY updated_at DESC LIMIT $2`, [status, limit])).rows

@@ -22,7 +22,8 @@ const TAX = 'TAX:231202'
 const N = 20
 const clock = new TestClock()
 // No sweep nor check on a timer during the test (only the ones at start): the test calls them.
-const delivery = { attempts: 50, backoffMs: 60_000, maxBackoffMs: 60_000, maxAgeSeconds: 86_400, sweepIntervalMs: 3_600_000, sweepGraceMs: 200, concurrency: 4, lockMs: 2_000 }
+// The delivery circuit is off: every delivery must fail once on its own (circuit.test.ts tests it).
+const delivery = { attempts: 50, backoffMs: 60_000, maxBackoffMs: 60_000, maxAgeSeconds: 86_400, sweepIntervalMs: 3_600_000, sweepGraceMs: 200, concurrency: 4, lockMs: 2_000, circuitFailures: 0 }
 const w = await World.start({
   label: 'twoinst',
   clock,

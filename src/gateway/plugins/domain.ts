@@ -15,6 +15,7 @@ import { QueryForwarder } from '../../outbound/query.ts'
 import { QueryService } from '../../core/queries.ts'
 import { QUERY_POLICIES } from '../../core/query-policies.ts'
 import { redisConnection } from '../redis-options.ts'
+import { CircuitStore } from '../../store/circuits.ts'
 
 /** The participant directory and the message schemas, validated at boot and reloadable. */
 export const directoryPlugin = fp(async (app) => {
@@ -95,6 +96,8 @@ export const deliveryPlugin = fp(async (app) => {
     config: tb.config, db: tb.db, directory: tb.directory, keyring: tb.keyring, adapters: tb.adapters,
     clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config.redisUrl), ledger: tb.ledger,
     onAttempt: (recipient, outcome) => tb.metrics.deliveries.inc({ recipient, outcome }),
+    circuits: new CircuitStore(tb.redis, tb.config.redisPrefix),
+    onCircuit: (recipient, event) => tb.metrics.circuitEvents.inc({ recipient, event }),
   })
   tb.delivery = delivery
   const calendar: WorkingCalendar = tb.calendar ?? chinaCalendar()
