@@ -12,6 +12,10 @@ export interface Config {
   readonly dbSchema: string
   readonly redisUrl: string
   readonly redisPrefix: string
+  /** Redis Sentinels (`host:port`): when set, they name the Redis master; redisUrl then gives only its database, credentials and TLS. */
+  readonly redisSentinels: readonly string[]
+  /** The master's name as the Sentinels know it. */
+  readonly redisSentinelName: string
   readonly keysDir: string
   readonly directoryFile: string
   /** Start even with the published sample keys of certs-example/ (local trials only). */
@@ -72,6 +76,8 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   dbSchema: 'tongban',
   redisUrl: 'redis://127.0.0.1:6379/0',
   redisPrefix: 'tongban',
+  redisSentinels: [],
+  redisSentinelName: 'mymaster',
   allowSampleKeys: false,
   workers: true,
   http: true,
@@ -113,6 +119,8 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_DB_SCHEMA: { path: 'dbSchema', type: 'string' },
   TONGBAN_REDIS_URL: { path: 'redisUrl', type: 'string' },
   TONGBAN_REDIS_PREFIX: { path: 'redisPrefix', type: 'string' },
+  TONGBAN_REDIS_SENTINELS: { path: 'redisSentinels', type: 'list' },
+  TONGBAN_REDIS_SENTINEL_NAME: { path: 'redisSentinelName', type: 'string' },
   TONGBAN_KEYS_DIR: { path: 'keysDir', type: 'string' },
   TONGBAN_DIRECTORY: { path: 'directoryFile', type: 'string' },
   TONGBAN_ALLOW_SAMPLE_KEYS: { path: 'allowSampleKeys', type: 'boolean' },

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { Redis } from 'ioredis'
+import { redisOptions, redisWhere } from '../gateway/redis-options.ts'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig, type Config } from '../config/index.ts'
 import { GatewayKeyring } from '../crypto/index.ts'
@@ -149,12 +150,12 @@ async function resetDemoState(config: Config): Promise<void> {
   } finally {
     await db.end()
   }
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  const redis = new Redis({ ...redisOptions(config), lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, sentinelRetryStrategy: () => null })
   redis.on('error', () => {})
   try {
     await redis.connect()
   } catch (err) {
-    throw new Error(`Redis is not reachable at ${config.redisUrl} (${(err as Error).message}): start it, or set TONGBAN_REDIS_URL`)
+    throw new Error(`Redis is not reachable at ${redisWhere(config)} (${(err as Error).message}): start it, or set TONGBAN_REDIS_URL`)
   }
   try {
     let cursor = '0'

@@ -35,7 +35,7 @@ const b: FastifyInstance = await buildGateway({
   config: w.configFor({ delivery }), validateResponses: true,
   logger: createLogger({ level: 'info', stream: { write: (s: string) => { logsB.push(s) } } }),
 })
-const queue = new Queue(queueName(TAX), { connection: redisConnection(w.config.redisUrl), prefix: w.config.redisPrefix })
+const queue = new Queue(queueName(TAX), { connection: redisConnection(w.config), prefix: w.config.redisPrefix })
 t.teardown(async () => {
   await queue.close()
   await b.close()

@@ -94,7 +94,7 @@ export const deliveryPlugin = fp(async (app) => {
   const tb = app.tb
   const delivery = new DeliveryService({
     config: tb.config, db: tb.db, directory: tb.directory, keyring: tb.keyring, adapters: tb.adapters,
-    clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config.redisUrl), ledger: tb.ledger,
+    clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config), ledger: tb.ledger,
     onAttempt: (recipient, outcome) => tb.metrics.deliveries.inc({ recipient, outcome }),
     circuits: new CircuitStore(tb.redis, tb.config.redisPrefix),
     onCircuit: (recipient, event) => tb.metrics.circuitEvents.inc({ recipient, event }),

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
+import { redisOptions } from '../redis-options.ts'
 import { GatewayKeyring, useSmBackend } from '../../crypto/index.ts'
 import { migrate, openDb } from '../../store/db.ts'
 import { NonceStore } from '../../store/nonces.ts'
@@ -18,11 +19,7 @@ export const dbPlugin = fp(async (app) => {
 /** Redis: one command connection (nonces); BullMQ opens its own from the same settings. */
 export const redisPlugin = fp(async (app) => {
   const { config } = app.tb
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2_000,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-  })
+  const redis = new Redis({ ...redisOptions(config), maxRetriesPerRequest: 1, commandTimeout: 2_000 })
   redis.on('error', () => {})
   app.tb.redis = redis
   app.tb.nonces = new NonceStore(redis, config.redisPrefix)
