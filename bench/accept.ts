@@ -13,7 +13,8 @@
  * multiplication, like a signature). The national suite runs twice with the evidence ledger on
  * (every acceptance writes its entry in the same transaction; the integrator places entries and
  * signs checkpoints in the background) and twice with it off (ledger.enabled false), alternating,
- * and the ratio of the means is printed (issue 8: at least 0.9). Prints a table and, last, one JSON line.
+ * and the ratio of the means is printed (issue 8: at least 0.9). Each run reports the gateway
+ * process's peak resident memory (VmHWM; issue 9: at most 300 MB). Prints a table and, last, one JSON line.
  *
  *   --messages N   (or TONGBAN_BENCH_MESSAGES) messages per suite (default 1500)
  *   --concurrency N  requests in flight (default 32)
@@ -52,7 +53,7 @@ function opensslSpeed(): { sign: number; verify: number } {
 
 const percentile = (xs: number[], p: number): number => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0
 
-interface RunResult { perSecond: number; p50: number; p99: number; p999: number; accepted: number; refused: number; seconds: number }
+interface RunResult { perSecond: number; p50: number; p99: number; p999: number; accepted: number; refused: number; seconds: number; peakRssMb: number }
 
 async function run(suite: 'national' | 'international', ledger = true, n = N, rate?: number, nodeArgs: readonly string[] = []): Promise<RunResult> {
   const REG = 'REG:231202'
@@ -103,7 +104,7 @@ async function run(suite: 'national' | 'international', ledger = true, n = N, ra
       await Promise.all(sent)
       const seconds = (performance.now() - started) / 1000
       await pool.close()
-      return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds }
+      return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds, peakRssMb: w.gatewayPeakRssMb() ?? 0 }
     }
     await Promise.all(Array.from({ length: C }, async () => {
       for (;;) {
@@ -114,7 +115,7 @@ async function run(suite: 'national' | 'international', ledger = true, n = N, ra
     }))
     const seconds = (performance.now() - started) / 1000
     await pool.close()
-    return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds }
+    return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds, peakRssMb: w.gatewayPeakRssMb() ?? 0 }
   } finally {
     await w.close()
   }
@@ -145,9 +146,9 @@ if (RATE !== undefined) {
   console.log(`${SUITE} suite, ${N} messages offered at ${RATE}/s (open loop), gateway API-only as its own process (tongban serve), load generator on the same machine\n`)
   await run(SUITE, true, Math.max(50, Math.floor(N / 3)), RATE)
   const r = await run(SUITE, true, N, RATE)
-  console.log(`${'offered/s'.padStart(10)}${'reached/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'p99.9 ms'.padStart(10)}${'accepted'.padStart(12)}`)
-  console.log(`${String(RATE).padStart(10)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${r.p999.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}`)
-  console.log(JSON.stringify({ suite: SUITE, offeredPerSecond: RATE, reachedPerSecond: round(r.perSecond), p50Ms: round(r.p50), p99Ms: round(r.p99), p999Ms: round(r.p999), accepted: r.accepted, refused: r.refused, seconds: round(r.seconds) }))
+  console.log(`${'offered/s'.padStart(10)}${'reached/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'p99.9 ms'.padStart(10)}${'accepted'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
+  console.log(`${String(RATE).padStart(10)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${r.p999.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}${r.peakRssMb.toFixed(0).padStart(13)}`)
+  console.log(JSON.stringify({ suite: SUITE, offeredPerSecond: RATE, reachedPerSecond: round(r.perSecond), p50Ms: round(r.p50), p99Ms: round(r.p99), p999Ms: round(r.p999), accepted: r.accepted, refused: r.refused, seconds: round(r.seconds), gatewayPeakRssMb: r.peakRssMb }))
   process.exit(r.refused === 0 ? 0 : 1)
 }
 
@@ -165,8 +166,8 @@ const national = on1.perSecond >= on2.perSecond ? on1 : on2
 const international = await run('international')
 const mean = (a: { perSecond: number }, b: { perSecond: number }): number => (a.perSecond + b.perSecond) / 2
 const row = (name: string, r: Awaited<ReturnType<typeof run>>): string =>
-  `${name.padEnd(15)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}`
-console.log(`${'suite'.padEnd(15)}${'msg/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'accepted'.padStart(12)}`)
+  `${name.padEnd(15)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}${r.peakRssMb.toFixed(0).padStart(13)}`
+console.log(`${'suite'.padEnd(15)}${'msg/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'accepted'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
 console.log(row('national', on1))
 console.log(row('  ledger off', off1))
 console.log(row('national', on2))
@@ -181,4 +182,5 @@ console.log(JSON.stringify({
   nationalCryptoCeiling: round(ceiling), acceptToCeilingRatio: round(national.perSecond / ceiling),
   p99NationalMs: round(national.p99), refused: [on1, off1, on2, off2, international].reduce((n, r) => n + r.refused, 0),
   ledgerOnPerSecond: round(mean(on1, on2)), ledgerOffPerSecond: round(mean(off1, off2)), ledgerOnToOffRatio: round(ledgerRatio),
+  gatewayPeakRssMb: Math.max(...[on1, off1, on2, off2, international].map((r) => r.peakRssMb)),
 }))

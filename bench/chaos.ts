@@ -223,6 +223,7 @@ const partner = new ChaosPartner()
 await partner.start()
 say(`PostgreSQL (own cluster) on ${postgres.port}, Redis (own server) on ${redis.port}, the partner on ${partner.url}`)
 
+// Nothing of this run's own outlives it, even when the gateway cannot start.
 const w = await World.start({
   label: 'chaos', subprocess: true, redisUrl: redis.url,
   config: {
@@ -236,6 +237,11 @@ const w = await World.start({
     { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'], noServer: true },
     { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'], endpoint: partner.url },
   ],
+}).catch(async (err: unknown) => {
+  await partner.stop()
+  await redis.down()
+  await postgres.destroy()
+  throw err
 })
 const published = await w.client(TAX).directory()
 partner.inbox = new PartnerInbox(w.partner(TAX).encryptionKey, async () => published, TAX)

@@ -7,8 +7,8 @@
  * Everything — PostgreSQL, Redis, the gateway, the sender and the partner — shares this machine.
  *
  * Prints the rate accepted and the rate delivered over the same span, their ratio (issue 9: at
- * least 0.8 at 500/s), and the time from a message's receipt to its delivery at p50 and p99; then
- * one JSON line.
+ * least 0.8 at 500/s), the time from a message's receipt to its delivery at p50 and p99, and the
+ * gateway's peak resident memory (VmHWM; the worker's too with --separate-worker); then one JSON line.
  *
  *   --rate R          messages offered a second (default 200)
  *   --messages N      messages sent (default 2000)
@@ -24,7 +24,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { World } from '../test/helpers/world.ts'
+import { peakRssMb, World } from '../test/helpers/world.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 import { tongbanCommand } from '../test/helpers/subprocess.ts'
 import { report, summarize } from './profile.ts'
@@ -120,9 +120,11 @@ try {
   }
   await Promise.all(sent)
   const acceptedAt = performance.now()
+  const rss = (): { gateway: number; worker: number | undefined } => ({ gateway: w.gatewayPeakRssMb() ?? 0, worker: peakRssMb(worker?.pid) })
   await pool.close()
   // Delivery may lag: wait for every accepted message (bounded), then measure over what arrived.
   await tax.waitFor(receipted.size, 600_000).catch(() => {})
+  const peak = rss()
   const deliveredAt = Math.max(...[...arrived.values()])
   const lags = [...receipted].flatMap(([id, at]) => arrived.has(id) ? [arrived.get(id)! - at] : [])
   const acceptedPerSecond = receipted.size / ((acceptedAt - started) / 1000)
@@ -133,12 +135,13 @@ try {
   const enqueueFailed = log.split('\n').filter((l) => l.includes('enqueue failed')).length
   const swept = log.split('\n').filter((l) => l.includes('sweeper re-enqueued')).reduce((n, l) => n + (Number(/"requeued":(\d+)/.exec(l)?.[1]) || 0), 0)
   console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight, to a real partner endpoint; all on this machine\n`)
-  console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}`)
-  console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}`)
+  console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
+  console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}${`${peak.gateway.toFixed(0)}${peak.worker === undefined ? '' : `+${peak.worker.toFixed(0)}`}`.padStart(13)}`)
   console.log(JSON.stringify({
     offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
     lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4, separateWorker: SEPARATE,
     enqueueFailedAtAcceptance: enqueueFailed, reEnqueuedBySweeper: swept,
+    gatewayPeakRssMb: peak.gateway, ...(peak.worker !== undefined ? { workerPeakRssMb: peak.worker } : {}),
   }))
 } finally {
   if (worker !== undefined && worker.exitCode === null) {

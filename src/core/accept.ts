@@ -62,13 +62,32 @@ export class AcceptService {
     this.#d = deps
   }
 
-  /** Accepts a decoded message from `sender` (already authenticated as its signer). */
+  /**
+   * Accepts a decoded message from `sender` (already authenticated as its signer).
+   *
+   * A message already stored under its id is answered as if that were checked first: the same
+   * bytes get the original receipt (200), other bytes TB_ERR_DUPLICATE_ID, whatever else would be
+   * wrong with them now (a stale iat, a nonce in use, a directory that changed). It is checked
+   * only where it can matter, so a new message costs one PostgreSQL round trip, not two:
+   * - when the message is refused (any 4xx);
+   * - when its nonce is held by the same bytes (a retry);
+   * - when the store finds the id taken.
+   */
   async accept(msg: DecodedMessage, sender: Participant): Promise<AcceptResult> {
+    try {
+      return await this.#accept(msg, sender)
+    } catch (err) {
+      if (err instanceof TongbanError && err.status < 500) {
+        const earlier = await this.#repeat(msg)
+        if (earlier) return earlier
+      }
+      throw err
+    }
+  }
+
+  async #accept(msg: DecodedMessage, sender: Participant): Promise<AcceptResult> {
     const d = this.#d
     const env = msg.envelope
-
-    const earlier = await this.#repeat(msg)
-    if (earlier) return earlier
 
     const now = d.clock.now()
     checkIat(env, now, d.replayWindowSeconds)

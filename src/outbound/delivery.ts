@@ -144,7 +144,15 @@ export class DeliveryService {
    * A queue left paused or limited by an instance that died midway is put right.
    */
   #watchCircuits(): void {
-    if (this.#watcher !== undefined || this.#d.config.delivery.circuitFailures === 0) return
+    if (this.#watcher !== undefined) return
+    if (this.#d.config.delivery.circuitFailures === 0) {
+      // The circuit turned off while one was open (a restart with circuitFailures 0): its queue runs again.
+      this.#watcher = setTimeout(() => {
+        void this.#d.circuits.unsettled().then((rs) => Promise.all(rs.map((r) => this.#resume(r))))
+          .catch((err) => this.#d.logger.warn({ err }, 'paused delivery queues not resumed'))
+      }, 0)
+      return
+    }
     const tick = (): void => {
       if (this.#closed || this.#watching) return
       this.#watching = this.#tendCircuits().catch((err) => this.#d.logger.warn({ err }, 'delivery circuit check failed'))

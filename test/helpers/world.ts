@@ -252,6 +252,11 @@ export class World {
     this.#connect()
   }
 
+  /** The child-process gateway's peak resident memory so far in MB (VmHWM), while it runs. */
+  gatewayPeakRssMb(): number | undefined {
+    return peakRssMb(this.#child?.pid)
+  }
+
   /** Sends a signal to the child-process gateway (e.g. SIGHUP: reload the directory). */
   signalGateway(signal: NodeJS.Signals): void {
     if (this.#child === undefined || this.#child.exitCode !== null) throw new Error('no child-process gateway is running')
@@ -384,6 +389,17 @@ export class World {
     await dropSchema(this.schema).catch(() => {})
     await dropRedisPrefix(this.prefix, this.#o.redisUrl).catch(() => {})
     rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** A process's peak resident memory so far in MB (VmHWM of /proc/PID/status), if it runs. */
+export function peakRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : undefined
+  } catch {
+    return undefined
   }
 }
 
