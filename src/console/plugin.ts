@@ -72,7 +72,7 @@ export const consolePlugin = fp(async (app) => {
   tb.operators = new OperatorAccounts({ db: tb.db, sealer: tb.keyring.sealer(), ledger: tb.ledger, now: () => tb.clock.now() })
   if (!config.console.enabled || config.http === false) return
   const calendar = tb.calendar ?? chinaCalendar()
-  const ops = new OperationsView({ db: tb.db, refusals: tb.refusals, ledger: tb.ledger, directory: () => tb.directory, breakers: () => tb.forwarder.breakerStates(), calendar })
+  const ops = new OperationsView({ db: tb.db, refusals: tb.refusals, ledger: tb.ledger, directory: () => tb.directory, breakers: () => circuitStates(tb.forwarder, tb.delivery), calendar })
   const openapi = openApiDocument(tb.validator, config.gatewayId) as Parameters<typeof apiPage>[1]
   const ttlMs = config.console.sessionMinutes * 60_000
   const proxies = config.trustProxy.length === 0 ? undefined : AddressSet.parse(config.trustProxy).set
@@ -311,3 +311,18 @@ export const consolePlugin = fp(async (app) => {
   tb.logger.info({ console: tb.consoleUrl }, 'operator console listening')
   app.addHook('onClose', async () => { await ui.close() })
 }, { name: 'tongban-console', dependencies: ['tongban-db', 'tongban-redis', 'tongban-keys', 'tongban-ledger', 'tongban-directory', 'tongban-delivery'] })
+
+/**
+ * Each partner's circuit as an operator needs to see it: the worse of its query breaker (this
+ * process) and its delivery circuit (shared through Redis; unknown while Redis is away).
+ */
+async function circuitStates(
+  queries: { breakerStates(): ReadonlyMap<string, string> },
+  deliveries: { openCircuits(): Promise<ReadonlyMap<string, { state: string }>> },
+): Promise<Map<string, string>> {
+  const rank = { closed: 0, 'half-open': 1, open: 2 } as Record<string, number>
+  const out = new Map<string, string>(queries.breakerStates())
+  const delivery = await deliveries.openCircuits().catch(() => new Map<string, { state: string }>())
+  for (const [partner, c] of delivery) if ((rank[c.state] ?? 0) > (rank[out.get(partner) ?? 'closed'] ?? 0)) out.set(partner, c.state)
+  return out
+}

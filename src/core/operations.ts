@@ -42,7 +42,8 @@ export interface OperationsDeps {
   readonly ledger: Ledger
   /** The directory in force (a reload swaps it). */
   readonly directory: () => Directory
-  readonly breakers: () => ReadonlyMap<string, string>
+  /** The partners' circuits not closed: the query breakers and the delivery circuits, the worse of the two. */
+  readonly breakers: () => Promise<ReadonlyMap<string, string>>
   readonly calendar: WorkingCalendar
 }
 
@@ -60,8 +61,8 @@ export class OperationsView {
   async overview(now: Date): Promise<Overview> {
     const first = Math.floor(now.getTime() / 60_000) * 60_000 - 59 * 60_000
     const since = new Date(first)
-    const [series, refused, counts, due] = await Promise.all([
-      perMinute(this.#d.db, since), this.#d.refusals.since(since, now), deliveryCounts(this.#d.db), dueSteps(this.#d.db, 50),
+    const [series, refused, counts, due, breakers] = await Promise.all([
+      perMinute(this.#d.db, since), this.#d.refusals.since(since, now), deliveryCounts(this.#d.db), dueSteps(this.#d.db, 50), this.#d.breakers(),
     ])
     const minutes = Array.from({ length: 60 }, (_, i) => first + i * 60_000)
     return {
@@ -71,7 +72,7 @@ export class OperationsView {
       refused: minutes.map((m) => refused.get(m) ?? 0),
       pending: counts.pending ?? 0,
       dead: counts.dead ?? 0,
-      openCircuits: [...this.#d.breakers()].filter(([, s]) => s !== 'closed').map(([partner, state]) => ({ partner, state })),
+      openCircuits: [...breakers].filter(([, s]) => s !== 'closed').map(([partner, state]) => ({ partner, state })),
       warnings: due.map((s) => ({ ...s, msLeft: s.dueAt.getTime() - now.getTime(), workingDaysLeft: this.workingDaysLeft(now, s.dueAt) })),
     }
   }
@@ -110,8 +111,7 @@ export class OperationsView {
   }
 
   async partners(): Promise<PartnerStatus[]> {
-    const last = await lastDeliveries(this.#d.db)
-    const breakers = this.#d.breakers()
+    const [last, breakers] = await Promise.all([lastDeliveries(this.#d.db), this.#d.breakers()])
     const directory = this.#d.directory()
     return directory.participants().sort((a, b) => a.id.localeCompare(b.id)).map((p) => {
       const ends = [...p.signingKeys, ...p.encryptionKeys].map((k) => {

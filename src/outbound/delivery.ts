@@ -170,7 +170,7 @@ export class DeliveryService {
       if (c.state === 'closed') {
         await this.#resume(recipient)
       } else if (c.state === 'open') {
-        if (c.until <= Date.now() && await circuits.halfOpen(recipient)) {
+        if (c.until <= this.#d.clock.now().getTime() && await circuits.halfOpen(recipient)) {
           await q.setGlobalConcurrency(1)
           await q.resume()
           this.#d.onCircuit?.(recipient, 'probing')
@@ -319,7 +319,9 @@ export class DeliveryService {
     if (d.config.delivery.circuitFailures > 0) {
       const circuit = await d.circuits.get(current.recipient).catch(() => undefined)
       if (circuit?.state === 'open') {
-        await job.moveToDelayed(Math.max(circuit.until, Date.now()) + Math.floor((d.random ?? Math.random)() * 1_000), token)
+        // (BullMQ's delays run on the real time; the circuit's on the gateway's clock.)
+        const wait = Math.max(0, circuit.until - now.getTime())
+        await job.moveToDelayed(Date.now() + wait + Math.floor((d.random ?? Math.random)() * 1_000), token)
         d.onCircuit?.(current.recipient, 'held')
         throw new DelayedError()
       }
@@ -355,12 +357,13 @@ export class DeliveryService {
       throw new Error(reason)
     }
     d.onAttempt?.(delivery.recipient, 'delivered')
-    await this.#circuitSuccess(delivery.recipient)
     const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts })
     if (await markDelivered(d.db, id, d.clock.now(), entry)) {
       await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
     }
+    // After the record: the partner's answer is settled first, whatever Redis does.
+    await this.#circuitSuccess(delivery.recipient)
     return 'delivered'
   }
 

@@ -6,6 +6,7 @@ import { queueName } from '../../src/outbound/delivery.ts'
 import { redisConnection } from '../../src/gateway/redis-options.ts'
 import { createLogger } from '../../src/util/log.ts'
 import { validFixture } from '../helpers/fixtures.ts'
+import { hotp, totpStep } from '../../src/crypto/index.ts'
 import { until } from '../helpers/wait.ts'
 import { TEST_DELIVERY, World } from '../helpers/world.ts'
 
@@ -41,6 +42,23 @@ t.teardown(async () => {
   await b.close()
   await w.close()
 })
+
+/** The operator console's partners page, as a viewer signed in with password and TOTP sees it. */
+async function partnersPage(): Promise<string> {
+  const base = w.app.tb.consoleUrl as string
+  const cookieOf = (r: Response): string => r.headers.getSetCookie().map((c) => c.split(';')[0] as string).find((c) => c.startsWith('tongban-console=')) ?? ''
+  const password = 'a long pass phrase for the circuit'
+  const username = `viewer${Date.now()}`
+  const { totpSecret } = await w.app.tb.operators.add({ username, displayName: username, role: 'viewer', password, by: 'test' })
+  const login = await fetch(`${base}/login`, { redirect: 'manual' })
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1] ?? ''
+  const r = await fetch(`${base}/login`, {
+    method: 'POST', redirect: 'manual', headers: { cookie: cookieOf(login), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: csrf, username, password, code: hotp(totpSecret, BigInt(totpStep(new Date()))), next: '/partners' }).toString(),
+  })
+  await r.arrayBuffer()
+  return (await fetch(`${base}/partners`, { headers: { cookie: `${cookieOf(r)}; tongban-lang=en` } })).text()
+}
 
 const metric = async (app: FastifyInstance, name: string): Promise<string[]> =>
   (await (await fetch(app.tb.metricsUrl ?? '')).text()).split('\n').filter((l) => l.startsWith(name))
@@ -86,6 +104,8 @@ t.test('the partner goes down: after 3 failures its deliveries wait, probed one 
     const [line] = await metric(app, 'tongban_delivery_circuit_open{')
     t.match(line, new RegExp(`^tongban_delivery_circuit_open\\{recipient="${TAX}"\\} (1|0\\.5)$`), 'each instance\'s /metrics shows the circuit')
   }
+  const page = await partnersPage()
+  t.match(page, new RegExp(`data-partner="${TAX}"[\\s\\S]*?<td class="overdue">(open|half-open)</td>`), 'the console\'s partners page shows the delivery circuit')
   const events = [...await metric(w.app, 'tongban_delivery_circuit_events_total{'), ...await metric(b, 'tongban_delivery_circuit_events_total{')]
   const count = (event: string): number => events.filter((l) => l.includes(`event="${event}"`)).reduce((s, l) => s + Number(l.split(' ').pop()), 0)
   t.equal(count('opened'), 1, 'opened once, by one of the two instances')

@@ -96,7 +96,7 @@ export const deliveryPlugin = fp(async (app) => {
     config: tb.config, db: tb.db, directory: tb.directory, keyring: tb.keyring, adapters: tb.adapters,
     clock: tb.clock, logger: tb.logger, connection: redisConnection(tb.config), ledger: tb.ledger,
     onAttempt: (recipient, outcome) => tb.metrics.deliveries.inc({ recipient, outcome }),
-    circuits: new CircuitStore(tb.redis, tb.config.redisPrefix),
+    circuits: new CircuitStore(tb.redis, tb.config.redisPrefix, () => tb.clock.now().getTime()),
     onCircuit: (recipient, event) => tb.metrics.circuitEvents.inc({ recipient, event }),
   })
   tb.delivery = delivery
