@@ -21,7 +21,7 @@ export interface GatewayMetrics {
  * The metrics of one gateway process; `db` backs the state gauges, `breakers` the query circuit
  * gauge, `circuits` the delivery circuit gauge (from Redis: the same in every instance).
  */
-export function createMetrics(db: () => Db | undefined, breakers: () => ReadonlyMap<string, string>, circuits: () => Promise<ReadonlyMap<string, { state: string }>> | undefined = () => undefined): GatewayMetrics {
+export function createMetrics(db: () => Db | undefined, breakers: () => ReadonlyMap<string, string>, circuits: () => Promise<ReadonlyMap<string, { state: string }>> | undefined): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'tongban_' })
   const accepted = new Counter({ name: 'tongban_messages_accepted_total', help: 'Messages accepted (POST /v1/messages), by type and suite; repeat="true" for identical repeats answered with the original receipt', labelNames: ['type', 'suite', 'repeat'], registers: [registry] })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { hotp, totpStep } from '../../src/crypto/index.ts'
 import type { OperatorRole } from '../../src/store/operators.ts'
+import { anonymousSession, codeOf, logIn as logInAt, signIn, type ConsoleSession as Session } from '../helpers/console-session.ts'
 import { validFixture } from '../helpers/fixtures.ts'
 import { walkConsole, type ConsoleTriggers, type Trigger } from '../helpers/route-walk.ts'
 import { DATABASE_URL } from '../helpers/services.ts'
@@ -58,45 +58,17 @@ const deliveryId = (await w.db.query<{ id: string }>(`SELECT id FROM deliveries 
 if (deliveryId === undefined) throw new Error('the message was not delivered')
 if ((await w.db.query('SELECT 1 FROM cases WHERE case_id = $1', [caseId])).rowCount !== 1) throw new Error('the message opened no case')
 
-/** A console session as a browser holds it: its cookie and a CSRF token of its forms. */
-interface Session {
-  readonly cookie: string
-  readonly csrf: string
-}
-
-const cookieOf = (r: Response): string | undefined => r.headers.getSetCookie().map((c) => c.split(';')[0] as string).find((c) => c.startsWith('tongban-console='))
-const csrfOf = (page: string): string => /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? ''
 const get = (path: string, cookie?: string): Promise<Response> => fetch(`${base}${path}`, { redirect: 'manual', headers: cookie === undefined ? {} : { cookie } })
 const post = (path: string, o: { cookie?: string; body: string; type?: string }): Promise<Response> =>
   fetch(`${base}${path}`, { method: 'POST', redirect: 'manual', headers: { ...(o.cookie === undefined ? {} : { cookie: o.cookie }), 'content-type': o.type ?? FORM }, body: o.body })
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString()
-
-/** The log-in page's session: a CSRF token, no operator in it. */
-async function anonymous(): Promise<Session> {
-  const page = await get('/login')
-  const cookie = cookieOf(page)
-  if (cookie === undefined) throw new Error('the log-in page set no session cookie')
-  return { cookie, csrf: csrfOf(await page.text()) }
-}
-
-/** A log-in as the form sends it, from a fresh log-in page. */
-async function logIn(username: string, password: string, code: string): Promise<Response> {
-  const s = await anonymous()
-  return post('/login', { cookie: s.cookie, body: form({ _csrf: s.csrf, username, password, code, next: '/overview' }) })
-}
-
-const codeOf = (secret: Buffer): string => hotp(secret, BigInt(totpStep(new Date())))
+const anonymous = (): Promise<Session> => anonymousSession(base)
+const logIn = (username: string, password: string, code: string): Promise<Response> => logInAt(base, username, password, code)
 
 /** A new account of `role`, signed in: its session cookie and the CSRF token of its overview page. */
 async function signedIn(username: string, role: OperatorRole): Promise<Session> {
   const { totpSecret } = await w.app.tb.operators.add({ username, displayName: username, role, password: PASSWORD, by: 'test' })
-  const r = await logIn(username, PASSWORD, codeOf(totpSecret))
-  await r.arrayBuffer()
-  const cookie = cookieOf(r)
-  if (r.status !== 303 || cookie === undefined) throw new Error(`${username} could not sign in (${r.status})`)
-  const page = await get('/overview', cookie)
-  if (page.status !== 200) throw new Error(`${username}'s overview: ${page.status}`)
-  return { cookie, csrf: csrfOf(await page.text()) }
+  return signIn(base, username, PASSWORD, totpSecret)
 }
 
 // One account per role; each role's session can open the pages and send the forms it may.

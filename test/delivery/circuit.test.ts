@@ -6,7 +6,7 @@ import { queueName } from '../../src/outbound/delivery.ts'
 import { redisConnection } from '../../src/gateway/redis-options.ts'
 import { createLogger } from '../../src/util/log.ts'
 import { validFixture } from '../helpers/fixtures.ts'
-import { hotp, totpStep } from '../../src/crypto/index.ts'
+import { signIn } from '../helpers/console-session.ts'
 import { until } from '../helpers/wait.ts'
 import { TEST_DELIVERY, World } from '../helpers/world.ts'
 
@@ -46,18 +46,11 @@ t.teardown(async () => {
 /** The operator console's partners page, as a viewer signed in with password and TOTP sees it. */
 async function partnersPage(): Promise<string> {
   const base = w.app.tb.consoleUrl as string
-  const cookieOf = (r: Response): string => r.headers.getSetCookie().map((c) => c.split(';')[0] as string).find((c) => c.startsWith('tongban-console=')) ?? ''
   const password = 'a long pass phrase for the circuit'
   const username = `viewer${Date.now()}`
   const { totpSecret } = await w.app.tb.operators.add({ username, displayName: username, role: 'viewer', password, by: 'test' })
-  const login = await fetch(`${base}/login`, { redirect: 'manual' })
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1] ?? ''
-  const r = await fetch(`${base}/login`, {
-    method: 'POST', redirect: 'manual', headers: { cookie: cookieOf(login), 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _csrf: csrf, username, password, code: hotp(totpSecret, BigInt(totpStep(new Date()))), next: '/partners' }).toString(),
-  })
-  await r.arrayBuffer()
-  return (await fetch(`${base}/partners`, { headers: { cookie: `${cookieOf(r)}; tongban-lang=en` } })).text()
+  const { cookie } = await signIn(base, username, password, totpSecret)
+  return (await fetch(`${base}/partners`, { headers: { cookie: `${cookie}; tongban-lang=en` } })).text()
 }
 
 const metric = async (app: FastifyInstance, name: string): Promise<string[]> =>
