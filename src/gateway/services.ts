@@ -4,6 +4,7 @@ import type { GatewayKeyring } from '../crypto/index.ts'
 import type { AcceptService } from '../core/accept.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 import type { DeadlineService } from '../core/deadlines.ts'
+import type { RetentionService } from '../core/retention.ts'
 import type { Directory, KeyOwner } from '../core/directory.ts'
 import type { MessageValidator } from '../core/schemas.ts'
 import type { DeliveryService } from '../outbound/delivery.ts'
@@ -56,6 +57,8 @@ export interface Tongban {
   accept: AcceptService
   delivery: DeliveryService
   deadlines: DeadlineService
+  /** The purge of settled bodies (retention.purgeAfterDays). */
+  retention: RetentionService
   forwarder: QueryForwarder
   queries: QueryService
   /** Reloads the participant directory (SIGHUP, operators): validated first, swapped at once, the old one kept on a fault. */

@@ -30,8 +30,9 @@ export interface EvidencePayload {
   readonly signers: ReadonlyArray<KeyJson & { readonly owner: string }>
   readonly exchanges: ReadonlyArray<{
     readonly exchangeId: string; readonly messageId: string; readonly type: string; readonly from: string; readonly receivedAt: string
-    /** The sender's JWS as accepted. */
-    readonly message: string
+    /** The sender's JWS as accepted; absent once purged (retention.purgeAfterDays), with when in `purgedAt`. */
+    readonly message?: string
+    readonly purgedAt?: string
     readonly receipt: string
     readonly deliveries: ReadonlyArray<{ readonly deliveryId: string; readonly recipient: string; readonly status: string; readonly statement?: string }>
   }>
@@ -66,8 +67,9 @@ export async function buildEvidence(d: EvidenceDeps, caseId: string, viewer: str
   const signers = new Map<string, KeyJson & { owner: string }>()
   const exchanges: Array<EvidencePayload['exchanges'][number]> = []
   for (const x of rows) {
-    const message = d.keyring.sealer().open(x.sealed, x.id).toString('latin1')
-    const kid = parseJws(message).header.kid
+    // A purged message is gone: its digest stays in its entry, and no statement is issued for it.
+    const message = x.sealed === null ? undefined : d.keyring.sealer().open(x.sealed, x.id).toString('latin1')
+    const kid = message === undefined ? undefined : parseJws(message).header.kid
     if (kid !== undefined && !signers.has(kid)) {
       const found = d.directory.signingKeyStatus(kid, x.receivedAt)
       if (found.state !== 'unknown') signers.set(kid, { kid, owner: found.owner.kind === 'participant' ? found.owner.participant.id : found.owner.operator.id, publicKey: found.key.toPem() })
@@ -76,14 +78,14 @@ export async function buildEvidence(d: EvidenceDeps, caseId: string, viewer: str
     const out = []
     for (const r of own) {
       let statement: string | undefined
-      if (r.status === 'delivered' && statementSigner !== undefined) {
+      if (r.status === 'delivered' && statementSigner !== undefined && message !== undefined) {
         // Issued now, for the package: what the delivered message was (its digest), to whom.
         const s = { exchangeId: x.id, deliveryId: r.deliveryId, messageId: x.messageId, from: x.sender, to: r.recipient, digestAlg: digestAlg(statementSigner.suite), digest: digestHex(statementSigner.suite, Buffer.from(message, 'latin1')), iat: Math.floor(d.now.getTime() / 1000) }
         statement = await signJws(Buffer.from(JSON.stringify(s), 'utf8'), statementSigner, { typ: DELIVERY_TYP })
       }
       out.push({ deliveryId: r.deliveryId, recipient: r.recipient, status: r.status, ...(statement !== undefined ? { statement } : {}) })
     }
-    exchanges.push({ exchangeId: x.id, messageId: x.messageId, type: x.type, from: x.sender, receivedAt: x.receivedAt.toISOString(), message, receipt: x.receipt, deliveries: out })
+    exchanges.push({ exchangeId: x.id, messageId: x.messageId, type: x.type, from: x.sender, receivedAt: x.receivedAt.toISOString(), ...(message !== undefined ? { message } : { purgedAt: (x.purgedAt as Date).toISOString() }), receipt: x.receipt, deliveries: out })
   }
   const entries = (await caseEntries(d.db, { caseId, exchangeIds: exchanges.map((x) => x.exchangeId), deliveryIds: exchanges.flatMap((x) => x.deliveries.map((r) => r.deliveryId)) }))
     .filter((e) => viewer === undefined || e.parties.includes(viewer))
@@ -243,14 +245,23 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
       if (r.exchangeId !== x.exchangeId || r.messageId !== x.messageId || entry.messageId !== x.messageId || entry.sender !== x.from || entry.type !== x.type) throw new RecordFault(`${record} receipt`, 'for another message than its entry records')
       const suite = suiteOfTag(entry.receiptDigest as string)
       if (tagOf(suite, Buffer.from(x.receipt, 'ascii')) !== entry.receiptDigest) throw new RecordFault(`${record} receipt`, 'not the receipt its entry records')
-      if (tagOf(suite, Buffer.from(x.message, 'latin1')) !== entry.messageDigest) throw new RecordFault(`${record} message`, 'not the message its entry records')
-      const jws = parseJws(x.message)
-      const signer = payload.signers.find((s) => s.kid === jws.header.kid)
-      const key = gatewayKey(jws.header.kid) ?? (signer !== undefined ? PublicKey.fromPem(signer.kid, signer.publicKey) : undefined)
-      if (key === undefined) notices.push(`${record}: the sender's key ${String(jws.header.kid)} is not in the package; its signature was not checked`)
-      else if (!(await verifyJws(jws, key))) throw new RecordFault(`${record} message`, 'the sender\'s signature does not verify')
-      const env = JSON.parse(jws.payload.toString('utf8')) as { id?: string; from?: string; type?: string }
-      if (env.id !== x.messageId || env.from !== x.from || env.type !== x.type) throw new RecordFault(`${record} message`, 'its envelope is not the exchange\'s')
+      const message = x.message
+      if (message === undefined) {
+        // Purged (retention): exactly one of message and purgedAt, and nothing that needs the bytes.
+        if (typeof x.purgedAt !== 'string' || Number.isNaN(Date.parse(x.purgedAt))) throw new RecordFault(`${record} message`, 'absent, and no purgedAt says it was purged')
+        if (x.deliveries.some((dl) => dl.statement !== undefined)) throw new RecordFault(`${record} message`, 'purged, yet a delivery statement claims its digest')
+        notices.push(`${record}: its message was purged on ${x.purgedAt} (retention); its digest is in its entry, its signature was not checked`)
+      } else {
+        if (x.purgedAt !== undefined) throw new RecordFault(`${record} message`, 'both present and purged')
+        if (tagOf(suite, Buffer.from(message, 'latin1')) !== entry.messageDigest) throw new RecordFault(`${record} message`, 'not the message its entry records')
+        const jws = parseJws(message)
+        const signer = payload.signers.find((s) => s.kid === jws.header.kid)
+        const key = gatewayKey(jws.header.kid) ?? (signer !== undefined ? PublicKey.fromPem(signer.kid, signer.publicKey) : undefined)
+        if (key === undefined) notices.push(`${record}: the sender's key ${String(jws.header.kid)} is not in the package; its signature was not checked`)
+        else if (!(await verifyJws(jws, key))) throw new RecordFault(`${record} message`, 'the sender\'s signature does not verify')
+        const env = JSON.parse(jws.payload.toString('utf8')) as { id?: string; from?: string; type?: string }
+        if (env.id !== x.messageId || env.from !== x.from || env.type !== x.type) throw new RecordFault(`${record} message`, 'its envelope is not the exchange\'s')
+      }
       for (const dl of x.deliveries) {
         const drec = `delivery ${dl.deliveryId}`
         const settled = byDelivery.get(dl.deliveryId) ?? []
@@ -261,7 +272,7 @@ export async function verifyEvidence(text: string, options: { gatewayKeys?: read
           if (st.header.typ !== DELIVERY_TYP || sk === undefined || !(await verifyJws(st, sk))) throw new RecordFault(`${drec} statement`, 'not signed by a trusted gateway key')
           const s = JSON.parse(st.payload.toString('utf8')) as { exchangeId?: string; deliveryId?: string; to?: string; digestAlg?: string; digest?: string }
           const ok = s.exchangeId === x.exchangeId && s.deliveryId === dl.deliveryId && s.to === dl.recipient && (s.digestAlg === 'SM3' || s.digestAlg === 'SHA-256') &&
-            s.digest === digestHex(s.digestAlg === 'SM3' ? 'national' : 'international', Buffer.from(x.message, 'latin1'))
+            s.digest === digestHex(s.digestAlg === 'SM3' ? 'national' : 'international', Buffer.from(message as string, 'latin1'))
           if (!ok) throw new RecordFault(`${drec} statement`, 'for another delivery or other bytes')
         }
       }

@@ -5,7 +5,8 @@ import type { Directory, Participant } from '../core/directory.ts'
 import type { Envelope } from '../core/envelope.ts'
 import type { PendingDelivery } from '../core/accept.ts'
 import { TongbanError, type DeliveryFailureCode } from '../errors.ts'
-import type { Db } from '../store/db.ts'
+import { inTransaction, type Db } from '../store/db.ts'
+import { lockUnpurged } from '../store/retention.ts'
 import { addEvent } from '../store/cases.ts'
 import type { Circuit, CircuitStore } from '../store/circuits.ts'
 import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, recordFailure, reviveForReplay, startAttempt, type Delivery } from '../store/deliveries.ts'
@@ -283,11 +284,19 @@ export class DeliveryService {
       ledger.record('operator.action', { operator, action: 'delivery.replay', target: deliveryId, outcome: 'pending' }),
       ledger.record('delivery.settled', { deliveryId, exchangeId: cur.exchangeId, sender: exchange.sender, recipient: cur.recipient, outcome: 'replayed', attempt: 0, operator }),
     ].filter((e) => e !== undefined)
-    const revived = await reviveForReplay(this.#d.db, deliveryId, now, entries)
-    if (revived === undefined) {
+    // The exchange is locked against the retention purge while its delivery comes back to life:
+    // a pending delivery always has its message to deliver.
+    const revived = cur === undefined ? undefined : await inTransaction(this.#d.db, async (tx) => {
+      if (!(await lockUnpurged(tx, cur.exchangeId))) return 'purged' as const
+      return reviveForReplay(tx, deliveryId, now, entries)
+    })
+    if (revived === undefined || revived === 'purged') {
       const state = await getDelivery(this.#d.db, deliveryId)
       if (state === undefined) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such delivery')
-      throw new TongbanError('TB_ERR_INVALID_STATE', `only a dead delivery can be replayed (this one is ${state.status})`, { detail: { status: state.status } })
+      if (revived === 'purged' && state.status === 'dead') {
+        throw new TongbanError('TB_ERR_INVALID_STATE', 'the message of this delivery was purged (retention.purgeAfterDays): it cannot be replayed', { detail: { deliveryStatus: state.status, purged: true } })
+      }
+      throw new TongbanError('TB_ERR_INVALID_STATE', `only a dead delivery can be replayed (this one is ${state.status})`, { detail: { deliveryStatus: state.status } })
     }
     await this.#event(revived, 'delivery.replayed', operator, {})
     const old = await this.#queue(revived.recipient).getJob(deliveryId)
@@ -371,7 +380,8 @@ export class DeliveryService {
     const d = this.#d
     const exchange = await getExchange(d.db, delivery.exchangeId)
     const sealed = await getSealedMessage(d.db, delivery.exchangeId)
-    if (exchange === undefined || sealed === undefined) throw new Error('exchange missing')
+    // (A purged body belongs to an exchange with no pending delivery: the purge and a replay lock it.)
+    if (exchange === undefined || sealed === undefined || sealed === null) throw new Error('exchange missing or its message purged')
     const jws = d.keyring.sealer().open(sealed, exchange.id).toString('latin1')
     const payload = jws.split('.')[1] ?? ''
     const envelope = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Envelope

@@ -31,8 +31,8 @@ export async function getExchange(db: Db | Tx, id: string): Promise<Exchange | u
   return r.rows[0]
 }
 
-/** The sealed sender's message of an exchange. */
-export async function getSealedMessage(db: Db | Tx, id: string): Promise<Buffer | undefined> {
+/** The sealed sender's message of an exchange (null once purged: retention.purgeAfterDays). */
+export async function getSealedMessage(db: Db | Tx, id: string): Promise<Buffer | null | undefined> {
   const r = await db.query<{ m: Buffer }>('SELECT message_sealed AS m FROM exchanges WHERE id = $1', [id])
   return r.rows[0]?.m
 }

@@ -178,10 +178,10 @@ export async function caseEntries(db: Db | Tx, q: { caseId: string; exchangeIds:
   )).rows
 }
 
-/** The exchanges of a case, oldest first, with their sealed messages. */
-export async function caseExchanges(db: Db | Tx, caseId: string): Promise<Array<{ id: string; sender: string; messageId: string; type: string; suite: 'national' | 'international'; receipt: string; receivedAt: Date; sealed: Buffer }>> {
+/** The exchanges of a case, oldest first, with their sealed messages (null once purged, with when). */
+export async function caseExchanges(db: Db | Tx, caseId: string): Promise<Array<{ id: string; sender: string; messageId: string; type: string; suite: 'national' | 'international'; receipt: string; receivedAt: Date; sealed: Buffer | null; purgedAt: Date | null }>> {
   return (await db.query(
-    `SELECT id, sender, message_id AS "messageId", type, suite, receipt, received_at AS "receivedAt", message_sealed AS sealed FROM exchanges WHERE case_id = $1 ORDER BY received_at, id`,
+    `SELECT id, sender, message_id AS "messageId", type, suite, receipt, received_at AS "receivedAt", message_sealed AS sealed, purged_at AS "purgedAt" FROM exchanges WHERE case_id = $1 ORDER BY received_at, id`,
     [caseId],
   )).rows
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { instanceName } from '../../ledger/index.ts'
 import { AcceptService } from '../../core/accept.ts'
 import { chinaCalendar, type WorkingCalendar } from '../../core/calendar.ts'
+import { RetentionService } from '../../core/retention.ts'
 import { DeadlineService } from '../../core/deadlines.ts'
 import { Directory, DirectoryError } from '../../core/directory.ts'
 import { TongbanError } from '../../errors.ts'
@@ -106,6 +107,8 @@ export const deliveryPlugin = fp(async (app) => {
   }
   const deadlines = new DeadlineService({ db: tb.db, clock: tb.clock, logger: tb.logger, calendar, workingDays: tb.config.deadlines.workingDays })
   tb.deadlines = deadlines
+  const retention = new RetentionService({ db: tb.db, clock: tb.clock, logger: tb.logger, purgeAfterDays: tb.config.retention.purgeAfterDays })
+  tb.retention = retention
   tb.accept = new AcceptService({
     db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
     clock: tb.clock, ids: tb.ids, logger: tb.logger, ledger: tb.ledger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
@@ -134,10 +137,12 @@ export const deliveryPlugin = fp(async (app) => {
     }
     delivery.startSweeper()
     deadlines.start(tb.config.deadlines.checkIntervalMs)
+    retention.start(tb.config.retention.checkIntervalMs)
   }
   app.addHook('onClose', async () => {
     await forwarder.close()
     await deadlines.close()
+    await retention.close()
     await delivery.close()
   })
 }, { name: 'tongban-delivery', dependencies: ['tongban-db', 'tongban-redis', 'tongban-directory'] })
