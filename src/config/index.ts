@@ -41,7 +41,7 @@ export interface Config {
   readonly queries: { readonly timeoutMs: number; readonly maxAnswerBytes: number; readonly breakerFailures: number; readonly breakerResetMs: number }
   readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>> }
   /** What the gateway keeps, and for how long (docs/configuration.md "Retention"). */
-  readonly retention: { readonly purgeAfterDays: number; readonly checkIntervalMs: number }
+  readonly retention: { readonly purgeAfterDays: number; readonly keepMonths: number; readonly checkIntervalMs: number }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
   readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js' }
   /** Trust anchors (CA certificates, each with an optional CRL) for partner certificates. */
@@ -102,7 +102,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
     // 自然资发〔2020〕83号: ordinary registration steps 5 working days, online mortgage 1.
     workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5 },
   },
-  retention: { purgeAfterDays: 30, checkIntervalMs: 3_600_000 },
+  retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
   log: { level: 'info' },
   crypto: { smBackend: 'auto' },
   pki: { anchors: [], requireCertificates: false },
@@ -141,6 +141,7 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_DELIVERY_CIRCUIT_FAILURES: { path: 'delivery.circuitFailures', type: 'integer' },
   TONGBAN_DELIVERY_CIRCUIT_OPEN_MS: { path: 'delivery.circuitOpenMs', type: 'integer' },
   TONGBAN_RETENTION_PURGE_AFTER_DAYS: { path: 'retention.purgeAfterDays', type: 'integer' },
+  TONGBAN_RETENTION_KEEP_MONTHS: { path: 'retention.keepMonths', type: 'integer' },
   TONGBAN_QUERY_TIMEOUT_MS: { path: 'queries.timeoutMs', type: 'integer' },
   TONGBAN_QUERY_MAX_ANSWER_BYTES: { path: 'queries.maxAnswerBytes', type: 'integer' },
   TONGBAN_METRICS: { path: 'metrics.enabled', type: 'boolean' },

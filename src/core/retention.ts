@@ -1,5 +1,5 @@
 import type { Db } from '../store/db.ts'
-import { purgeSettledBodies } from '../store/retention.ts'
+import { dropMonth, ensureMonths, listMonths, monthKey, purgeSettledBodies } from '../store/retention.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 
@@ -9,15 +9,29 @@ export interface RetentionDeps {
   readonly logger: Logger
   /** Days after its last delivery settles that an exchange's sealed body is purged; 0 keeps bodies (config retention.purgeAfterDays). */
   readonly purgeAfterDays: number
+  /** Whole months kept before the current one; older months are dropped (0 keeps every month: config retention.keepMonths). */
+  readonly keepMonths: number
   /** Bodies purged per transaction. */
   readonly batch?: number
+}
+
+/** What one maintenance round did. */
+export interface Maintenance {
+  readonly purged: number
+  /** Partitions made (this month and the next two, when missing). */
+  readonly made: readonly string[]
+  /** Months dropped (`YYYY_MM`), and months due but kept because a delivery of theirs is still pending. */
+  readonly dropped: readonly string[]
+  readonly keptPending: readonly string[]
 }
 
 /**
  * Data minimisation (数据最小化): the gateway carries messages, it is not their archive. Sealed
  * bodies go a configured number of days after the last delivery of their exchange settled; ids,
- * digests, receipts and the case timeline stay. Safe in every instance at once: each batch skips
- * what another instance holds.
+ * digests, receipts and the case timeline stay. Exchanges, deliveries and timeline rows live in
+ * monthly partitions: the coming months' are made ahead, and months older than keepMonths are
+ * dropped whole. Safe in every instance at once: each purge batch skips what another instance
+ * holds, and partitions are made and dropped under one advisory lock.
  */
 export class RetentionService {
   readonly #d: RetentionDeps
@@ -45,12 +59,40 @@ export class RetentionService {
     return total
   }
 
-  /** Runs the purge every `intervalMs` (and once at once). */
+  /** Makes the partitions of this month and the next two, and drops the months past keepMonths (unless a delivery of theirs is pending). */
+  async maintainPartitions(): Promise<Omit<Maintenance, 'purged'>> {
+    const d = this.#d
+    const now = d.clock.now()
+    const month = (k: number): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + k, 1))
+    const made = await ensureMonths(d.db, [month(0), month(1), month(2)])
+    if (made.length > 0) d.logger.info({ made }, 'monthly partitions made')
+    const dropped: string[] = []
+    const keptPending: string[] = []
+    if (d.keepMonths > 0) {
+      const oldest = monthKey(month(-d.keepMonths))
+      for (const m of await listMonths(d.db)) {
+        if (m >= oldest) break
+        if ((await dropMonth(d.db, m)) === 'dropped') dropped.push(m)
+        else keptPending.push(m)
+      }
+      if (dropped.length > 0) d.logger.info({ dropped, keepMonths: d.keepMonths }, 'old months dropped (retention)')
+      if (keptPending.length > 0) d.logger.warn({ months: keptPending }, 'old months kept: a delivery of theirs is still pending')
+    }
+    return { made, dropped, keptPending }
+  }
+
+  /** One round: partitions, then the purge. */
+  async maintain(): Promise<Maintenance> {
+    const partitions = await this.maintainPartitions()
+    return { ...partitions, purged: await this.purgeBodies() }
+  }
+
+  /** Runs maintain() every `intervalMs` (and once at once). */
   start(intervalMs: number): void {
     const run = (): void => {
       if (this.#running) return
-      this.#running = this.purgeBodies()
-        .catch((err: unknown) => { this.#d.logger.warn({ err }, 'retention purge failed'); return 0 })
+      this.#running = this.maintain().then((m) => m.purged)
+        .catch((err: unknown) => { this.#d.logger.warn({ err }, 'retention round failed'); return 0 })
         .finally(() => { this.#running = undefined })
     }
     this.#timer = setInterval(run, intervalMs)

@@ -1,7 +1,7 @@
 import type { Db } from './db.ts'
 import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
 
-/** Everything the acceptance of one message writes (see migrations/0004, 0005 and 0006: tongban_accept). */
+/** Everything the acceptance of one message writes (see migrations/0004, 0005, 0006 and 0012: tongban_accept). */
 export interface AcceptDoc {
   readonly exchange: {
     readonly id: string; readonly sender: string; readonly messageId: string; readonly type: string; readonly v: number
@@ -53,7 +53,7 @@ export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerReco
     if (e.code === 'TB004') return 'contract-ambiguous'
     if (e.code === 'TB005') return 'filing-conflict'
     if (e.code === '23505' && e.constraint === 'housing_contracts_filing_key') return 'filing-conflict'
-    if (e.code === '23505' && e.constraint === 'exchanges_sender_message_id_key') return 'repeat'
+    if (e.code === '23505' && e.constraint === 'exchange_keys_pkey') return 'repeat'
     if (e.code === '23505' && e.constraint === 'case_steps_one_open') return 'step-already-open'
     throw err
   }

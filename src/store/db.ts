@@ -37,9 +37,12 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Prom
 
 const MIGRATIONS = new URL('./migrations/', import.meta.url)
 
-/** Applies the versioned SQL migrations not yet applied, under an advisory lock (safe with many instances). */
-export async function migrate(db: Db, schema: string): Promise<string[]> {
-  const files = readdirSync(MIGRATIONS).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort()
+/**
+ * Applies the versioned SQL migrations not yet applied, under an advisory lock (safe with many
+ * instances); `through` stops after the migration of that number (a test of the next one's data move).
+ */
+export async function migrate(db: Db, schema: string, through?: string): Promise<string[]> {
+  const files = readdirSync(MIGRATIONS).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort().filter((f) => through === undefined || f.slice(0, 4) <= through)
   const client = await db.connect()
   const applied: string[] = []
   let broken: Error | undefined

@@ -19,7 +19,7 @@ const w = await World.start({
   label: 'retention',
   clock,
   config: {
-    retention: { purgeAfterDays: 30, checkIntervalMs: 3_600_000 },
+    retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
     // Long enough that the month this test skips does not kill the delivery kept pending.
     delivery: { attempts: 1_000, backoffMs: 200, maxBackoffMs: 1_000, maxAgeSeconds: 365 * 86_400, sweepIntervalMs: 60_000, sweepGraceMs: 60_000, concurrency: 2, lockMs: 2_000, circuitFailures: 0 },
   },
@@ -65,7 +65,7 @@ t.test('nothing is purged before its time', async (t) => {
   t.equal(await retention.purgeBodies(), 0, 'settled today: kept')
   clock.advance(29 * DAY)
   t.equal(await retention.purgeBodies(), 0, 'settled 29 days ago: kept')
-  const off = new RetentionService({ db: w.db, clock: { now: () => new Date(clock.now().getTime() + 400 * DAY) }, logger: w.app.tb.logger, purgeAfterDays: 0 })
+  const off = new RetentionService({ db: w.db, clock: { now: () => new Date(clock.now().getTime() + 400 * DAY) }, logger: w.app.tb.logger, purgeAfterDays: 0, keepMonths: 0 })
   t.equal(await off.purgeBodies(), 0, 'purgeAfterDays 0 keeps every body')
 })
 

@@ -107,7 +107,7 @@ export const deliveryPlugin = fp(async (app) => {
   }
   const deadlines = new DeadlineService({ db: tb.db, clock: tb.clock, logger: tb.logger, calendar, workingDays: tb.config.deadlines.workingDays })
   tb.deadlines = deadlines
-  const retention = new RetentionService({ db: tb.db, clock: tb.clock, logger: tb.logger, purgeAfterDays: tb.config.retention.purgeAfterDays })
+  const retention = new RetentionService({ db: tb.db, clock: tb.clock, logger: tb.logger, purgeAfterDays: tb.config.retention.purgeAfterDays, keepMonths: tb.config.retention.keepMonths })
   tb.retention = retention
   tb.accept = new AcceptService({
     db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
