@@ -35,7 +35,9 @@ import { World } from '../test/helpers/world.ts'
 import { report, summarize } from './profile.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' }, processes: { type: 'string' } }, strict: true })
+/** Gateway processes sharing the port (config `processes`): 2 lets both cores run the gateway. */
+const PROCESSES = Number(values.processes ?? 1)
 const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 1500)
 const C = Number(values.concurrency ?? 32)
 if (!Number.isInteger(N) || N < 50 || N > 20_000 || !Number.isInteger(C) || C < 1 || C > 256) throw new Error('--messages 50..20000, --concurrency 1..256')
@@ -61,7 +63,7 @@ async function run(suite: 'national' | 'international', ledger = true, n = N, ra
     label: `bench${suite.slice(0, 3)}${ledger ? '' : 'noledger'}`, subprocess: true, gatewayNodeArgs: nodeArgs,
     // One sender at full speed: its per-participant quota (600 a minute by default) raised out of the way.
     config: {
-      workers: false, log: { level: 'warn' }, quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
+      workers: false, processes: PROCESSES, log: { level: 'warn' }, quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
       ledger: { enabled: ledger, hash: 'SM3', integrateMs: 1_000, checkpointMs: 5_000, batch: 5_000 },
     },
     partners: [
@@ -143,19 +145,19 @@ if (values.profile !== undefined) {
 
 if (RATE !== undefined) {
   // Open loop at a fixed offered rate: one warm-up run (not counted), then the measured one.
-  console.log(`${SUITE} suite, ${N} messages offered at ${RATE}/s (open loop), gateway API-only as its own process (tongban serve), load generator on the same machine\n`)
+  console.log(`${SUITE} suite, ${N} messages offered at ${RATE}/s (open loop), gateway API-only as its own process (tongban serve${PROCESSES > 1 ? ` --processes ${PROCESSES}: peak RSS is their sum` : ''}), load generator on the same machine\n`)
   await run(SUITE, true, Math.max(50, Math.floor(N / 3)), RATE)
   const r = await run(SUITE, true, N, RATE)
   console.log(`${'offered/s'.padStart(10)}${'reached/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'p99.9 ms'.padStart(10)}${'accepted'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
   console.log(`${String(RATE).padStart(10)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${r.p999.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}${r.peakRssMb.toFixed(0).padStart(13)}`)
-  console.log(JSON.stringify({ suite: SUITE, offeredPerSecond: RATE, reachedPerSecond: round(r.perSecond), p50Ms: round(r.p50), p99Ms: round(r.p99), p999Ms: round(r.p999), accepted: r.accepted, refused: r.refused, seconds: round(r.seconds), gatewayPeakRssMb: r.peakRssMb }))
+  console.log(JSON.stringify({ suite: SUITE, processes: PROCESSES, offeredPerSecond: RATE, reachedPerSecond: round(r.perSecond), p50Ms: round(r.p50), p99Ms: round(r.p99), p999Ms: round(r.p999), accepted: r.accepted, refused: r.refused, seconds: round(r.seconds), gatewayPeakRssMb: r.peakRssMb }))
   process.exit(r.refused === 0 ? 0 : 1)
 }
 
 const ossl = opensslSpeed()
 const ceiling = 1 / (2 / ossl.sign + 1 / ossl.verify)
 console.log(`openssl speed sm2 (this machine, now): ${ossl.sign.toFixed(0)} sign/s, ${ossl.verify.toFixed(0)} verify/s → national crypto ceiling ${ceiling.toFixed(0)} messages/s on one core`)
-console.log(`${N} messages per suite, ${C} in flight, gateway API-only as its own process (tongban serve)\n`)
+console.log(`${N} messages per suite, ${C} in flight, gateway API-only as its own process (tongban serve${PROCESSES > 1 ? ` --processes ${PROCESSES}: peak RSS is their sum` : ''})\n`)
 // A first, shorter run warms the machine up (PostgreSQL's caches, the CPU's clock); it is not counted.
 await run('national', true, Math.max(50, Math.floor(N / 3)))
 const on1 = await run('national', true)
@@ -178,7 +180,7 @@ console.log(`\nevidence ledger: national accept rate with it on ÷ off (means of
 const XROAD = 110 // messages/s an X-Road user reported on 32-core servers (DESIGN §7)
 console.log(`\nnational accept path ÷ crypto ceiling: ${(national.perSecond / ceiling).toFixed(2)}; ÷ the published X-Road figure (${XROAD}/s on 32 cores): ${(national.perSecond / XROAD).toFixed(1)}`)
 console.log(JSON.stringify({
-  acceptNationalPerSecond: round(national.perSecond), acceptInternationalPerSecond: round(international.perSecond),
+  processes: PROCESSES, acceptNationalPerSecond: round(national.perSecond), acceptInternationalPerSecond: round(international.perSecond),
   nationalCryptoCeiling: round(ceiling), acceptToCeilingRatio: round(national.perSecond / ceiling),
   p99NationalMs: round(national.p99), refused: [on1, off1, on2, off2, international].reduce((n, r) => n + r.refused, 0),
   ledgerOnPerSecond: round(mean(on1, on2)), ledgerOffPerSecond: round(mean(off1, off2)), ledgerOnToOffRatio: round(ledgerRatio),

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig, type Config, type DeepPartial } from '../config/index.ts'
 import { GatewayKeyring, useSmBackend } from '../crypto/index.ts'
@@ -5,6 +6,7 @@ import { buildGateway } from '../gateway/index.ts'
 import { migrate, openDb } from '../store/db.ts'
 import { createLogger, type Logger } from '../util/log.ts'
 import { StartRefused } from './usage.ts'
+import { inCluster, runPrimary, shareMetrics } from './cluster.ts'
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -14,6 +16,7 @@ const OPTIONS = {
   port: { type: 'string' },
   'no-workers': { type: 'boolean' },
   'allow-sample-keys': { type: 'boolean' },
+  processes: { type: 'string' },
 } as const
 
 function configFrom(args: string[], extra: DeepPartial<Config> = {}): Config {
@@ -27,6 +30,7 @@ function configFrom(args: string[], extra: DeepPartial<Config> = {}): Config {
   if (Object.keys(listen).length > 0) overrides.listen = listen
   if (values['no-workers']) overrides.workers = false
   if (values['allow-sample-keys']) overrides.allowSampleKeys = true
+  if (values.processes !== undefined) overrides.processes = /^\d+$/.test(values.processes) ? Number(values.processes) : values.processes
   return loadConfig({ env: process.env, ...(values.config !== undefined ? { file: values.config } : {}), overrides: overrides as DeepPartial<Config> })
 }
 
@@ -35,13 +39,18 @@ export async function serve(command: 'serve' | 'worker', args: string[]): Promis
   // Until the gateway is up, a SIGHUP (a reload asked too early) must not end the process.
   const early = (): void => {}
   process.on('SIGHUP', early)
-  const config = configFrom(args, command === 'worker' ? { http: false, workers: true } : {})
+  // One of several processes (`processes`): the primary serves /metrics for them all.
+  const config = configFrom(args, { ...(command === 'worker' ? { http: false, workers: true } : {}), ...(inCluster() ? { metrics: { enabled: false } } : {}) })
   const logger = createLogger({ level: config.log.level, file: config.log.file })
   // Refusals come before anything starts (migrations, queues, workers). The gateway chooses
   // the SM2 implementation again at boot; an unavailable one throws ERR_SM_BACKEND here first.
   useSmBackend(config.crypto.smBackend)
   refuseSampleKeys(config, logger)
+  if (config.processes > 1 && !inCluster()) {
+    return runPrimary(config, logger)
+  }
   const app = await buildGateway({ config, logger })
+  if (inCluster()) shareMetrics(app.tb.metrics.registry)
   if (config.http !== false) {
     await app.listen({ host: config.listen.host, port: config.listen.port })
   } else {
@@ -63,6 +72,8 @@ export async function serve(command: 'serve' | 'worker', args: string[]): Promis
   })
   process.off('SIGHUP', reload)
   await app.close()
+  // One of several processes: the channel to the primary would keep this one alive.
+  if (inCluster()) cluster.worker?.disconnect()
   return 0
 }
 

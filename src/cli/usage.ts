@@ -9,8 +9,10 @@ export const USAGE = `tongban — inter-agency data-exchange gateway (通办)
 
 Usage:
   tongban serve --keys DIR --directory FILE [--config FILE] [--host H] [--port N] [--no-workers]
-                [--allow-sample-keys]                               the gateway (the samples of certs-example/ only if allowed)
-  tongban worker --keys DIR --directory FILE [--config FILE] [--allow-sample-keys]   delivery workers only, no HTTP
+                [--processes N] [--allow-sample-keys]               the gateway (the samples of certs-example/ only if allowed);
+                                                                      N processes on one port (node:cluster), one per core
+  tongban worker --keys DIR --directory FILE [--config FILE] [--processes N] [--allow-sample-keys]
+                                                                      delivery workers only, no HTTP
   tongban demo [--evidence FILE] [--schema S] [--prefix P] [--certs DIR] [--keep] [--log FILE]
                                                                       a day at the one-window, end to end; --evidence writes
                                                                       the transfer case's evidence package

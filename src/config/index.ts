@@ -22,6 +22,8 @@ export interface Config {
   readonly allowSampleKeys: boolean
   readonly workers?: boolean
   readonly http?: boolean
+  /** Gateway processes on this host sharing its port (node:cluster); 1: this process alone. */
+  readonly processes: number
   readonly limits: {
     readonly bodyBytes: number; readonly replayWindowSeconds: number; readonly tokenTtlSeconds: number
     readonly tokenRequestsPerMinute: number; readonly adapterRequestsPerMinute: number
@@ -83,6 +85,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   allowSampleKeys: false,
   workers: true,
   http: true,
+  processes: 1,
   limits: { bodyBytes: 1_048_576, replayWindowSeconds: 300, tokenTtlSeconds: 300, tokenRequestsPerMinute: 120, adapterRequestsPerMinute: 600 },
   delivery: {
     attempts: 12,
@@ -129,6 +132,7 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_ALLOW_SAMPLE_KEYS: { path: 'allowSampleKeys', type: 'boolean' },
   TONGBAN_WORKERS: { path: 'workers', type: 'boolean' },
   TONGBAN_HTTP: { path: 'http', type: 'boolean' },
+  TONGBAN_PROCESSES: { path: 'processes', type: 'integer' },
   TONGBAN_BODY_LIMIT: { path: 'limits.bodyBytes', type: 'integer' },
   TONGBAN_LOG_LEVEL: { path: 'log.level', type: 'string' },
   TONGBAN_LOG_FILE: { path: 'log.file', type: 'string' },

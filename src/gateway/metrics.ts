@@ -31,8 +31,9 @@ export function createMetrics(db: () => Db | undefined, breakers: () => Readonly
   const acceptSeconds = new Histogram({ name: 'tongban_accept_seconds', help: 'Time to accept a message (decrypt, verify, validate, store, enqueue, sign the receipt)', labelNames: ['suite'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] })
 
   const stateGauge = (name: string, help: string, sql: string): void => {
+    // Every process reads the same rows: with several processes (node:cluster), the primary shows one value, not their sum.
     new Gauge({
-      name, help, registers: [registry],
+      name, help, registers: [registry], aggregator: 'max',
       async collect() {
         const pool = db()
         if (pool === undefined) return
@@ -46,14 +47,14 @@ export function createMetrics(db: () => Db | undefined, breakers: () => Readonly
   stateGauge('tongban_case_steps_overdue', 'Open case steps past their deadline', `SELECT count(*)::int AS n FROM case_steps WHERE status = 'open' AND due_at < now()`)
   stateGauge('tongban_case_steps_open', 'Case steps waiting for an answer', `SELECT count(*)::int AS n FROM case_steps WHERE status = 'open'`)
   new Gauge({
-    name: 'tongban_partner_circuit_open', help: 'Partners whose circuit breaker is open (1) or half-open (0.5)', labelNames: ['partner'], registers: [registry],
+    name: 'tongban_partner_circuit_open', help: 'Partners whose circuit breaker is open (1) or half-open (0.5)', labelNames: ['partner'], registers: [registry], aggregator: 'max',
     collect() {
       this.reset()
       for (const [partner, state] of breakers()) if (state !== 'closed') this.set({ partner }, state === 'open' ? 1 : 0.5)
     },
   })
   new Gauge({
-    name: 'tongban_delivery_circuit_open', help: 'Recipients whose delivery circuit is open (1: deliveries wait) or half-open (0.5: one probe at a time); shared by every instance', labelNames: ['recipient'], registers: [registry],
+    name: 'tongban_delivery_circuit_open', help: 'Recipients whose delivery circuit is open (1: deliveries wait) or half-open (0.5: one probe at a time); shared by every instance', labelNames: ['recipient'], registers: [registry], aggregator: 'max',
     async collect() {
       const states = await circuits()?.catch(() => undefined)
       if (states === undefined) return

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { createWriteStream, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { pino, type DestinationStream, type Logger } from 'pino'
@@ -34,7 +35,8 @@ export function createLogger(options: LogOptions): Logger {
   return pino(
     {
       level: options.level,
-      base: { svc: 'tongban' },
+      // One of several gateway processes (`processes`) says which.
+      base: { svc: 'tongban', ...(cluster.isWorker && cluster.worker !== undefined ? { proc: cluster.worker.id } : {}) },
       redact: { paths: REDACT, censor: '[redacted]' },
       hooks: {
         // The last line of defence: every finished line (messages, serialized errors, any field)

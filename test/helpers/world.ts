@@ -254,7 +254,21 @@ export class World {
 
   /** The child-process gateway's peak resident memory so far in MB (VmHWM), while it runs. */
   gatewayPeakRssMb(): number | undefined {
-    return peakRssMb(this.#child?.pid)
+    const pid = this.#child?.pid
+    const own = peakRssMb(pid)
+    // With `processes` > 1 the gateway is that many processes under this one: all of them count.
+    return own === undefined ? undefined : this.gatewayProcesses().reduce((sum, child) => sum + (peakRssMb(child) ?? 0), own)
+  }
+
+  /** The pids of the child-process gateway's own children (its processes with `processes` > 1). */
+  gatewayProcesses(): number[] {
+    const pid = this.#child?.pid
+    if (pid === undefined) return []
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number)
+    } catch {
+      return []
+    }
   }
 
   /** Sends a signal to the child-process gateway (e.g. SIGHUP: reload the directory). */
