@@ -22,6 +22,7 @@
  *                  is still in flight, and its latency counts from when it was due (so a slow
  *                  gateway cannot hide its queueing by slowing the sender down); prints the rate
  *                  reached and p50, p99 and p99.9 of the national suite (--suite to change it)
+ *   --processes N  the gateway as N processes on one port (config `processes`, node:cluster); peak RSS is their sum
  *   --profile DIR  one national run (closed loop, or open with --rate) with the gateway under
  *                  `node --cpu-prof` (profiles written to DIR), then where its CPU went, by
  *                  dependency and by room of src/ (bench/profile.ts), and its CPU time per message

@@ -18,18 +18,23 @@
  *                     thread's CPU went (bench/profile.ts)
  *   --separate-worker the gateway serves HTTP only (workers false) and a `tongban worker` process
  *                     of its own delivers: acceptance and delivery on two event loops
+ *   --processes N     the gateway (and the separate worker, from the same file) as N processes
+ *                     each (config `processes`, node:cluster); peak RSS is their sum
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { peakRssMb, World } from '../test/helpers/world.ts'
+import { treePeakRssMb, World } from '../test/helpers/world.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 import { tongbanCommand } from '../test/helpers/subprocess.ts'
 import { report, summarize } from './profile.ts'
 
-const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' } }, strict: true })
+const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' }, processes: { type: 'string' } }, strict: true })
+/** Gateway processes sharing the port (config `processes`; a separate worker reads the same file: as many). */
+const PROCESSES = Number(values.processes ?? 1)
+if (!(Number.isInteger(PROCESSES) && PROCESSES >= 1 && PROCESSES <= 64)) throw new Error('--processes 1..64')
 const SEPARATE = values['separate-worker'] === true
 const RATE = Number(values.rate ?? 200)
 const N = Number(values.messages ?? 2000)
@@ -52,7 +57,7 @@ const w = await World.start({
   label: 'benche2e', subprocess: true, gatewayNodeArgs: PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE],
   config: {
     log: { level: 'warn' },
-    workers: !SEPARATE,
+    workers: !SEPARATE, processes: PROCESSES,
     quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
     // Production-like delivery settings (the tests' are tuned for speed of failure, not throughput).
     delivery: { attempts: 12, backoffMs: 2_000, maxBackoffMs: 600_000, maxAgeSeconds: 259_200, sweepIntervalMs: 15_000, sweepGraceMs: 5_000, concurrency: 4, lockMs: 30_000 },
@@ -120,7 +125,7 @@ try {
   }
   await Promise.all(sent)
   const acceptedAt = performance.now()
-  const rss = (): { gateway: number; worker: number | undefined } => ({ gateway: w.gatewayPeakRssMb() ?? 0, worker: peakRssMb(worker?.pid) })
+  const rss = (): { gateway: number; worker: number | undefined } => ({ gateway: w.gatewayPeakRssMb() ?? 0, worker: treePeakRssMb(worker?.pid) })
   await pool.close()
   // Delivery may lag: wait for every accepted message (bounded), then measure over what arrived.
   await tax.waitFor(receipted.size, 600_000).catch(() => {})
@@ -134,12 +139,12 @@ try {
   const log = w.logText()
   const enqueueFailed = log.split('\n').filter((l) => l.includes('enqueue failed')).length
   const swept = log.split('\n').filter((l) => l.includes('sweeper re-enqueued')).reduce((n, l) => n + (Number(/"requeued":(\d+)/.exec(l)?.[1]) || 0), 0)
-  console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight, to a real partner endpoint; all on this machine\n`)
+  console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight${PROCESSES > 1 ? ` per process, ${PROCESSES} processes each (peak RSS summed)` : ''}, to a real partner endpoint; all on this machine\n`)
   console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
   console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}${`${peak.gateway.toFixed(0)}${peak.worker === undefined ? '' : `+${peak.worker.toFixed(0)}`}`.padStart(13)}`)
   console.log(JSON.stringify({
     offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
-    lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4, separateWorker: SEPARATE,
+    lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4, separateWorker: SEPARATE, processes: PROCESSES,
     enqueueFailedAtAcceptance: enqueueFailed, reEnqueuedBySweeper: swept,
     gatewayPeakRssMb: peak.gateway, ...(peak.worker !== undefined ? { workerPeakRssMb: peak.worker } : {}),
   }))

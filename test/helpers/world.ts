@@ -254,21 +254,12 @@ export class World {
 
   /** The child-process gateway's peak resident memory so far in MB (VmHWM), while it runs. */
   gatewayPeakRssMb(): number | undefined {
-    const pid = this.#child?.pid
-    const own = peakRssMb(pid)
-    // With `processes` > 1 the gateway is that many processes under this one: all of them count.
-    return own === undefined ? undefined : this.gatewayProcesses().reduce((sum, child) => sum + (peakRssMb(child) ?? 0), own)
+    return treePeakRssMb(this.#child?.pid)
   }
 
   /** The pids of the child-process gateway's own children (its processes with `processes` > 1). */
   gatewayProcesses(): number[] {
-    const pid = this.#child?.pid
-    if (pid === undefined) return []
-    try {
-      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number)
-    } catch {
-      return []
-    }
+    return childPids(this.#child?.pid)
   }
 
   /** Sends a signal to the child-process gateway (e.g. SIGHUP: reload the directory). */
@@ -404,6 +395,22 @@ export class World {
     await dropRedisPrefix(this.prefix, this.#o.redisUrl).catch(() => {})
     rmSync(this.dir, { recursive: true, force: true })
   }
+}
+
+/** The pids of a process's own children. */
+export function childPids(pid: number | undefined): number[] {
+  if (pid === undefined) return []
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number)
+  } catch {
+    return []
+  }
+}
+
+/** The peak resident memory in MB of a process and its children together (a `processes` > 1 gateway is a primary and its processes). */
+export function treePeakRssMb(pid: number | undefined): number | undefined {
+  const own = peakRssMb(pid)
+  return own === undefined ? undefined : childPids(pid).reduce((sum, child) => sum + (peakRssMb(child) ?? 0), own)
 }
 
 /** A process's peak resident memory so far in MB (VmHWM of /proc/PID/status), if it runs. */
