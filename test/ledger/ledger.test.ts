@@ -1,5 +1,5 @@
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -136,14 +136,20 @@ t.test('checkpoints are signed notes in both suites; inclusion and consistency p
   t.equal((await w.client(REG).http('GET', '/v1/ledger/checkpoint', undefined, { auth: false })).status, 401, 'a token is needed')
 })
 
-/** `tongban ledger …` as a subprocess on this world's database and keys. */
-function cli(args: string[]): { status: number; out: string } {
+/**
+ * `tongban ledger …` as a subprocess on this world's database and keys. Asynchronous: this
+ * process runs the world's gateway, whose ledger integrator must go on while the command waits
+ * for the tree's lock (a synchronous spawn froze it holding that lock: the export then waited
+ * out its timeout).
+ */
+async function cli(args: string[]): Promise<{ status: number; out: string }> {
   const [cmd, argv] = tongbanCommand(['ledger', ...args])
-  const r = spawnSync(cmd, argv, {
-    timeout: 60_000, encoding: 'utf8',
-    env: plainEnv({ TONGBAN_DATABASE_URL: w.config.databaseUrl, TONGBAN_DB_SCHEMA: w.schema, TONGBAN_KEYS_DIR: w.config.keysDir, TONGBAN_DIRECTORY: w.config.directoryFile }),
+  return new Promise((resolve) => {
+    execFile(cmd, argv, {
+      timeout: 60_000, encoding: 'utf8',
+      env: plainEnv({ TONGBAN_DATABASE_URL: w.config.databaseUrl, TONGBAN_DB_SCHEMA: w.schema, TONGBAN_KEYS_DIR: w.config.keysDir, TONGBAN_DIRECTORY: w.config.directoryFile }),
+    }, (err, stdout, stderr) => resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, out: `${stdout}${stderr}` }))
   })
-  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` }
 }
 
 let exported = ''
@@ -151,10 +157,10 @@ let vkeyArgs: string[] = []
 
 t.test('tongban ledger export, then verify: the untouched export passes', async (t) => {
   exported = join(scratch, 'export')
-  const ex = cli(['export', '--out', exported])
+  const ex = await cli(['export', '--out', exported])
   t.equal(ex.status, 0, ex.out)
   vkeyArgs = w.app.tb.ledger.vkeys().flatMap((v) => ['--vkey', v])
-  const v = cli(['verify', exported, ...vkeyArgs])
+  const v = await cli(['verify', exported, ...vkeyArgs])
   t.equal(v.status, 0, v.out)
   t.match(v.out, /^OK .*entries, \d+ checkpoints, root /m)
   const r = await verifyExport(exported, { vkeys: w.app.tb.ledger.vkeys() })
