@@ -278,7 +278,7 @@ export class DeliveryService {
   async replay(deliveryId: string, operator: string): Promise<Delivery> {
     const now = this.#d.clock.now()
     const cur = await getDelivery(this.#d.db, deliveryId)
-    const exchange = cur === undefined ? undefined : await getExchange(this.#d.db, cur.exchangeId)
+    const exchange = cur === undefined ? undefined : await getExchange(this.#d.db, cur.exchangeId, cur.createdAt)
     const ledger = this.#d.ledger
     const entries = cur === undefined || exchange === undefined ? [] : [
       ledger.record('operator.action', { operator, action: 'delivery.replay', target: deliveryId, outcome: 'pending' }),
@@ -335,7 +335,7 @@ export class DeliveryService {
         throw new DelayedError()
       }
     }
-    const delivery = await startAttempt(d.db, id, now)
+    const delivery = await startAttempt(d.db, id, now, current.createdAt)
     if (delivery === undefined) return 'skipped'
     let message: OutboundMessage
     try {
@@ -360,14 +360,14 @@ export class DeliveryService {
         throw new UnrecoverableError(reason)
       }
       d.onAttempt?.(delivery.recipient, 'retry')
-      await recordFailure(d.db, id, reason, d.clock.now())
+      await recordFailure(d.db, id, reason, d.clock.now(), delivery.createdAt)
       await this.#event(delivery, 'delivery.failed', null, { attempt: delivery.attempts, reason, retry: true })
       d.logger.info({ deliveryId: id, recipient: delivery.recipient, attempt: delivery.attempts, reason }, 'delivery attempt failed; will retry')
       throw new Error(reason)
     }
     d.onAttempt?.(delivery.recipient, 'delivered')
     const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts })
-    if (await markDelivered(d.db, id, d.clock.now(), entry)) {
+    if (await markDelivered(d.db, id, d.clock.now(), entry, delivery.createdAt)) {
       await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
     }
@@ -378,8 +378,8 @@ export class DeliveryService {
 
   async #message(delivery: Delivery): Promise<OutboundMessage> {
     const d = this.#d
-    const exchange = await getExchange(d.db, delivery.exchangeId)
-    const sealed = await getSealedMessage(d.db, delivery.exchangeId)
+    const exchange = await getExchange(d.db, delivery.exchangeId, delivery.createdAt)
+    const sealed = await getSealedMessage(d.db, delivery.exchangeId, delivery.createdAt)
     // (A purged body belongs to an exchange with no pending delivery: the purge and a replay lock it.)
     if (exchange === undefined || sealed === undefined || sealed === null) throw new Error('exchange missing or its message purged')
     const jws = d.keyring.sealer().open(sealed, exchange.id).toString('latin1')
@@ -406,20 +406,20 @@ export class DeliveryService {
 
   async #die(delivery: Delivery, reason: string): Promise<void> {
     this.#d.onAttempt?.(delivery.recipient, 'dead')
-    const exchange = await getExchange(this.#d.db, delivery.exchangeId)
+    const exchange = await getExchange(this.#d.db, delivery.exchangeId, delivery.createdAt)
     // The reason's code (e.g. `HTTP_5XX 503`), never its words.
     const entry = this.#d.ledger.record('delivery.settled', {
       deliveryId: delivery.id, exchangeId: delivery.exchangeId, sender: exchange?.sender ?? '', recipient: delivery.recipient, outcome: 'dead', attempt: delivery.attempts,
       reason: reason.split(':')[0] as string,
     })
-    if (await markDead(this.#d.db, delivery.id, reason, this.#d.clock.now(), entry)) {
+    if (await markDead(this.#d.db, delivery.id, reason, this.#d.clock.now(), entry, delivery.createdAt)) {
       await this.#event(delivery, 'delivery.dead', null, { attempt: delivery.attempts, reason })
       this.#d.logger.warn({ deliveryId: delivery.id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, reason }, 'delivery dead')
     }
   }
 
   async #event(delivery: Delivery, event: string, actor: string | null, detail: Record<string, unknown>): Promise<void> {
-    const exchange = await getExchange(this.#d.db, delivery.exchangeId)
+    const exchange = await getExchange(this.#d.db, delivery.exchangeId, delivery.createdAt)
     if (exchange?.caseId) {
       await addEvent(this.#d.db, { caseId: exchange.caseId, at: this.#d.clock.now(), event, actor, exchangeId: exchange.id, deliveryId: delivery.id, detail: { recipient: delivery.recipient, ...detail } })
     }

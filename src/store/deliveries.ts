@@ -31,32 +31,37 @@ export async function listForExchange(db: Db | Tx, exchangeId: string): Promise<
   return (await db.query<Delivery>(`SELECT ${COLUMNS} FROM deliveries WHERE exchange_id = $1 ORDER BY recipient`, [exchangeId])).rows
 }
 
+/** `AND created_at = …` when the delivery's creation time is known: PostgreSQL then touches that month's partition only. */
+// (Within the millisecond a JavaScript Date carries, should a stored time ever hold microseconds.)
+const inMonth = (n: number, createdAt: Date | undefined): string => (createdAt === undefined ? '' : ` AND created_at >= $${n}::timestamptz AND created_at < $${n}::timestamptz + interval '1 millisecond'`)
+const monthParam = (createdAt: Date | undefined): unknown[] => (createdAt === undefined ? [] : [createdAt])
+
 /** Counts an attempt; returns the delivery as it now stands, or undefined if it was not pending. */
-export async function startAttempt(db: Db | Tx, id: string, now: Date): Promise<Delivery | undefined> {
+export async function startAttempt(db: Db | Tx, id: string, now: Date, createdAt?: Date): Promise<Delivery | undefined> {
   return (await db.query<Delivery>(
-    `UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' RETURNING ${COLUMNS}`,
-    [id, now],
+    `UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending'${inMonth(3, createdAt)} RETURNING ${COLUMNS}`,
+    [id, now, ...monthParam(createdAt)],
   )).rows[0]
 }
 
 /** Pending → delivered, with its ledger entry (delivery.settled) in the same statement; false if it was not pending (already delivered, dead). */
-export async function markDelivered(db: Db | Tx, id: string, now: Date, entry?: LedgerRecord): Promise<boolean> {
+export async function markDelivered(db: Db | Tx, id: string, now: Date, entry?: LedgerRecord, createdAt?: Date): Promise<boolean> {
   const rows = await withEntry(db,
-    `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending' RETURNING id`,
-    [id, now], entry)
+    `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending'${inMonth(3, createdAt)} RETURNING id`,
+    [id, now, ...monthParam(createdAt)], entry)
   return rows.length === 1
 }
 
 /** Records why an attempt failed (a code, never a partner's body). */
-export async function recordFailure(db: Db | Tx, id: string, error: string, now: Date): Promise<void> {
-  await db.query(`UPDATE deliveries SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`, [id, error, now])
+export async function recordFailure(db: Db | Tx, id: string, error: string, now: Date, createdAt?: Date): Promise<void> {
+  await db.query(`UPDATE deliveries SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'${inMonth(4, createdAt)}`, [id, error, now, ...monthParam(createdAt)])
 }
 
 /** Pending → dead, with its ledger entry (delivery.settled) in the same statement; false if it was not pending. */
-export async function markDead(db: Db | Tx, id: string, error: string, now: Date, entry?: LedgerRecord): Promise<boolean> {
+export async function markDead(db: Db | Tx, id: string, error: string, now: Date, entry?: LedgerRecord, createdAt?: Date): Promise<boolean> {
   const rows = await withEntry(db,
-    `UPDATE deliveries SET status = 'dead', dead_at = $3, updated_at = $3, last_error = $2 WHERE id = $1 AND status = 'pending' RETURNING id`,
-    [id, error, now], entry)
+    `UPDATE deliveries SET status = 'dead', dead_at = $3, updated_at = $3, last_error = $2 WHERE id = $1 AND status = 'pending'${inMonth(4, createdAt)} RETURNING id`,
+    [id, error, now, ...monthParam(createdAt)], entry)
   return rows.length === 1
 }
 

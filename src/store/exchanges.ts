@@ -25,14 +25,25 @@ export async function findByMessageId(db: Db | Tx, sender: string, messageId: st
   return r.rows[0]
 }
 
-/** One exchange by id. */
-export async function getExchange(db: Db | Tx, id: string): Promise<Exchange | undefined> {
-  const r = await db.query<Exchange>(`SELECT ${COLUMNS} FROM exchanges WHERE id = $1`, [id])
+/**
+ * `WHERE` of one exchange by id, and its acceptance time when known (a delivery's `createdAt` is
+ * its exchange's `receivedAt`): PostgreSQL then reads that month's partition only.
+ */
+function byId(id: string, receivedAt: Date | undefined): [string, unknown[]] {
+  // (Within the millisecond a JavaScript Date carries, should a stored time ever hold microseconds.)
+  return receivedAt === undefined ? ['id = $1', [id]] : [`id = $1 AND received_at >= $2::timestamptz AND received_at < $2::timestamptz + interval '1 millisecond'`, [id, receivedAt]]
+}
+
+/** One exchange by id (`receivedAt`, when known, spares the other months' partitions). */
+export async function getExchange(db: Db | Tx, id: string, receivedAt?: Date): Promise<Exchange | undefined> {
+  const [where, params] = byId(id, receivedAt)
+  const r = await db.query<Exchange>(`SELECT ${COLUMNS} FROM exchanges WHERE ${where}`, params)
   return r.rows[0]
 }
 
 /** The sealed sender's message of an exchange (null once purged: retention.purgeAfterDays). */
-export async function getSealedMessage(db: Db | Tx, id: string): Promise<Buffer | null | undefined> {
-  const r = await db.query<{ m: Buffer }>('SELECT message_sealed AS m FROM exchanges WHERE id = $1', [id])
+export async function getSealedMessage(db: Db | Tx, id: string, receivedAt?: Date): Promise<Buffer | null | undefined> {
+  const [where, params] = byId(id, receivedAt)
+  const r = await db.query<{ m: Buffer }>(`SELECT message_sealed AS m FROM exchanges WHERE ${where}`, params)
   return r.rows[0]?.m
 }
