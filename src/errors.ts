@@ -111,11 +111,19 @@ export interface Violation {
   readonly message: string
 }
 
+/**
+ * Safe, non-personal details for the problem response (ids, types, limits), as members of its
+ * own. The problem's members (RFC 9457 and ours) are not theirs to set: a detail named `status`
+ * would be dropped behind the HTTP status, so the type refuses it.
+ */
+export type ProblemDetail = Readonly<Record<string, string | number | boolean>> & {
+  readonly [K in 'type' | 'title' | 'status' | 'code' | 'fault' | 'detail' | 'instance' | 'violations']?: never
+}
+
 export interface TongbanErrorOptions {
   readonly cause?: unknown
   readonly violations?: readonly Violation[]
-  /** Safe, non-personal details for the problem response (ids, types, limits). */
-  readonly detail?: Readonly<Record<string, string | number | boolean>>
+  readonly detail?: ProblemDetail
 }
 
 /** An error with a stable code from the catalogue. */
@@ -124,7 +132,7 @@ export class TongbanError extends Error {
   readonly status: number
   readonly fault: Fault
   readonly violations: readonly Violation[] | undefined
-  readonly detail: Readonly<Record<string, string | number | boolean>> | undefined
+  readonly detail: ProblemDetail | undefined
 
   constructor(code: ErrorCode, message?: string, options: TongbanErrorOptions = {}) {
     const entry: CatalogueEntry = ERRORS[code]

@@ -34,55 +34,49 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
     await db.end()
   }
   const metrics = config.metrics.enabled ? await metricsServer(config, logger) : undefined
+  const running = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
+  let finish = (): void => {}
+  const finished = new Promise<void>((r) => { finish = r })
   let stopping = false
-  const exits: number[] = []
   let failed = false
-  const fork = (): Worker => cluster.fork()
-  const done = new Promise<void>((resolve) => {
-    cluster.on('exit', (worker, code, signal) => {
-      const left = Object.keys(cluster.workers ?? {}).length
-      if (stopping) {
-        if (left === 0) resolve()
-        return
-      }
-      const now = Date.now()
-      exits.push(now)
-      while (exits.length > 0 && (exits[0] as number) < now - 60_000) exits.shift()
-      if (exits.length > MAX_RESTARTS_PER_MINUTE) {
-        logger.fatal({ pid: worker.process.pid, code, signal, restarts: exits.length }, 'gateway processes keep dying: stopping')
-        failed = true
-        stopping = true
-        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
-        if (left === 0) resolve()
-        return
-      }
-      logger.error({ pid: worker.process.pid, code, signal }, 'a gateway process died: starting another')
-      setTimeout(() => { if (!stopping) fork() }, 1_000).unref()
-    })
+  /** SIGTERM to every process; those still running 30 s later are killed. Done when none is left. */
+  const stopAll = (): void => {
+    stopping = true
+    if (running().length === 0) finish()
+    for (const w of running()) w.process.kill('SIGTERM')
+    setTimeout(() => { for (const w of running()) w.process.kill('SIGKILL') }, 30_000).unref()
+  }
+  const exits: number[] = []
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (running().length === 0) finish()
+      return
+    }
+    const now = Date.now()
+    exits.push(now)
+    while ((exits[0] as number) < now - 60_000) exits.shift()
+    if (exits.length > MAX_RESTARTS_PER_MINUTE) {
+      logger.fatal({ pid: worker.process.pid, code, signal, restarts: exits.length }, 'gateway processes keep dying: stopping')
+      failed = true
+      stopAll()
+      return
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, 'a gateway process died: starting another')
+    setTimeout(() => { if (!stopping) cluster.fork() }, 1_000).unref()
   })
-  for (let i = 0; i < config.processes; i++) fork()
+  for (let i = 0; i < config.processes; i++) cluster.fork()
   logger.info({ processes: config.processes, port: config.listen.port }, 'gateway processes started')
 
-  const hup = (): void => { for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP') }
+  const hup = (): void => { for (const w of running()) w.process.kill('SIGHUP') }
   process.on('SIGHUP', hup)
   const stop = (signal: string): void => {
     if (stopping) return
-    stopping = true
     logger.info({ signal }, 'stopping the gateway processes')
-    const workers = Object.values(cluster.workers ?? {})
-    if (workers.length === 0) {
-      resolveEarly()
-      return
-    }
-    for (const w of workers) w?.process.kill('SIGTERM')
-    // A process that does not stop in 30 s is killed.
-    setTimeout(() => { for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL') }, 30_000).unref()
+    stopAll()
   }
-  let resolveEarly = (): void => {}
-  const early = new Promise<void>((r) => { resolveEarly = r })
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))
-  await Promise.race([done, early])
+  await finished
   process.off('SIGHUP', hup)
   if (metrics !== undefined) await new Promise<void>((r) => { metrics.closeAllConnections(); metrics.close(() => r()) })
   return failed ? 1 : 0

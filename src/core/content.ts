@@ -11,11 +11,11 @@ import type { MessageValidator } from './schemas.ts'
 export function checkContent(env: Envelope, validator: MessageValidator, kind: 'async' | 'sync'): MessageTypeRule {
   const rule = ruleFor(env.type)
   if (rule === undefined || !validator.hasType(env.type, env.v)) {
-    throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `unknown message type ${env.type} v${env.v}`, { detail: { type: env.type, v: env.v } })
+    throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `unknown message type ${env.type} v${env.v}`, { detail: { messageType: env.type, v: env.v } })
   }
   if (rule.kind !== kind) {
     const where = rule.kind === 'sync' ? 'a synchronous query: POST it to /v1/queries' : 'not a query: POST it to /v1/messages'
-    throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is ${where}`, { detail: { type: env.type } })
+    throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} is ${where}`, { detail: { messageType: env.type } })
   }
   const body = validator.validateBody(env.type, env.v, env.body)
   const violations = combineViolations(body.ok ? [] : body.violations, envelopeViolations(env, rule))

@@ -2,6 +2,7 @@ import { inTransaction, type Db } from '../store/db.ts'
 import { addEvent, markOverdue } from '../store/cases.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import { Periodic } from '../util/periodic.ts'
 import type { WorkingCalendar } from './calendar.ts'
 
 export interface DeadlineDeps {
@@ -19,11 +20,11 @@ export interface DeadlineDeps {
  */
 export class DeadlineService {
   readonly #d: DeadlineDeps
-  #timer: NodeJS.Timeout | undefined
-  #running: Promise<number> | undefined
+  readonly #periodic: Periodic
 
   constructor(deps: DeadlineDeps) {
     this.#d = deps
+    this.#periodic = new Periodic(() => this.checkOverdue(), deps.logger, 'overdue check failed')
   }
 
   /** When a step of `kind` opened at `openedAt` is due, or null when the kind has no deadline. */
@@ -51,19 +52,10 @@ export class DeadlineService {
 
   /** Runs the check every `intervalMs` (and once at once). */
   start(intervalMs: number): void {
-    const run = (): void => {
-      if (this.#running) return
-      this.#running = this.checkOverdue()
-        .catch((err: unknown) => { this.#d.logger.warn({ err }, 'overdue check failed'); return 0 })
-        .finally(() => { this.#running = undefined })
-    }
-    this.#timer = setInterval(run, intervalMs)
-    this.#timer.unref()
-    run()
+    this.#periodic.start(intervalMs)
   }
 
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer)
-    await this.#running
+    await this.#periodic.stop()
   }
 }

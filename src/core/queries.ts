@@ -114,7 +114,7 @@ export class QueryService {
 
     const rule = checkContent(env, d.validator, 'sync')
     const policy = d.policies.get(env.type)
-    if (policy === undefined) throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} has no query policy`, { detail: { type: env.type } })
+    if (policy === undefined) throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} has no query policy`, { detail: { messageType: env.type } })
 
     const plan = await planRoute(env, rule, asker, d.directory, d.db)
     const responder = plan.recipients[0] as Participant

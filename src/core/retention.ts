@@ -2,6 +2,7 @@ import type { Db } from '../store/db.ts'
 import { dropMonth, ensureMonths, listMonths, monthKey, purgeSettledBodies } from '../store/retention.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import { Periodic } from '../util/periodic.ts'
 
 export interface RetentionDeps {
   readonly db: Db
@@ -35,11 +36,11 @@ export interface Maintenance {
  */
 export class RetentionService {
   readonly #d: RetentionDeps
-  #timer: NodeJS.Timeout | undefined
-  #running: Promise<number> | undefined
+  readonly #periodic: Periodic
 
   constructor(deps: RetentionDeps) {
     this.#d = deps
+    this.#periodic = new Periodic(() => this.maintain(), deps.logger, 'retention round failed')
   }
 
   /** Purges every body due now, batch after batch; returns how many. */
@@ -89,19 +90,10 @@ export class RetentionService {
 
   /** Runs maintain() every `intervalMs` (and once at once). */
   start(intervalMs: number): void {
-    const run = (): void => {
-      if (this.#running) return
-      this.#running = this.maintain().then((m) => m.purged)
-        .catch((err: unknown) => { this.#d.logger.warn({ err }, 'retention round failed'); return 0 })
-        .finally(() => { this.#running = undefined })
-    }
-    this.#timer = setInterval(run, intervalMs)
-    this.#timer.unref()
-    run()
+    this.#periodic.start(intervalMs)
   }
 
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer)
-    await this.#running
+    await this.#periodic.stop()
   }
 }

@@ -13,6 +13,7 @@ import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, re
 import { getExchange, getSealedMessage } from '../store/exchanges.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
+import { Periodic } from '../util/periodic.ts'
 import type { Ledger } from '../ledger/index.ts'
 import type { AdapterContext, OutboundMessage, PartnerAdapter } from './adapter.ts'
 import { PartnerHttp } from './http.ts'
@@ -71,14 +72,14 @@ export class DeliveryService {
   /** One worker per recipient, by participant id. */
   readonly #workers = new Map<string, Worker<JobData>>()
   readonly #http = new PartnerHttp()
-  #sweeper: NodeJS.Timeout | undefined
+  readonly #sweeper: Periodic
   #watcher: NodeJS.Timeout | undefined
   #watching: Promise<void> | undefined
-  #sweeping: Promise<number> | undefined
   #closed = false
 
   constructor(deps: DeliveryDeps) {
     this.#d = deps
+    this.#sweeper = new Periodic(() => this.sweepOnce(), deps.logger, 'sweep failed')
   }
 
   #queue(recipient: string): Queue<JobData> {
@@ -234,16 +235,7 @@ export class DeliveryService {
 
   /** Starts the periodic sweeper (and sweeps once at once: after a crash, that is what repairs). */
   startSweeper(): void {
-    const run = (): void => {
-      if (this.#closed || this.#sweeping) return
-      this.#sweeping = this.sweepOnce().catch((err) => {
-        this.#d.logger.warn({ err }, 'sweep failed')
-        return 0
-      }).finally(() => { this.#sweeping = undefined })
-    }
-    this.#sweeper = setInterval(run, this.#d.config.delivery.sweepIntervalMs)
-    this.#sweeper.unref()
-    run()
+    if (!this.#closed) this.#sweeper.start(this.#d.config.delivery.sweepIntervalMs)
   }
 
   /** Re-enqueues pending deliveries that no queue holds; returns how many. */
@@ -428,9 +420,8 @@ export class DeliveryService {
   /** Stops workers, the sweeper and the queues; in-flight deliveries finish first. */
   async close(): Promise<void> {
     this.#closed = true
-    if (this.#sweeper) clearInterval(this.#sweeper)
     if (this.#watcher) clearInterval(this.#watcher)
-    await this.#sweeping
+    await this.#sweeper.stop()
     await this.#watching
     await Promise.all([...this.#workers.values()].map((w) => w.close().catch(() => {})))
     await Promise.all([...this.#queues.values()].map((q) => q.close().catch(() => {})))

@@ -2,10 +2,9 @@ import t from 'tap'
 import { migrate, openDb } from '../../src/store/db.ts'
 import { ensureMonths, listMonths } from '../../src/store/retention.ts'
 import { TestClock } from '../helpers/clock.ts'
-import { validFixture } from '../helpers/fixtures.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
 import { until } from '../helpers/wait.ts'
-import { World } from '../helpers/world.ts'
+import { retentionWorld } from '../helpers/retention-world.ts'
 
 // Issue 9 (part 7): exchanges, deliveries and timeline rows are partitioned by month, so an old
 // month drops whole. The migration moves existing rows into their months; rows of a month with no
@@ -53,35 +52,11 @@ t.test('the migration moves existing rows into their months', async (t) => {
 })
 
 t.test('old months drop whole, except one with a delivery still pending', async (t) => {
-  const REG = 'REG:231202'
-  const TAX = 'TAX:231202'
   const clock = new TestClock(new Date('2026-05-20T02:00:00Z'))
-  const w = await World.start({
-    label: 'partitions',
-    clock,
-    config: {
-      retention: { purgeAfterDays: 0, keepMonths: 2, checkIntervalMs: 3_600_000 },
-      delivery: { attempts: 1_000, backoffMs: 200, maxBackoffMs: 1_000, maxAgeSeconds: 365 * 86_400, sweepIntervalMs: 60_000, sweepGraceMs: 60_000, concurrency: 2, lockMs: 2_000, circuitFailures: 0 },
-    },
-    partners: [
-      { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'] },
-      { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },
-    ],
-  })
+  const { w, reg, tax, send, delivery } = await retentionWorld('partitions', clock, { purgeAfterDays: 0, keepMonths: 2 }, 400)
   t.teardown(() => w.close())
-  const reg = w.client(REG)
-  const tax = w.partner(TAX).server
-  const request = validFixture('tax.assessment.request')
   const retention = w.app.tb.retention
-  let n = 400
-  const send = async (): Promise<{ exchangeId: string; caseId: string; body: string }> => {
-    const caseId = `231202-2026-${String(n++).padStart(6, '0')}`
-    const env = reg.envelope({ ...request.envelope, caseId } as Parameters<typeof reg.envelope>[0])
-    const body = await reg.encrypt(await reg.sign(env))
-    return { exchangeId: (await reg.sendRaw(body, env.id)).exchangeId, caseId, body }
-  }
-  const status = async (exchangeId: string): Promise<string | undefined> =>
-    ((await reg.getExchange(exchangeId)).json as { deliveries?: Array<{ status: string }> }).deliveries?.[0]?.status
+  const status = async (exchangeId: string): Promise<string> => (await delivery(exchangeId)).status
 
   await until('the gateway makes the months of its clock at start', async () => (await listMonths(w.db)).includes('2026_07'))
   t.ok((await listMonths(w.db)).includes('2026_05'), 'May, June and July are made')

@@ -4,49 +4,18 @@ import { RetentionService } from '../../src/core/retention.ts'
 import { inTransaction } from '../../src/store/db.ts'
 import { lockUnpurged } from '../../src/store/retention.ts'
 import { TestClock } from '../helpers/clock.ts'
-import { validFixture } from '../helpers/fixtures.ts'
 import { until } from '../helpers/wait.ts'
-import { World } from '../helpers/world.ts'
+import { retentionWorld } from '../helpers/retention-world.ts'
 
 // Issue 9 (part 7): sealed bodies are purged retention.purgeAfterDays after the last delivery of
 // their exchange settles. Nothing still pending loses its body, the case views still answer, a
 // repeat of the same bytes still gets its receipt, and the evidence package says what was purged.
-const REG = 'REG:231202'
-const TAX = 'TAX:231202'
 const DAY = 86_400_000
 const clock = new TestClock(new Date('2026-11-02T02:00:00Z'))
-const w = await World.start({
-  label: 'retention',
-  clock,
-  config: {
-    retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
-    // Long enough that the month this test skips does not kill the delivery kept pending.
-    delivery: { attempts: 1_000, backoffMs: 200, maxBackoffMs: 1_000, maxAgeSeconds: 365 * 86_400, sweepIntervalMs: 60_000, sweepGraceMs: 60_000, concurrency: 2, lockMs: 2_000, circuitFailures: 0 },
-  },
-  partners: [
-    { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'] },
-    { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },
-  ],
-})
+const { w, tax, reg, send, delivery } = await retentionWorld('retention', clock, { purgeAfterDays: 30, keepMonths: 0 }, 300)
 t.teardown(() => w.close())
-const reg = w.client(REG)
-const tax = w.partner(TAX).server
-const request = validFixture('tax.assessment.request')
-let n = 300
 const retention = w.app.tb.retention
 
-interface Sent { exchangeId: string; messageId: string; caseId: string; body: string; receipt: string }
-async function send(): Promise<Sent> {
-  const caseId = `231202-2026-${String(n++).padStart(6, '0')}`
-  const env = reg.envelope({ ...request.envelope, caseId } as Parameters<typeof reg.envelope>[0])
-  const body = await reg.encrypt(await reg.sign(env))
-  const r = await reg.sendRaw(body, env.id)
-  return { exchangeId: r.exchangeId, messageId: env.id, caseId, body, receipt: r.receiptJws }
-}
-async function delivery(exchangeId: string): Promise<{ deliveryId: string; status: string; attempts: number }> {
-  const r = await reg.getExchange(exchangeId)
-  return (r.json as { deliveries: Array<{ deliveryId: string; status: string; attempts: number }> }).deliveries[0] as { deliveryId: string; status: string; attempts: number }
-}
 async function purgedAt(exchangeId: string): Promise<Date | null> {
   return (await w.db.query<{ p: Date | null }>('SELECT purged_at AS p FROM exchanges WHERE id = $1', [exchangeId])).rows[0]?.p ?? null
 }
