@@ -41,8 +41,9 @@ export function monthKey(at: Date): string {
 
 /**
  * One short transaction holding the schema's partition lock (one instance at a time makes or drops
- * months), waiting at most 5 s for table locks. Each touches the locks of one partitioned table
- * only, so it cannot close a deadlock cycle with an acceptance, which writes several.
+ * months), waiting at most 5 s for table locks. Each touches one partitioned table (and, for the
+ * timeline, first the cases its foreign key points at), in the order an acceptance locks them, so
+ * it cannot close a deadlock cycle with one.
  */
 async function underPartitionLock<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return inTransaction(db, async (tx) => {
@@ -99,7 +100,10 @@ export async function dropMonth(db: Db, month: string): Promise<'dropped' | 'pen
   })
   if (deliveries === 'pending') return 'pending'
   await underPartitionLock(db, async (tx) => {
-    if (await exists(tx, `case_events_p${month}`)) await tx.query(`DROP TABLE "case_events_p${month}"`)
+    if (!(await exists(tx, `case_events_p${month}`))) return
+    // Its foreign key to cases goes with it: cases first, in an acceptance's order (migration 0013).
+    await tx.query('LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE')
+    await tx.query(`DROP TABLE "case_events_p${month}"`)
   })
   await underPartitionLock(db, async (tx) => {
     await tx.query('DELETE FROM exchange_keys WHERE received_at >= $1 AND received_at < $2', [lo, hi])

@@ -16,7 +16,7 @@ const partitionOf = async (db: ReturnType<typeof openDb>, table: string, where: 
 
 t.test('the migration moves existing rows into their months', async (t) => {
   const schema = isolationName('partmig')
-  const db = openDb(DATABASE_URL, schema, 2)
+  const db = openDb(DATABASE_URL, schema, 4)
   t.teardown(async () => { await dropSchema(schema); await db.end() })
   await migrate(db, schema, '0011')
   const at = new Date('2025-03-14T08:00:00Z')
@@ -27,7 +27,7 @@ t.test('the migration moves existing rows into their months', async (t) => {
                   VALUES ('00000000-0000-7000-8000-000000000002', '00000000-0000-7000-8000-000000000001', 'TAX:231202', 'delivered', $1, $1, $1)`, [at])
   for (let i = 0; i < 3; i++) await db.query(`INSERT INTO case_events (case_id, at, event) VALUES ('231202-2025-000001', $1, 'message.accepted')`, [at])
 
-  t.same(await migrate(db, schema), ['0012_partitions.sql'])
+  t.same(await migrate(db, schema), ['0012_partitions.sql', '0013_partition_lock_order.sql'])
   t.same(await partitionOf(db, 'exchanges', 'true', []), ['exchanges_p2025_03'], 'the exchange is in its month')
   t.same(await partitionOf(db, 'deliveries', 'true', []), ['deliveries_p2025_03'], 'so is its delivery')
   t.same(await partitionOf(db, 'case_events', 'true', []), ['case_events_p2025_03', 'case_events_p2025_03', 'case_events_p2025_03'], 'and its timeline')
@@ -49,6 +49,24 @@ t.test('the migration moves existing rows into their months', async (t) => {
   t.same(await ensureMonths(db, [far]), ['exchanges_p2031_05', 'deliveries_p2031_05', 'case_events_p2031_05'])
   t.same(await partitionOf(db, 'case_events', 'at = $1', [far]), ['case_events_p2031_05'], 'moved into its month')
   t.same(await ensureMonths(db, [far]), [], 'made once')
+
+  // A month made while an acceptance holds its case: the acceptance locks the case, then writes
+  // the timeline; making a timeline partition locks cases too (its foreign key). In that order
+  // they wait for each other; the other way round PostgreSQL found a deadlock and one failed.
+  const accept = await db.connect()
+  try {
+    await accept.query('BEGIN')
+    await accept.query(`INSERT INTO cases (case_id, unit_code, opened_by, created_at) VALUES ('231202-2031-000002', 'U', 'REG:231202', now())`)
+    const making = ensureMonths(db, [new Date('2031-08-01T00:00:00Z')])
+    await until('the month\'s maker waits for the case', async () =>
+      (await db.query(`SELECT 1 FROM pg_locks WHERE relation = 'cases'::regclass AND NOT granted`)).rowCount === 1)
+    await accept.query(`INSERT INTO case_events (case_id, at, event) VALUES ('231202-2031-000002', '2031-08-02T00:00:00Z', 'message.accepted')`)
+    await accept.query('COMMIT')
+    t.same(await making, ['exchanges_p2031_08', 'deliveries_p2031_08', 'case_events_p2031_08'], 'both went through')
+    t.same(await partitionOf(db, 'case_events', `case_id = '231202-2031-000002'`, []), ['case_events_p2031_08'], 'the timeline row moved into its new month')
+  } finally {
+    accept.release()
+  }
 })
 
 t.test('old months drop whole, except one with a delivery still pending', async (t) => {
