@@ -3,7 +3,7 @@ import { basename, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { certificateRequest, PrivateKey, PublicKey, type KeyKind, type Suite } from '../crypto/index.ts'
-import { checkParticipantId } from '../core/formats.ts'
+import { checkParticipantId, CREDIT_CODE_ROLES } from '../core/formats.ts'
 import { allRules } from '../core/message-types.ts'
 import { ROLES, type Role } from '../core/roles.ts'
 import { UsageError } from './usage.ts'
@@ -64,7 +64,7 @@ export async function partnerCommand(args: string[]): Promise<number> {
 
   const send = allRules().filter((r) => r.from === role).map((r) => r.type)
   const receive = allRules().filter((r) => r.to.includes(role)).map((r) => r.type)
-  const divisions = values.division ?? (role === 'BANK' ? [] : [values.code])
+  const divisions = values.division ?? (CREDIT_CODE_ROLES.has(role) ? [] : [values.code])
   const endpoint = values.endpoint ?? 'https://partner.example/tongban/inbox'
   const entry = {
     id, name, ...(divisions.length > 0 ? { divisions } : {}),

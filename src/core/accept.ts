@@ -13,6 +13,7 @@ import { JWS_TYP } from './verify.ts'
 import { caseEffects } from './case-effects.ts'
 import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
+import { caseIdIssuer } from './formats.ts'
 import type { MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
 import { makeEntry, tagged } from '../ledger/index.ts'
@@ -196,7 +197,9 @@ export class AcceptService {
           caseId: env.caseId, unitCode: env.unitCode ?? '', recipients,
           // Registration centres issue case ids (受理编号), each in its own divisions' namespace: only
           // they open cases, and only under a prefix of theirs (no squatting another centre's ids).
-          mayCreate: sender.role === 'REG' && sender.divisions.includes(env.caseId.slice(0, 6)),
+          // Courts open theirs (查封) in a namespace of their own: a `J` serial (formats.ts caseIdIssuer).
+          mayCreate: sender.divisions.includes(env.caseId.slice(0, 6)) && caseIdIssuer(env.caseId) === sender.role &&
+            (sender.role === 'REG' || (sender.role === 'COURT' && rule.courtOpensCase === true)),
           mayJoin: rule.joinsCase === true && plan.joins === true,
           // A refusal answers an applicant without admitting it to the case.
           involvesRecipients: close?.outcome !== 'rejected',

@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats'
 import { PkiError, SAMPLE_KEYS, TrustStore, type CertificateInfo, type KeyState, type KeyUse, type PublicKey } from '../crypto/index.ts'
 import { systemClock, type Clock } from '../util/ids.ts'
 import { AddressSet } from '../util/cidr.ts'
-import { checkParticipantId } from './formats.ts'
+import { checkParticipantId, CREDIT_CODE_ROLES } from './formats.ts'
 import { splitParticipantId, type Role } from './roles.ts'
 
 export interface HttpSettings {
@@ -229,8 +229,10 @@ export class Directory {
       }
       if (seen.has(p.id)) problems.push(`${at}/id: participant listed twice`)
       seen.add(p.id)
-      const divisions = p.divisions ?? (parts.role === 'BANK' ? [] : [parts.code])
-      if (ROUTED_ROLES.includes(parts.role)) {
+      const divisions = p.divisions ?? (CREDIT_CODE_ROLES.has(parts.role) ? [] : [parts.code])
+      // A court's divisions are where it opens cases (a J serial of theirs): one court per division,
+      // so two courts never number into one namespace.
+      if (ROUTED_ROLES.includes(parts.role) || parts.role === 'COURT') {
         for (const d of divisions) {
           const other = routes.get(`${parts.role}/${d}`)
           if (other !== undefined) problems.push(`${at}/divisions: ${parts.role} for division ${d} is already ${other}`)

@@ -159,6 +159,8 @@ export function checkUscc(code: string): string | null {
 // ── Participant id (DESIGN §3) ──────────────────────────────────────────────────────────────
 
 const PARTICIPANT_ROLES = new Set(['REG', 'TAX', 'HOUSING', 'BANK', 'COURT'])
+/** Roles whose CODE is the body's unified social credit code (DESIGN §3); the others use their division. */
+export const CREDIT_CODE_ROLES: ReadonlySet<string> = new Set(['BANK', 'COURT'])
 const SUBSYSTEM = /^[a-z0-9][a-z0-9_-]{0,31}$/
 
 /** Why a participant id `ROLE:CODE[:SUBSYSTEM]` is invalid, if it is. */
@@ -168,9 +170,9 @@ export function participantIdFault(id: string): FormatFault | null {
   if (role === 'OPS') return fault('operator', 'OPS ids are gateway operators, not participants')
   if (parts.length < 2 || parts.length > 3) return fault('shape', 'a participant id is ROLE:CODE or ROLE:CODE:SUBSYSTEM')
   if (!PARTICIPANT_ROLES.has(role)) return fault('role', 'the role of a participant id must be REG, TAX, HOUSING, BANK or COURT')
-  if (role === 'BANK') {
+  if (CREDIT_CODE_ROLES.has(role)) {
     const f = usccFault(code)
-    if (f !== null) return fault('code', `the code of a BANK participant is its unified social credit code: ${f.message}`)
+    if (f !== null) return fault('code', `the code of a ${role} participant is its unified social credit code: ${f.message}`)
   } else {
     const f = divisionFault(code)
     if (f !== null) return fault('code', `the code of a government participant is its division: ${f.message}`)
@@ -266,13 +268,22 @@ export function uuidFault(value: string): FormatFault | null {
  * the centre that opened the case, its 4-digit year and a serial of 1–12 digits, joined by
  * hyphens (231202-2026-000123). The serial's width varies between registration systems (6 to
  * 10 digits are common), hence the lenient length.
+ *
+ * A court's case (查封, 解封) has its own namespace: the serial is `J` and 1–11 digits
+ * (231202-2026-J000101), the division one of the court's. Registration centres never issue a
+ * `J` serial, so a court cannot take a centre's number, nor a centre a court's.
  */
 export function caseIdFault(value: string): FormatFault | null {
-  const m = /^(\d{6})-(\d{4})-(\d{1,12})$/.exec(value)
-  if (m === null) return fault('case-id', 'a case id (受理编号) is a 6-digit division code, a 4-digit year and a serial of 1–12 digits, joined by hyphens (e.g. 110105-2026-000123)')
+  const m = /^(\d{6})-(\d{4})-(\d{1,12}|J\d{1,11})$/.exec(value)
+  if (m === null) return fault('case-id', 'a case id (受理编号) is a 6-digit division code, a 4-digit year and a serial of 1–12 digits (a court\'s case: J and 1–11 digits), joined by hyphens (e.g. 110105-2026-000123, 110105-2026-J000101)')
   const d = divisionFault(m[1] as string)
-  if (d !== null) return fault('division', `the first part of a case id (受理编号) is the division of the registration centre: ${d.message}`)
+  if (d !== null) return fault('division', `the first part of a case id (受理编号) is the division of the registration centre or court that opened it: ${d.message}`)
   return null
+}
+
+/** Who may open a case of this id: a registration centre (a serial of digits) or a court (a `J` serial). */
+export function caseIdIssuer(caseId: string): 'REG' | 'COURT' {
+  return /-J\d+$/.test(caseId) ? 'COURT' : 'REG'
 }
 
 /** null when `value` is a case id, else the reason. */

@@ -34,6 +34,12 @@ export interface MessageTypeRule {
   readonly joinsCase?: boolean
   /** The sender must serve the unit's division (属地: a housing bureau files only for units of its divisions). */
   readonly senderServesUnit?: boolean
+  /**
+   * A court may open a new case with this type, in its own namespace (a `J` serial, one of its
+   * divisions: formats.ts caseIdIssuer). A registration centre may open a case with any of its
+   * types; other roles never open one.
+   */
+  readonly courtOpensCase?: boolean
 }
 
 const RULES: readonly MessageTypeRule[] = [
@@ -47,6 +53,14 @@ const RULES: readonly MessageTypeRule[] = [
   { type: 'mortgage.registration.rejected', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'rejected' } } },
   { type: 'preregistration.completed', kind: 'async', from: 'REG', to: ['BANK', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
   { type: 'registration.completed', kind: 'async', from: 'REG', to: ['TAX', 'BANK', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
+  // Courts (在线查封/解封): a seizure opens the court's case and its seizure step at the registration
+  // centre of the unit's division; a release, on the same case, opens the release step.
+  { type: 'judicial.seizure.request', kind: 'async', from: 'COURT', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'seizure' }, bodyUnitCode: '/property/unitCode', courtOpensCase: true },
+  { type: 'judicial.seizure.completed', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'seizure', outcome: 'completed' } } },
+  { type: 'judicial.seizure.rejected', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'seizure', outcome: 'rejected' } } },
+  { type: 'judicial.release.request', kind: 'async', from: 'COURT', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'release' }, bodyUnitCode: '/property/unitCode' },
+  { type: 'judicial.release.completed', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'completed' } } },
+  { type: 'judicial.release.rejected', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'rejected' } } },
 ]
 
 const BY_TYPE = new Map(RULES.map((r) => [r.type, r]))

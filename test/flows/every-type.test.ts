@@ -11,18 +11,21 @@ const REG_WK = 'REG:231221'
 const TAX = 'TAX:231202'
 const HOUSING = 'HOUSING:231200'
 const BANK = 'BANK:91230100MA1B2C3D49:suihua'
-const SENDER: Record<string, string> = { reg: REG, tax: TAX, housing: HOUSING, bank: BANK }
+const COURT = 'COURT:11231202MB00123459'
+const SENDER: Record<string, string> = { reg: REG, tax: TAX, housing: HOUSING, bank: BANK, court: COURT }
+const JUDICIAL_ANSWERS = ['judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected']
 
 const partners = (suite: Suite) => [
   {
     id: REG, suite, divisions: ['231202'],
-    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request'],
+    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', ...JUDICIAL_ANSWERS],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request'],
   },
   { id: REG_WK, suite, send: [], receive: ['mortgage.query', 'housing.contract.filed'] },
   { id: TAX, suite, send: ['tax.payment.completed', 'tax.assessment.rejected'], receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'] },
   { id: HOUSING, suite, divisions: ['231200'], send: ['housing.contract.filed'], receive: ['registration.completed'] },
   { id: BANK, suite, send: ['mortgage.query', 'mortgage.registration.request'], receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'] },
+  { id: COURT, suite, divisions: ['231202'], send: ['judicial.seizure.request', 'judicial.release.request'], receive: JUDICIAL_ANSWERS },
 ]
 
 for (const suite of ['national', 'international'] as const) {
@@ -114,6 +117,53 @@ for (const suite of ['national', 'international'] as const) {
       const c = await caseOf(REG)
       const ex = c.exchanges.find((e) => e.type === 'registration.completed')
       t.same(ex?.deliveries.map((d) => d.recipient).sort(), [BANK, HOUSING, TAX], 'one delivery per recipient, on the case')
+    })
+
+    t.test('judicial.seizure.request (查封) → the REG of the unit\'s division; opens the court\'s case and its seizure step', async (t) => {
+      const f = validFixture('judicial.seizure.request', (x) => !x.file.includes('waiting'))
+      const caseId = f.envelope.caseId as string
+      await send(f)
+      await waitFor(REG, 'judicial.seizure.request')
+      t.equal(got(REG_WK, 'judicial.seizure.request'), 0)
+      const c = await caseOf(COURT, caseId)
+      t.same(c.steps.map((s) => [s.kind, s.status]), [['seizure', 'open']])
+      t.ok(c.steps[0]?.dueAt, 'it has a deadline')
+      t.same([...c.participants].sort(), [COURT, REG])
+    })
+
+    t.test('judicial.seizure.completed → the court that asked; closes the seizure step', async (t) => {
+      const f = validFixture('judicial.seizure.completed')
+      await send(f)
+      await waitFor(COURT, 'judicial.seizure.completed')
+      t.same((await caseOf(COURT, f.envelope.caseId)).steps.map((s) => [s.kind, s.status]), [['seizure', 'completed']])
+    })
+
+    t.test('judicial.release.request (解封) on the same case → the REG; opens the release step', async (t) => {
+      const f = validFixture('judicial.release.request')
+      await send(f)
+      await waitFor(REG, 'judicial.release.request')
+      t.same((await caseOf(REG, f.envelope.caseId)).steps.map((s) => [s.kind, s.status]), [['seizure', 'completed'], ['release', 'open']])
+    })
+
+    t.test('judicial.release.completed → the court; closes the release step', async (t) => {
+      const f = validFixture('judicial.release.completed')
+      await send(f)
+      await waitFor(COURT, 'judicial.release.completed')
+      t.same((await caseOf(COURT, f.envelope.caseId)).steps.map((s) => [s.kind, s.status]), [['seizure', 'completed'], ['release', 'completed']])
+    })
+
+    t.test('judicial.seizure.rejected and judicial.release.rejected → the court (a waiting seizure, 轮候查封)', async (t) => {
+      const waiting = validFixture('judicial.seizure.request', (x) => x.file.includes('waiting'))
+      const caseId = waiting.envelope.caseId as string
+      await send(waiting)
+      await waitFor(REG, 'judicial.seizure.request', 2)
+      await send(validFixture('judicial.seizure.rejected'), { caseId })
+      await waitFor(COURT, 'judicial.seizure.rejected')
+      await send(validFixture('judicial.release.request'), { caseId })
+      await waitFor(REG, 'judicial.release.request', 2)
+      await send(validFixture('judicial.release.rejected'), { caseId })
+      await waitFor(COURT, 'judicial.release.rejected')
+      t.same((await caseOf(COURT, caseId)).steps.map((s) => [s.kind, s.status]), [['seizure', 'rejected'], ['release', 'rejected']])
     })
 
     t.test('every invalid fixture is refused with the error it names', async (t) => {

@@ -19,7 +19,7 @@ export interface Fixture {
 }
 
 const ROOT = fileURLToPath(new URL('../fixtures/', import.meta.url))
-const AGENCIES = ['reg', 'tax', 'housing', 'bank']
+const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court']
 
 let cache: Fixture[] | undefined
 

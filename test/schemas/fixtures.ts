@@ -10,7 +10,7 @@ export interface Fixture {
   readonly expect?: { code: string; pointer: string; rule: string }
 }
 
-export const AGENCIES = ['reg', 'tax', 'housing', 'bank'] as const
+export const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court'] as const
 
 /** The participant that sends each agency's fixtures in these tests. */
 export const SENDERS: Record<Fixture['agency'], string> = {
@@ -18,6 +18,7 @@ export const SENDERS: Record<Fixture['agency'], string> = {
   tax: 'TAX:231202',
   housing: 'HOUSING:231200',
   bank: 'BANK:91230100MA1B2C3D49:suihua',
+  court: 'COURT:11231202MB00123459',
 }
 
 const root = new URL('../fixtures/', import.meta.url)
