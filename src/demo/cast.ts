@@ -9,6 +9,8 @@ export interface Role {
   readonly suite: Suite
   readonly send: readonly string[]
   readonly receive: readonly string[]
+  /** Where a participant identified by its credit code works (a court: where it opens cases). */
+  readonly divisions?: readonly string[]
   readonly adapter?: string
   readonly adapterOptions?: Record<string, unknown>
 }
@@ -17,8 +19,8 @@ export interface Role {
 export const CAST = {
   reg: {
     id: 'REG:231202', name: '绥化市北林区不动产登记中心', suite: 'national',
-    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request'],
+    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', 'judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request'],
   },
   tax: {
     id: 'TAX:231202', name: '国家税务总局绥化市北林区税务局', suite: 'national',
@@ -37,6 +39,11 @@ export const CAST = {
     id: 'BANK:91230100MA1B2C3D49:suihua', name: '示范银行绥化分行', suite: 'international',
     send: ['mortgage.query', 'mortgage.registration.request'],
     receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'],
+  },
+  court: {
+    id: 'COURT:11231202MB00123459', name: '绥化市北林区人民法院', suite: 'national', divisions: ['231202'],
+    send: ['judicial.seizure.request', 'judicial.release.request'],
+    receive: ['judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected'],
   },
 } as const satisfies Record<string, Role>
 

@@ -17,6 +17,7 @@ import { LegacyTaxSystem } from '../../adapters/legacy-tax/reference-partner.ts'
 import { legacyTaxBureau, wangkuiTransfer } from './scenes/wangkui.ts'
 import { formatCase, type CaseDoc } from './print.ts'
 import { taxBureau } from './scenes/transfer.ts'
+import { addSeizedUnit, seizureAndRelease, seizureDesk } from './scenes/court.ts'
 import { morningRegister, preRegistration, registrationCentre, SALE, secondHandSale, type DayCast } from './scenes/day.ts'
 
 const OPTIONS = {
@@ -43,7 +44,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'tongban-demo-'))
   const logFile = values.log !== undefined ? resolve(values.log) : join(tmp, 'gateway.log')
 
-  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui]
+  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui, CAST.court]
   const gatewayKeys = GatewayKeyring.load(join(certs, 'gateway'), 'TONGBAN').publicKeys().signing
   const agencies = new Map<string, SimulatedAgency>()
   const directory: Array<Record<string, unknown>> = []
@@ -53,7 +54,7 @@ export async function runDemo(args: string[]): Promise<number> {
     const base = await agency.listen()
     agencies.set(role.id, agency)
     directory.push({
-      id: role.id, name: role.name,
+      id: role.id, name: role.name, ...(role.divisions ? { divisions: role.divisions } : {}),
       signingKeys: [{ kid: keys.signingKey.kid, publicKey: keys.signingKey.publicKey.toPem() }],
       encryptionKey: { kid: keys.encryptionKey.kid, publicKey: keys.encryptionKey.publicKey.toPem() },
       endpoint: `${base}/inbox`, queryEndpoint: `${base}/query`, adapter: role.adapter ?? 'native',
@@ -80,7 +81,7 @@ export async function runDemo(args: string[]): Promise<number> {
       allowSampleKeys: true,
       listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile }, metrics: { enabled: true, host: '127.0.0.1', port: 0 }, console: { enabled: false },
       delivery: { attempts: 8, backoffMs: 200, maxBackoffMs: 2_000, maxAgeSeconds: 3_600, sweepIntervalMs: 2_000, sweepGraceMs: 2_000, concurrency: 4, lockMs: 10_000 },
-      deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5 } },
+      deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1 } },
     },
   })
   await resetDemoState(config)
@@ -98,6 +99,8 @@ export async function runDemo(args: string[]): Promise<number> {
     const cast: DayCast = { reg: agency(CAST.reg.id), tax: agency(CAST.tax.id), housing: agency(CAST.housing.id), bank: agency(CAST.bank.id) }
     const register = morningRegister()
     registrationCentre(cast.reg, register)
+    addSeizedUnit(register)
+    seizureDesk(cast.reg, register)
     taxBureau(cast.tax)
 
     const started = Date.now()
@@ -108,11 +111,13 @@ export async function runDemo(args: string[]): Promise<number> {
     process.stdout.write('\n— Later: a sale in 望奎县, whose tax bureau runs a legacy system (flat JSON, 万元, HMAC-SM3) —\n')
     legacyTaxBureau(legacy, (text) => say(LEGACY_TAX.name, text))
     const wkCase = await wangkuiTransfer(agency(CAST.regWangkui.id))
+    process.stdout.write('\n— A court seizes a unit online, a bank\'s query shows it, the court releases it (在线查封 → 抵押查询 → 解封) —\n')
+    const courtCase = await seizureAndRelease(agency(CAST.court.id), cast.bank)
 
     await Promise.all([...agencies.values()].map((a) => a.settle()))
     await settleDeliveries(config)
     process.stdout.write('\n— The cases as the registration centre sees them (GET /v1/cases/:caseId) —\n')
-    for (const [caseId, viewer] of [[SALE.caseId, cast.reg], [preCase, cast.reg], [wkCase, agency(CAST.regWangkui.id)]] as const) {
+    for (const [caseId, viewer] of [[SALE.caseId, cast.reg], [preCase, cast.reg], [wkCase, agency(CAST.regWangkui.id)], [courtCase, cast.reg]] as const) {
       const c = await viewer.client.getCase(caseId)
       process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
     }

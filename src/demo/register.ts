@@ -20,6 +20,21 @@ export interface RegisteredMortgage {
   status: 'current' | 'historical'
 }
 
+/** A seizure on the register (查封登记), as a court's notice had it entered. */
+export interface RegisteredSeizure {
+  readonly court: string
+  /** 查封文号 CFWH: the ruling. */
+  readonly documentNumber: string
+  /** 协助执行通知书文号: what the court's release names. */
+  readonly notice: string
+  /** 业务号 YWH of the seizure's registration. */
+  readonly registrationNumber: string
+  readonly kind: 'seizure' | 'pre-seizure' | 'waiting'
+  readonly from: string
+  readonly to?: string
+  readonly registeredAt: string
+}
+
 /** One unit on the register: its title and encumbrances. */
 export interface RegisteredUnit {
   readonly unitCode: string
@@ -30,6 +45,7 @@ export interface RegisteredUnit {
   registeredAt: string
   readonly mortgages: RegisteredMortgage[]
   readonly preregistrations: Array<{ kind: string; certificateNumber: string; registeredAt: string }>
+  readonly seizures: RegisteredSeizure[]
 }
 
 /**
@@ -71,7 +87,8 @@ export class DemoRegister {
         mortgagee: m.mortgagee, mortgageType: m.mortgageType, ...(m.mortgageType === 'ordinary' ? { securedAmount: m.amount } : { maxAmount: m.amount }),
         term: m.term, rank: m.rank, certificateNumber: m.certificateNumber, registeredAt: m.registeredAt, status: m.status,
       })),
-      seizures: [], objections: [],
+      seizures: u.seizures.map((s) => ({ court: s.court, documentNumber: s.documentNumber, kind: s.kind, from: s.from, ...(s.to !== undefined ? { to: s.to } : {}), registeredAt: s.registeredAt })),
+      objections: [],
       preregistrations: u.preregistrations,
     }
   }

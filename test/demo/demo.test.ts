@@ -53,6 +53,17 @@ t.test('the legacy tax bureau answers in its own format, and the centre gets 完
   t.match(out, /step tax\s+completed REG:231221 → TAX:231221/)
 })
 
+t.test('a court seizes a unit, the bank\'s query shows the seizure, the court releases it', async (t) => {
+  t.match(out, /\[绥化市北林区人民法院\] sent the seizure \(2026\)黑1202执118号之一 of unit 231202003004GB00012F00030502 on its case 231202-2026-J000118/)
+  t.match(out, /seizure registered: 业务号 \d+; its step completed, due \S+ \(1 working day\), in time/)
+  t.match(out, /pre-loan query on unit 231202003004GB00012F00030502: SEIZED — seizure by 绥化市北林区人民法院, \(2026\)黑1202执118号之一/, 'between seizure and release the bank sees the seizure')
+  t.match(out, /pre-loan query again: no seizure any more/, 'after the release it does not')
+  t.match(out, /case 231202-2026-J000118 — unit 231202 003004 GB00012 F00030502 — participants COURT:11231202MB00123459, REG:231202/)
+  t.match(out, /step seizure\s+completed COURT:11231202MB00123459 → REG:231202/)
+  t.match(out, /step release\s+completed COURT:11231202MB00123459 → REG:231202/)
+  t.notMatch(out, /231202197206113019/, 'the debtor\'s ID number is not printed')
+})
+
 t.test('the bank saw the seller masked', async (t) => {
   t.match(out, /owners as the bank may see them: 刘\*\* 231\*{11}3012/)
   t.notMatch(out, new RegExp(SELLER.idNumber), 'the seller\'s ID number never reached the bank in clear')

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 
 /** One file of test/fixtures/<agency>/<case>.json (agency = the sender's). */
 export interface Fixture {
-  readonly agency: 'reg' | 'tax' | 'housing' | 'bank'
+  readonly agency: 'reg' | 'tax' | 'housing' | 'bank' | 'court'
   readonly file: string
   readonly description: string
   readonly envelope: { type: string; v: number; caseId?: string; unitCode?: string; body: Record<string, unknown> }

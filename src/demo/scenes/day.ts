@@ -37,13 +37,13 @@ export function morningRegister(): DemoRegister {
       mortgagee: OTHER_BANK, mortgageType: 'ordinary', amount: '350000.00', term: { start: '2019-06-01', end: '2039-05-31' },
       rank: 1, certificateNumber: '黑(2019)绥化市不动产证明第0004567号', registeredAt: '2019-06-05T11:00:00+08:00', status: 'current',
     }],
-    preregistrations: [],
+    preregistrations: [], seizures: [],
   })
   r.add({
     unitCode: '231202003004GB00012F00020301', location: '绥化市北林区康庄路9号2幢3单元301室', buildingArea: '98.56',
     certificateNumber: '黑(2024)绥化市不动产权第0029001号', registeredAt: '2024-06-30T10:00:00+08:00',
     owners: [{ name: '绥化示范房地产开发有限公司', idType: '8', idNumber: '91231202MA1D5E6F7Y', phone: '04558888888', address: '绥化市北林区康庄路9号' }],
-    mortgages: [], preregistrations: [],
+    mortgages: [], preregistrations: [], seizures: [],
   })
   return r
 }
