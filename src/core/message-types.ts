@@ -23,7 +23,8 @@ export interface StepEffect {
 export interface MessageTypeRule {
   readonly type: string
   readonly kind: 'async' | 'sync'
-  readonly from: Role
+  /** The roles that may send it (a provident fund centre lends like a bank). */
+  readonly from: readonly Role[]
   readonly to: readonly Role[]
   readonly route: RouteKind
   readonly needs: { readonly caseId: boolean; readonly unitCode: boolean }
@@ -43,24 +44,24 @@ export interface MessageTypeRule {
 }
 
 const RULES: readonly MessageTypeRule[] = [
-  { type: 'tax.assessment.request', kind: 'async', from: 'REG', to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' }, bodyUnitCode: '/property/unitCode', senderServesUnit: true },
-  { type: 'tax.payment.completed', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'completed' } } },
-  { type: 'tax.assessment.rejected', kind: 'async', from: 'TAX', to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'rejected' } } },
-  { type: 'housing.contract.filed', kind: 'async', from: 'HOUSING', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode', senderServesUnit: true },
-  { type: 'mortgage.query', kind: 'sync', from: 'BANK', to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false }, bodyUnitCode: '/unitCode' },
-  { type: 'mortgage.registration.request', kind: 'async', from: 'BANK', to: ['REG'], route: 'case-owner', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode', joinsCase: true },
-  { type: 'mortgage.registration.completed', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } } },
-  { type: 'mortgage.registration.rejected', kind: 'async', from: 'REG', to: ['BANK'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'rejected' } } },
-  { type: 'preregistration.completed', kind: 'async', from: 'REG', to: ['BANK', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
-  { type: 'registration.completed', kind: 'async', from: 'REG', to: ['TAX', 'BANK', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
+  { type: 'tax.assessment.request', kind: 'async', from: ['REG'], to: ['TAX'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'tax' }, bodyUnitCode: '/property/unitCode', senderServesUnit: true },
+  { type: 'tax.payment.completed', kind: 'async', from: ['TAX'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'completed' } } },
+  { type: 'tax.assessment.rejected', kind: 'async', from: ['TAX'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'tax', outcome: 'rejected' } } },
+  { type: 'housing.contract.filed', kind: 'async', from: ['HOUSING'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode', senderServesUnit: true },
+  { type: 'mortgage.query', kind: 'sync', from: ['BANK', 'FUND'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false }, bodyUnitCode: '/unitCode' },
+  { type: 'mortgage.registration.request', kind: 'async', from: ['BANK', 'FUND'], to: ['REG'], route: 'case-owner', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode', joinsCase: true },
+  { type: 'mortgage.registration.completed', kind: 'async', from: ['REG'], to: ['BANK', 'FUND'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } } },
+  { type: 'mortgage.registration.rejected', kind: 'async', from: ['REG'], to: ['BANK', 'FUND'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'rejected' } } },
+  { type: 'preregistration.completed', kind: 'async', from: ['REG'], to: ['BANK', 'FUND', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
+  { type: 'registration.completed', kind: 'async', from: ['REG'], to: ['TAX', 'BANK', 'FUND', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
   // Courts (在线查封/解封): a seizure opens the court's case and its seizure step at the registration
   // centre of the unit's division; a release, on the same case, opens the release step.
-  { type: 'judicial.seizure.request', kind: 'async', from: 'COURT', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'seizure' }, bodyUnitCode: '/property/unitCode', courtOpensCase: true },
-  { type: 'judicial.seizure.completed', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'seizure', outcome: 'completed' } } },
-  { type: 'judicial.seizure.rejected', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'seizure', outcome: 'rejected' } } },
-  { type: 'judicial.release.request', kind: 'async', from: 'COURT', to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'release' }, bodyUnitCode: '/property/unitCode' },
-  { type: 'judicial.release.completed', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'completed' } } },
-  { type: 'judicial.release.rejected', kind: 'async', from: 'REG', to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'rejected' } } },
+  { type: 'judicial.seizure.request', kind: 'async', from: ['COURT'], to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'seizure' }, bodyUnitCode: '/property/unitCode', courtOpensCase: true },
+  { type: 'judicial.seizure.completed', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'seizure', outcome: 'completed' } } },
+  { type: 'judicial.seizure.rejected', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'seizure', outcome: 'rejected' } } },
+  { type: 'judicial.release.request', kind: 'async', from: ['COURT'], to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'release' }, bodyUnitCode: '/property/unitCode' },
+  { type: 'judicial.release.completed', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'completed' } } },
+  { type: 'judicial.release.rejected', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'rejected' } } },
 ]
 
 const BY_TYPE = new Map(RULES.map((r) => [r.type, r]))

@@ -1,5 +1,5 @@
 /** The kinds of agency that connect to the gateway (the ROLE of a participant id). */
-export const ROLES = ['REG', 'TAX', 'HOUSING', 'BANK', 'COURT'] as const
+export const ROLES = ['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT'] as const
 export type Role = (typeof ROLES)[number]
 
 /** The parts of a participant id `ROLE:CODE[:SUBSYSTEM]`. */

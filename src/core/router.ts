@@ -25,7 +25,7 @@ function forbidden(message: string): TongbanError {
  * the type, each recipient to receive it, and both roles must fit the type's rule.
  */
 export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
-  if (sender.role !== rule.from || !sender.send.has(env.type)) throw forbidden(`${sender.id} may not send ${env.type}`)
+  if (!rule.from.includes(sender.role) || !sender.send.has(env.type)) throw forbidden(`${sender.id} may not send ${env.type}`)
   if (rule.senderServesUnit === true && env.unitCode !== undefined) {
     const division = divisionOfUnitCode(env.unitCode)
     if (!sender.divisions.some((d) => divisionCovers(d, division))) throw forbidden(`${sender.id} does not serve division ${division}`)

@@ -40,6 +40,11 @@ export const CAST = {
     send: ['mortgage.query', 'mortgage.registration.request'],
     receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'],
   },
+  fund: {
+    id: 'FUND:12231200MB07654323', name: '绥化市住房公积金管理中心', suite: 'international',
+    send: ['mortgage.query', 'mortgage.registration.request'],
+    receive: ['mortgage.registration.completed', 'mortgage.registration.rejected', 'registration.completed'],
+  },
   court: {
     id: 'COURT:11231202MB00123459', name: '绥化市北林区人民法院', suite: 'national', divisions: ['231202'],
     send: ['judicial.seizure.request', 'judicial.release.request'],

@@ -18,6 +18,7 @@ import { legacyTaxBureau, wangkuiTransfer } from './scenes/wangkui.ts'
 import { formatCase, type CaseDoc } from './print.ts'
 import { taxBureau } from './scenes/transfer.ts'
 import { addSeizedUnit, seizureAndRelease, seizureDesk } from './scenes/court.ts'
+import { addFundSaleUnit, providentFundLoan } from './scenes/fund.ts'
 import { morningRegister, preRegistration, registrationCentre, SALE, secondHandSale, type DayCast } from './scenes/day.ts'
 
 const OPTIONS = {
@@ -44,7 +45,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'tongban-demo-'))
   const logFile = values.log !== undefined ? resolve(values.log) : join(tmp, 'gateway.log')
 
-  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui, CAST.court]
+  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui, CAST.fund, CAST.court]
   const gatewayKeys = GatewayKeyring.load(join(certs, 'gateway'), 'TONGBAN').publicKeys().signing
   const agencies = new Map<string, SimulatedAgency>()
   const directory: Array<Record<string, unknown>> = []
@@ -100,6 +101,7 @@ export async function runDemo(args: string[]): Promise<number> {
     const register = morningRegister()
     registrationCentre(cast.reg, register)
     addSeizedUnit(register)
+    addFundSaleUnit(register)
     seizureDesk(cast.reg, register)
     taxBureau(cast.tax)
 
@@ -111,13 +113,15 @@ export async function runDemo(args: string[]): Promise<number> {
     process.stdout.write('\n— Later: a sale in 望奎县, whose tax bureau runs a legacy system (flat JSON, 万元, HMAC-SM3) —\n')
     legacyTaxBureau(legacy, (text) => say(LEGACY_TAX.name, text))
     const wkCase = await wangkuiTransfer(agency(CAST.regWangkui.id))
+    process.stdout.write('\n— A provident-fund loan: the fund centre lends like a bank (公积金贷款: 贷前查询 → 抵押登记 → 登簿) —\n')
+    const fundCase = await providentFundLoan(cast.reg, agency(CAST.fund.id), register)
     process.stdout.write('\n— A court seizes a unit online, a bank\'s query shows it, the court releases it (在线查封 → 抵押查询 → 解封) —\n')
     const courtCase = await seizureAndRelease(agency(CAST.court.id), cast.bank)
 
     await Promise.all([...agencies.values()].map((a) => a.settle()))
     await settleDeliveries(config)
     process.stdout.write('\n— The cases as the registration centre sees them (GET /v1/cases/:caseId) —\n')
-    for (const [caseId, viewer] of [[SALE.caseId, cast.reg], [preCase, cast.reg], [wkCase, agency(CAST.regWangkui.id)], [courtCase, cast.reg]] as const) {
+    for (const [caseId, viewer] of [[SALE.caseId, cast.reg], [preCase, cast.reg], [wkCase, agency(CAST.regWangkui.id)], [fundCase, cast.reg], [courtCase, cast.reg]] as const) {
       const c = await viewer.client.getCase(caseId)
       process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
     }

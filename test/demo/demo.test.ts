@@ -55,13 +55,22 @@ t.test('the legacy tax bureau answers in its own format, and the centre gets 完
 
 t.test('a court seizes a unit, the bank\'s query shows the seizure, the court releases it', async (t) => {
   t.match(out, /\[绥化市北林区人民法院\] sent the seizure \(2026\)黑1202执118号之一 of unit 231202003004GB00012F00030502 on its case 231202-2026-J000118/)
-  t.match(out, /seizure registered: 业务号 \d+; its step completed, due \S+ \(1 working day\), in time/)
+  t.match(out, /seizure registered: 业务号 \d+; its step completed, due end of \d{4}-\d{2}-\d{2} \(CST\) \(1 working day\), in time/)
   t.match(out, /pre-loan query on unit 231202003004GB00012F00030502: SEIZED — seizure by 绥化市北林区人民法院, \(2026\)黑1202执118号之一/, 'between seizure and release the bank sees the seizure')
   t.match(out, /pre-loan query again: no seizure any more/, 'after the release it does not')
   t.match(out, /case 231202-2026-J000118 — unit 231202 003004 GB00012 F00030502 — participants COURT:11231202MB00123459, REG:231202/)
   t.match(out, /step seizure\s+completed COURT:11231202MB00123459 → REG:231202/)
   t.match(out, /step release\s+completed COURT:11231202MB00123459 → REG:231202/)
   t.notMatch(out, /231202197206113019/, 'the debtor\'s ID number is not printed')
+})
+
+t.test('a provident fund centre lends like a bank', async (t) => {
+  t.match(out, /\[绥化市住房公积金管理中心\] pre-loan query for provident-fund loan GJJ2026112400890: owners as a lender may see them: 吴\*\* 231\*{11}4519/)
+  t.match(out, /\[绥化市住房公积金管理中心\] received the electronic certificate of registration 黑\(2026\)绥化市不动产证明第\d{7}号 for case 231202-2026-000890/)
+  t.match(out, /heard the transfer of case 231202-2026-000890 entered in the register/)
+  t.match(out, /case 231202-2026-000890 — unit 231202 003004 GB00012 F00040801 — participants FUND:12231200MB07654323, REG:231202, TAX:231202/)
+  t.match(out, /step mortgage\s+completed FUND:12231200MB07654323 → REG:231202/)
+  t.notMatch(out, /231202196811234519/, 'the seller\'s ID number never reached the fund in clear')
 })
 
 t.test('the bank saw the seller masked', async (t) => {

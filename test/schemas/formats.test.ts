@@ -121,6 +121,8 @@ table('participant id', participantIdFault, checkParticipantId, [
   ['COURT:11231202MB00123459', null],
   ['COURT:11231202MB00123459:zxk', null],
   ['COURT:231202', 'code'],
+  ['FUND:12231200MB07654323', null],
+  ['FUND:231200', 'code'],
   ['COURT:11231202MB00123458', 'code'],
   ['BANK:91230100MA1B2C3D49', null],
   ['BANK:91230100MA1B2C3D49:suihua', null],

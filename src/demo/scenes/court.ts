@@ -79,7 +79,7 @@ export async function seizureAndRelease(court: SimulatedAgency, bank: SimulatedA
   court.say(`sent the seizure ${s.ruling} of unit ${s.unitCode} on its case ${s.caseId} (no "to": routed to the registration centre of division ${s.unitCode.slice(0, 6)}); receipt ${r.receipt.exchangeId}`)
   const done = await within(seized, 15_000, 'the court heard nothing of its seizure')
   const step = ((await court.client.getCase(s.caseId)).json as { steps: Array<{ kind: string; status: string; dueAt: string | null; overdue: boolean }> }).steps.find((x) => x.kind === 'seizure')
-  court.say(`seizure registered: 业务号 ${String((done.envelope.body as { registrationNumber: string }).registrationNumber)}; its step ${step?.status ?? '?'}, due ${step?.dueAt ?? '-'} (1 working day), ${step?.overdue === true ? 'overdue' : 'in time'}`)
+  court.say(`seizure registered: 业务号 ${String((done.envelope.body as { registrationNumber: string }).registrationNumber)}; its step ${step?.status ?? '?'}, due end of ${step?.dueAt ? `${iso(new Date(Date.parse(step.dueAt) - 1)).slice(0, 10)} (CST)` : '-'} (1 working day), ${step?.overdue === true ? 'overdue' : 'in time'}`)
 
   const query = async (): Promise<Array<{ court: string; documentNumber: string; kind: string }>> => {
     const a = await bank.client.query({
