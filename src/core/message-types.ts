@@ -11,6 +11,8 @@ export type RouteKind =
   | 'case-participants'
   /** The registration centre that owns the case (an application on a case goes to its owner only). */
   | 'case-owner'
+  /** The participant named in `to`, which the envelope must give (e.g. a certificate's issuer). */
+  | 'named'
 
 export interface StepEffect {
   /** Opens a step of this kind, answered by the recipient. */
@@ -62,6 +64,8 @@ const RULES: readonly MessageTypeRule[] = [
   { type: 'judicial.release.request', kind: 'async', from: ['COURT'], to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'release' }, bodyUnitCode: '/property/unitCode' },
   { type: 'judicial.release.completed', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'completed' } } },
   { type: 'judicial.release.rejected', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'rejected' } } },
+  // 电子证照查验: a lender or a court asks the centre that issued a certificate whether it stands.
+  { type: 'certificate.verify', kind: 'sync', from: ['BANK', 'FUND', 'COURT'], to: ['REG'], route: 'named', needs: { caseId: false, unitCode: false } },
 ]
 
 const BY_TYPE = new Map(RULES.map((r) => [r.type, r]))
@@ -80,10 +84,11 @@ export function allRules(): readonly MessageTypeRule[] {
  * The envelope fields a type requires, and that the body's copy of the unit code (if the type
  * has one and the body gives it) equals the envelope's: routing and cases go by the envelope.
  */
-export function envelopeViolations(env: { type: string; caseId?: string; unitCode?: string; body: unknown }, rule: MessageTypeRule): Violation[] {
+export function envelopeViolations(env: { type: string; to?: string; caseId?: string; unitCode?: string; body: unknown }, rule: MessageTypeRule): Violation[] {
   const out: Violation[] = []
   if (rule.needs.caseId && env.caseId === undefined) out.push({ pointer: '/caseId', rule: 'required', message: `${rule.type} requires caseId` })
   if (rule.needs.unitCode && env.unitCode === undefined) out.push({ pointer: '/unitCode', rule: 'required', message: `${rule.type} requires unitCode` })
+  if (rule.route === 'named' && env.to === undefined) out.push({ pointer: '/to', rule: 'required', message: `${rule.type} names its recipient in "to"` })
   if (rule.bodyUnitCode !== undefined && env.unitCode !== undefined) {
     let node: unknown = env.body
     for (const part of rule.bodyUnitCode.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined

@@ -40,6 +40,8 @@ export interface PolicyContext {
 export interface QueryPolicy {
   readonly type: string
   readonly answerType: string
+  /** false: the answer the asker gets carries no unit code, whatever the partner's envelope had. */
+  readonly answerShowsUnit?: false
   describe(query: Envelope): QuerySubject
   /** Refuses, before the partner is asked, a query the asker may not make. */
   authorize(ctx: PolicyContext): Promise<void>
@@ -169,7 +171,7 @@ export class QueryService {
     try {
       shown = await policy.disclose(ctx, answer)
     } catch (err) {
-      await finish('refused', { errorCode: isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL', answerDigest, answerSuite, unitCode: answer.unitCode ?? null }).catch(() => {})
+      await finish('refused', { errorCode: isTongbanError(err) ? err.code : 'TB_ERR_INTERNAL', answerDigest, answerSuite, unitCode: policy.answerShowsUnit === false ? null : answer.unitCode ?? null }).catch(() => {})
       throw err
     }
 
@@ -181,7 +183,7 @@ export class QueryService {
       v: answer.v,
       from: responder.id,
       to: asker.id,
-      ...(answer.unitCode !== undefined ? { unitCode: answer.unitCode } : {}),
+      ...(answer.unitCode !== undefined && policy.answerShowsUnit !== false ? { unitCode: answer.unitCode } : {}),
       iat: Math.floor(d.clock.now().getTime() / 1000),
       nonce: d.ids.nonce(16),
       body: shown,
@@ -190,7 +192,7 @@ export class QueryService {
     // To the asker's key chosen before the partner was asked (the newest valid then).
     const sealed = await encryptJwe(Buffer.from(jws, 'latin1'), askerKey, { cty: CTY_JWS })
     // On record (with its ledger entry) before the answer leaves: if it cannot be, no answer.
-    await finish('answered', { answerDigest, answerSuite, unitCode: answer.unitCode ?? null })
+    await finish('answered', { answerDigest, answerSuite, unitCode: policy.answerShowsUnit === false ? null : answer.unitCode ?? null })
     d.logger.info({ queryId, responder: responder.id, asker: asker.id }, 'query answered')
     return { queryId, answer: sealed }
   }

@@ -92,5 +92,38 @@ export function minimise(result: Json, bank: string, applicants: readonly Person
   return { ...result, ownership: { ...ownership, owners }, mortgages }
 }
 
+interface CertificateVerifyBody { certificateNumber: string; digest: { alg: string; value: string }; purpose: string }
+
+/**
+ * certificate.verify (电子证照查验): a bank, a provident fund centre or a court asks the centre that
+ * issued a certificate whether it stands. Any of them may ask (it names only what it holds: the
+ * number and the document's digest). The answer is the status alone, for the certificate asked
+ * about; its schema admits nothing more (no holder, no unit), and the gateway passes no unit code
+ * on either.
+ */
+export const certificateVerifyPolicy: QueryPolicy = {
+  type: 'certificate.verify',
+  answerType: 'certificate.verify.result',
+  answerShowsUnit: false,
+
+  describe(query: Envelope): QuerySubject {
+    const b = query.body as unknown as CertificateVerifyBody
+    return { unitCode: null, certificateNo: b.certificateNumber, purpose: b.purpose, applicationNo: null }
+  },
+
+  async authorize(): Promise<void> {},
+
+  async disclose(ctx: PolicyContext, answer: Envelope): Promise<Json> {
+    const result = answer.body as Json
+    if (result.certificateNumber !== ctx.subject.certificateNo) {
+      throw new TongbanError('TB_ERR_PARTNER_BAD_ANSWER', 'the registration system answered about another certificate', { detail: { reason: 'another certificate' } })
+    }
+    return result
+  },
+}
+
 /** The query policies by query type. */
-export const QUERY_POLICIES: ReadonlyMap<string, QueryPolicy> = new Map([[mortgageQueryPolicy.type, mortgageQueryPolicy]])
+export const QUERY_POLICIES: ReadonlyMap<string, QueryPolicy> = new Map([
+  [mortgageQueryPolicy.type, mortgageQueryPolicy],
+  [certificateVerifyPolicy.type, certificateVerifyPolicy],
+])

@@ -45,6 +45,9 @@ export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Pa
     case 'case-owner':
       plan = await toCaseOwner(env, sender, directory, db)
       break
+    case 'named':
+      plan = { recipients: [named(env, directory)] }
+      break
   }
 
   for (const r of plan.recipients) {
@@ -71,6 +74,13 @@ function byDivision(env: Envelope, rule: MessageTypeRule, directory: Directory):
     if (p !== undefined) return p
   }
   throw new TongbanError('TB_ERR_NO_ROUTE', `no ${rule.to.join('/')} serves division ${division}`, { detail: { division } })
+}
+
+/** The participant named in `to` (the envelope check made it required). */
+function named(env: Envelope, directory: Directory): Participant {
+  const p = env.to === undefined ? undefined : directory.participant(env.to)
+  if (p === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the recipient named in "to" is not in the directory')
+  return p
 }
 
 async function toStepRequester(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {

@@ -20,7 +20,7 @@ export const CAST = {
   reg: {
     id: 'REG:231202', name: '绥化市北林区不动产登记中心', suite: 'national',
     send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', 'judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify'],
   },
   tax: {
     id: 'TAX:231202', name: '国家税务总局绥化市北林区税务局', suite: 'national',
@@ -37,7 +37,7 @@ export const CAST = {
   },
   bank: {
     id: 'BANK:91230100MA1B2C3D49:suihua', name: '示范银行绥化分行', suite: 'international',
-    send: ['mortgage.query', 'mortgage.registration.request'],
+    send: ['mortgage.query', 'mortgage.registration.request', 'certificate.verify'],
     receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'],
   },
   fund: {

@@ -19,7 +19,7 @@ import { formatCase, type CaseDoc } from './print.ts'
 import { taxBureau } from './scenes/transfer.ts'
 import { addSeizedUnit, seizureAndRelease, seizureDesk } from './scenes/court.ts'
 import { addFundSaleUnit, providentFundLoan } from './scenes/fund.ts'
-import { morningRegister, preRegistration, registrationCentre, SALE, secondHandSale, type DayCast } from './scenes/day.ts'
+import { certificateCheck, morningRegister, preRegistration, registrationCentre, SALE, secondHandSale, type DayCast } from './scenes/day.ts'
 
 const OPTIONS = {
   schema: { type: 'string', default: 'tongban_demo' },
@@ -107,7 +107,8 @@ export async function runDemo(args: string[]): Promise<number> {
 
     const started = Date.now()
     process.stdout.write('\n— Morning: a second-hand house sale with a mortgage loan (网签备案 → 抵押查询 → 征税/完税 → 抵押登记 → 登簿) —\n')
-    await secondHandSale(cast, register)
+    const held = await secondHandSale(cast, register)
+    await certificateCheck(cast.bank, CAST.reg.id, held)
     process.stdout.write('\n— Afternoon: a new-build sale, pre-registration pushed to the bank and the tax bureau (预告登记) —\n')
     const preCase = await preRegistration(cast)
     process.stdout.write('\n— Later: a sale in 望奎县, whose tax bureau runs a legacy system (flat JSON, 万元, HMAC-SM3) —\n')
@@ -125,8 +126,8 @@ export async function runDemo(args: string[]): Promise<number> {
       const c = await viewer.client.getCase(caseId)
       process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
     }
-    const queries = (await cast.bank.client.http('GET', '/v1/queries')).json as { queries: Array<{ queryId: string; purpose: string; applicationNo: string; outcome: string; askedAt: string }> }
-    process.stdout.write(`\n— The bank's query record (GET /v1/queries) —\n${queries.queries.map((q) => `  ${q.askedAt}  ${q.purpose}  loan ${q.applicationNo}  ${q.outcome}`).join('\n')}\n`)
+    const queries = (await cast.bank.client.http('GET', '/v1/queries')).json as { queries: Array<{ queryId: string; type: string; purpose: string; applicationNo: string | null; certificateNo: string | null; outcome: string; askedAt: string }> }
+    process.stdout.write(`\n— The bank's query record (GET /v1/queries) —\n${queries.queries.map((q) => `  ${q.askedAt}  ${q.type}  ${q.purpose}  ${q.applicationNo !== null ? `loan ${q.applicationNo}` : `certificate ${q.certificateNo ?? ''}`}  ${q.outcome}`).join('\n')}\n`)
     process.stdout.write('\n— The evidence (存证): the transfer case\'s evidence package, checked offline with the pinned gateway keys —\n')
     const pkg = await cast.reg.client.http('GET', `/v1/cases/${SALE.caseId}/evidence`)
     const report = await verifyEvidence(pkg.text, { gatewayKeys })

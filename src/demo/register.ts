@@ -55,6 +55,29 @@ export interface RegisteredUnit {
 export class DemoRegister {
   readonly #units = new Map<string, RegisteredUnit>()
   #certificates = 1200
+  /** Electronic certificates issued (by number): the digest of the document and whether it stands. */
+  readonly #issued = new Map<string, { digest: string; status: 'valid' | 'superseded' | 'cancelled'; changedAt?: string }>()
+
+  /** Records an electronic certificate as issued, with its document's digest (hex). */
+  issue(certificateNumber: string, digest: string): void {
+    this.#issued.set(certificateNumber, { digest, status: 'valid' })
+  }
+
+  /** A certificate stops being valid: replaced by a later one, or cancelled (e.g. a discharged mortgage). */
+  retire(certificateNumber: string, status: 'superseded' | 'cancelled', at: string): void {
+    const c = this.#issued.get(certificateNumber)
+    if (c !== undefined) this.#issued.set(certificateNumber, { ...c, status, changedAt: at })
+  }
+
+  /** The certificate.verify.result body for a number and a digest: only a matching pair has a status. */
+  verify(queryId: string, certificateNumber: string, digest: string, now: Date): Record<string, unknown> {
+    const c = this.#issued.get(certificateNumber)
+    const known = c !== undefined && c.digest === digest
+    return {
+      queryId, certificateNumber, status: known ? c.status : 'unknown',
+      ...(known && c.changedAt !== undefined ? { changedAt: c.changedAt } : {}), checkedAt: iso(now),
+    }
+  }
 
   add(unit: RegisteredUnit): void {
     this.#units.set(unit.unitCode, unit)

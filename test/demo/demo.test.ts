@@ -64,6 +64,11 @@ t.test('a court seizes a unit, the bank\'s query shows the seizure, the court re
   t.notMatch(out, /231202197206113019/, 'the debtor\'s ID number is not printed')
 })
 
+t.test('the bank checks its certificate with the issuer: valid, and unknown once the bytes change', async (t) => {
+  t.match(out, /certificate check \(电子证照查验\) of 黑\(2026\)绥化市不动产证明第\d{7}号 with its issuer REG:231202: valid/)
+  t.match(out, /the same number with a document whose bytes changed: unknown/)
+})
+
 t.test('a provident fund centre lends like a bank', async (t) => {
   t.match(out, /\[绥化市住房公积金管理中心\] pre-loan query for provident-fund loan GJJ2026112400890: owners as a lender may see them: 吴\*\* 231\*{11}4519/)
   t.match(out, /\[绥化市住房公积金管理中心\] received the electronic certificate of registration 黑\(2026\)绥化市不动产证明第\d{7}号 for case 231202-2026-000890/)

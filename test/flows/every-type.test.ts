@@ -2,6 +2,7 @@ import t from 'tap'
 import type { Suite } from '../../src/crypto/index.ts'
 import { allFixtures, bodyOf, validFixture, type Fixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
+import { ruleFor } from '../../src/core/message-types.ts'
 
 // Issue 4 §1: every message type of DESIGN §5 works end to end, in both suites: each valid
 // fixture is accepted and reaches the right recipient(s); each invalid fixture is rejected
@@ -19,12 +20,12 @@ const partners = (suite: Suite) => [
   {
     id: REG, suite, divisions: ['231202'],
     send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', ...JUDICIAL_ANSWERS],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify'],
   },
   { id: REG_WK, suite, send: [], receive: ['mortgage.query', 'housing.contract.filed'] },
   { id: TAX, suite, send: ['tax.payment.completed', 'tax.assessment.rejected'], receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'] },
   { id: HOUSING, suite, divisions: ['231200'], send: ['housing.contract.filed'], receive: ['registration.completed'] },
-  { id: BANK, suite, send: ['mortgage.query', 'mortgage.registration.request'], receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'] },
+  { id: BANK, suite, send: ['mortgage.query', 'mortgage.registration.request', 'certificate.verify'], receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'] },
   { id: COURT, suite, divisions: ['231202'], send: ['judicial.seizure.request', 'judicial.release.request'], receive: JUDICIAL_ANSWERS },
 ]
 
@@ -166,11 +167,36 @@ for (const suite of ['national', 'international'] as const) {
       t.same((await caseOf(COURT, caseId)).steps.map((s) => [s.kind, s.status]), [['seizure', 'rejected'], ['release', 'rejected']])
     })
 
+    t.test('certificate.verify (电子证照查验) → the issuing REG named in "to"; the bank gets the status only', async (t) => {
+      const q = validFixture('certificate.verify')
+      const reg = w.client(REG)
+      // The centre's answer names the unit in its envelope: the gateway does not pass it on.
+      w.partner(REG).server.onQuery(async (x) => ({
+        jose: await reg.encrypt(await reg.sign(reg.envelope({ type: 'certificate.verify.result', to: x.envelope.from, unitCode: '231202003004GB00012F00010001', body: { ...bodyOf(validFixture('certificate.verify.result')), queryId: x.envelope.id } }))),
+      }))
+      const a = await w.client(BANK).query({ ...q.envelope })
+      t.equal(a.envelope.type, 'certificate.verify.result')
+      t.equal(a.envelope.from, REG)
+      t.same(Object.keys(a.envelope.body).sort(), ['certificateNumber', 'checkedAt', 'queryId', 'status'])
+      t.equal(a.envelope.body.status, 'valid')
+      t.equal(a.envelope.unitCode, undefined, 'no unit code reaches the asker, even when the centre gave one')
+      t.equal(w.partner(REG).server.queries.at(-1)?.envelope.type, 'certificate.verify')
+    })
+
     t.test('every invalid fixture is refused with the error it names', async (t) => {
       const answerers = allFixtures().filter((f) => f.expect !== undefined)
       t.ok(answerers.length > 50)
       for (const f of answerers) {
         const client = w.client(SENDER[f.agency] as string)
+        if (f.envelope.type === 'certificate.verify.result') {
+          const reg = w.client(REG)
+          w.partner(REG).server.onQuery(async (q) => ({
+            jose: await reg.encrypt(await reg.sign(reg.envelope({ type: 'certificate.verify.result', to: q.envelope.from, body: { ...bodyOf(f), queryId: q.envelope.id } }))),
+          }))
+          const r = await w.client(BANK).query({ ...validFixture('certificate.verify').envelope }).catch((e: { problem: { code: string } }) => e.problem)
+          t.equal((r as { code?: string }).code, 'TB_ERR_PARTNER_BAD_ANSWER', `${f.file} (as an answer)`)
+          continue
+        }
         if (f.envelope.type === 'mortgage.query.result') {
           // An invalid answer from the registration system: the bank gets 502, nothing of it.
           const reg = w.client(REG)
@@ -182,7 +208,7 @@ for (const suite of ['national', 'international'] as const) {
           t.equal((r as { code?: string }).code, 'TB_ERR_PARTNER_BAD_ANSWER', `${f.file} (as an answer)`)
           continue
         }
-        const path = f.envelope.type === 'mortgage.query' ? '/v1/queries' : '/v1/messages'
+        const path = ruleFor(f.envelope.type)?.kind === 'sync' ? '/v1/queries' : '/v1/messages'
         const env = client.envelope(f.envelope)
         const res = await client.http('POST', path, await client.encrypt(await client.sign(env)))
         const p = res.json as { code?: string; violations?: Array<{ pointer: string; rule: string }> }

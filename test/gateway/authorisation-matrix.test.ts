@@ -28,6 +28,7 @@ const FIRST: Record<string, [number, string | undefined]> = {
   'tax.assessment.request': [202, undefined],
   'housing.contract.filed': [202, undefined],
   'mortgage.query': [200, undefined],
+  'certificate.verify': [200, undefined],
   'judicial.seizure.request': [202, undefined],
 }
 const first = (type: string): [number, string | undefined] => FIRST[type] ?? [409, 'TB_ERR_CASE_NOT_FOUND']
@@ -43,7 +44,10 @@ t.test('every role × every message type', async (t) => {
   })
   t.teardown(() => w.close())
   const result = validFixture('mortgage.query.result')
-  w.partner(ID.REG).server.onQuery(async (q) => ({ type: 'mortgage.query.result', body: { ...bodyOf(result), unitCode: q.envelope.unitCode as string } }))
+  const verified = validFixture('certificate.verify.result')
+  w.partner(ID.REG).server.onQuery(async (q) => (q.envelope.type === 'certificate.verify'
+    ? { type: 'certificate.verify.result', body: { ...bodyOf(verified), queryId: q.envelope.id } }
+    : { type: 'mortgage.query.result', body: { ...bodyOf(result), unitCode: q.envelope.unitCode as string } }))
 
   const answer = async (role: Role, type: string): Promise<[number, string | undefined]> => {
     const rule = rules.find((r) => r.type === type)
@@ -54,7 +58,9 @@ t.test('every role × every message type', async (t) => {
 
   const cells = ROLES.flatMap((role) => types.map((type) => ({ role, type, allowed: rules.find((r) => r.type === type)?.from.includes(role) === true })))
   t.ok(types.every((type) => cells.some((c) => c.type === type && c.allowed)), 'each type has a sending role')
-  t.same(cells.filter((c) => c.allowed && c.role === 'FUND').map((c) => c.type), ['mortgage.query', 'mortgage.registration.request'], 'a fund sends what a bank sends')
+  const sends = (role: Role): string[] => cells.filter((c) => c.allowed && c.role === role).map((c) => c.type)
+  t.same(sends('FUND'), sends('BANK'), 'a fund sends what a bank sends')
+  t.same(sends('COURT'), ['judicial.seizure.request', 'judicial.release.request', 'certificate.verify'], 'a court: its requests and certificate checks, no mortgage query')
   // The refusals first (they change nothing), then the types that find no case, then the openers.
   for (const c of cells.filter((x) => !x.allowed)) {
     t.same(await answer(c.role, c.type), [403, 'TB_ERR_ROUTE_FORBIDDEN'], `${c.role} × ${c.type}: forbidden`)

@@ -70,7 +70,8 @@ t.test('the canonical <name>.valid.json sorts first among the valid fixtures of 
 })
 
 t.test('the transfer case fixtures agree with one another', async (t) => {
-  const transfer = fixtures.filter((f) => !f.file.includes('wangkui'))
+  // A certificate check names no unit (it asks by certificate number and digest only).
+  const transfer = fixtures.filter((f) => !f.file.includes('wangkui') && !f.envelope.type.startsWith('certificate.verify'))
   for (const f of transfer) {
     if (f.expect?.pointer === '/unitCode' || f.expect?.pointer === '/caseId') continue
     t.equal(f.envelope.unitCode, '231202003004GB00012F00010001', `${f.file}: unit code`)

@@ -20,8 +20,8 @@ function validFixture(type: string): Fixture {
 }
 const body = (type: string): Record<string, unknown> => structuredClone(validFixture(type).envelope.body)
 
-t.test('every type of the routing table has a v1 schema, and so has mortgage.query.result', async (t) => {
-  const types = [...allRules().map((r) => r.type), 'mortgage.query.result']
+t.test('every type of the routing table has a v1 schema, and so have the answers mortgage.query.result and certificate.verify.result', async (t) => {
+  const types = [...allRules().map((r) => r.type), 'mortgage.query.result', 'certificate.verify.result']
   for (const type of types) t.ok(validator.hasType(type, 1), `${type} v1`)
   t.same(validator.types().map((x) => `${x.type}@${x.v}`).sort(), types.map((x) => `${x}@1`).sort(), 'and no other schema is loaded')
   t.notOk(validator.hasType('tax.assessment.request', 2), 'no v2')

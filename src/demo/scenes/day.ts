@@ -50,6 +50,12 @@ export function morningRegister(): DemoRegister {
 
 /** The registration centre: answers queries from its register, registers mortgages, enters transfers. */
 export function registrationCentre(reg: SimulatedAgency, register: DemoRegister): void {
+  reg.onQuery('certificate.verify', async (q) => {
+    const b = q.envelope.body as { certificateNumber: string; digest: { value: string } }
+    const answer = register.verify(q.envelope.id, b.certificateNumber, b.digest.value, new Date())
+    reg.say(`checks certificate ${b.certificateNumber} for ${q.envelope.from} against the certificates it issued: ${String(answer.status)}`)
+    return { type: 'certificate.verify.result', body: answer }
+  })
   reg.onQuery('mortgage.query', async (q) => {
     reg.say(`answers ${q.envelope.from}'s mortgage query (purpose ${String((q.envelope.body as { purpose: string }).purpose)}) from the register`)
     return { type: 'mortgage.query.result', body: register.answer(q.envelope.unitCode as string, new Date()) }
@@ -61,8 +67,8 @@ export function registrationCentre(reg: SimulatedAgency, register: DemoRegister)
   })
 }
 
-/** The morning: the second-hand sale with a mortgage loan, from contract to register. */
-export async function secondHandSale(c: DayCast, register: DemoRegister): Promise<void> {
+/** The morning: the second-hand sale with a mortgage loan, from contract to register. Returns the bank's certificate as it received it. */
+export async function secondHandSale(c: DayCast, register: DemoRegister): Promise<{ certificateNumber: string; digest: string }> {
   const { reg, housing, bank } = c
   const now = new Date()
   // 1. 住建: the sale contract is filed (网签备案).
@@ -94,11 +100,11 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   await runTransfer(reg, SALE)
 
   // 4. The bank applies for the mortgage registration on the same case (转移+抵押).
-  const mortgageRegistered = new Promise<void>((resolve) => {
+  const mortgageRegistered = new Promise<{ certificateNumber: string; digest: string }>((resolve) => {
     bank.on('mortgage.registration.completed', async (d) => {
       const b = d.envelope.body as { certificateNumber: string; document: { digest: { alg: string; value: string } } }
       bank.say(`received the electronic certificate of registration ${b.certificateNumber} (document ${b.document.digest.alg} ${b.document.digest.value.slice(0, 16)}…)`)
-      resolve()
+      resolve({ certificateNumber: b.certificateNumber, digest: b.document.digest.value })
     })
   })
   await bank.client.send({
@@ -121,7 +127,11 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   const certificate = register.nextCertificate('不动产证明')
   const document = Buffer.from(`电子不动产登记证明 ${certificate} ${SALE.unitCode}`, 'utf8')
   // The seller's old mortgage is discharged (注销) with the sale; the buyer's takes its place.
-  for (const m of unit.mortgages) m.status = 'historical'
+  for (const m of unit.mortgages) {
+    m.status = 'historical'
+    register.retire(m.certificateNumber, 'cancelled', iso(new Date()))
+  }
+  register.issue(certificate, digestHex('national', document))
   unit.mortgages.push({
     mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', amount: LOAN.amount, term: { start: '2026-12-01', end: '2046-11-30' },
     rank: 1, certificateNumber: certificate, registeredAt: iso(new Date()), status: 'current',
@@ -139,10 +149,11 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
     },
   })
   reg.say(`registered the mortgage: certificate ${certificate}`)
-  await within(mortgageRegistered, 15_000, 'the bank did not receive its certificate')
+  const held = await within(mortgageRegistered, 15_000, 'the bank did not receive its certificate')
 
   // 6. 登簿: the transfer is entered; everyone on the case — the bank included — hears of it.
   const title = register.nextCertificate('不动产权')
+  register.retire(unit.certificateNumber, 'superseded', iso(new Date()))
   unit.certificateNumber = title
   unit.owners = [BUYER]
   unit.registeredAt = iso(new Date())
@@ -155,6 +166,18 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
     },
   })
   reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
+  return held
+}
+
+/** 电子证照查验: the bank checks the certificate it holds with the centre that issued it, then a copy whose bytes changed. */
+export async function certificateCheck(bank: SimulatedAgency, issuer: string, held: { certificateNumber: string; digest: string }): Promise<void> {
+  const check = async (digest: string): Promise<string> => {
+    const a = await bank.client.query({ type: 'certificate.verify', to: issuer, body: { certificateNumber: held.certificateNumber, digest: { alg: 'SM3', value: digest }, purpose: 'loan-review' } })
+    return String((a.envelope.body as { status: string }).status)
+  }
+  bank.say(`certificate check (电子证照查验) of ${held.certificateNumber} with its issuer ${issuer}: ${await check(held.digest)}`)
+  const altered = `${held.digest.slice(0, 63)}${held.digest.endsWith('0') ? '1' : '0'}`
+  bank.say(`the same number with a document whose bytes changed: ${await check(altered)} (the issuer knows no such certificate)`)
 }
 
 /** The afternoon: a new-build sale's pre-registration (预告登记) pushed to the bank and the tax bureau. */
