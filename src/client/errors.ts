@@ -22,6 +22,8 @@ export const CLIENT_ERRORS = {
   TB_CLIENT_LEDGER_INVALID: 'the ledger evidence does not verify',
   /** The gateway's log does not extend the last checkpoint this client saw: history rewritten or forked. */
   TB_CLIENT_LEDGER_INCONSISTENT: 'the gateway\'s log is not consistent with a checkpoint seen before',
+  /** An electronic certificate (电子证照) does not verify against the directory, or is not canonical. */
+  TB_CLIENT_CERTIFICATE_INVALID: 'the electronic certificate does not verify',
   /** The entry is not yet under a signed checkpoint (the integrator places it within seconds): ask again. */
   TB_CLIENT_LEDGER_PENDING: 'the ledger entry is not yet under a checkpoint',
 } as const

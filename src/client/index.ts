@@ -10,6 +10,8 @@ export { LedgerClient, FileCheckpointStore, MemoryCheckpointStore } from './ledg
 export type { CheckpointStore, SeenCheckpoint, InclusionEvidence } from './ledger.ts'
 export type { InboundDelivery } from './inbox.ts'
 export { PublishedDirectory } from './directory.ts'
+export { signElectronicCertificate, verifyElectronicCertificate } from './certificates.ts'
+export type { ElectronicCertificate } from './certificates.ts'
 export { TongbanClientError, CLIENT_ERRORS } from './errors.ts'
 export type { ClientErrorCode } from './errors.ts'
 export type { PublishedParticipant } from './directory.ts'

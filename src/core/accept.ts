@@ -14,6 +14,7 @@ import { caseEffects } from './case-effects.ts'
 import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
 import { caseIdIssuer } from './formats.ts'
+import { certificateViolations } from './e-certificates.ts'
 import type { MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
 import { makeEntry, tagged } from '../ledger/index.ts'
@@ -94,6 +95,11 @@ export class AcceptService {
     checkIat(env, now, d.replayWindowSeconds)
 
     const rule = checkContent(env, d.validator, 'async')
+    if (rule.certifies !== undefined && typeof env.body.electronicCertificate === 'string') {
+      const b = env.body as { electronicCertificate: string; certificateNumber?: unknown; document?: { digest?: unknown } }
+      const violations = await certificateViolations(b.electronicCertificate, { kind: rule.certifies, env, certificateNumber: b.certificateNumber, documentDigest: b.document?.digest }, d)
+      if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the electronic certificate does not hold', { violations })
+    }
     const plan = await planRoute(env, rule, sender, d.directory, d.db)
 
     // Claimed last, so that a message rejected for another reason does not burn its nonce.

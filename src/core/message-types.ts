@@ -43,6 +43,8 @@ export interface MessageTypeRule {
    * types; other roles never open one.
    */
   readonly courtOpensCase?: boolean
+  /** The body may carry the issuer's signed electronic certificate of this kind (e-certificates.ts), checked at acceptance. */
+  readonly certifies?: 'mortgage' | 'title'
 }
 
 const RULES: readonly MessageTypeRule[] = [
@@ -52,10 +54,10 @@ const RULES: readonly MessageTypeRule[] = [
   { type: 'housing.contract.filed', kind: 'async', from: ['HOUSING'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/house/unitCode', senderServesUnit: true },
   { type: 'mortgage.query', kind: 'sync', from: ['BANK', 'FUND'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: false }, bodyUnitCode: '/unitCode' },
   { type: 'mortgage.registration.request', kind: 'async', from: ['BANK', 'FUND'], to: ['REG'], route: 'case-owner', needs: { caseId: true, unitCode: true }, step: { open: 'mortgage' }, bodyUnitCode: '/property/unitCode', joinsCase: true },
-  { type: 'mortgage.registration.completed', kind: 'async', from: ['REG'], to: ['BANK', 'FUND'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } } },
+  { type: 'mortgage.registration.completed', kind: 'async', from: ['REG'], to: ['BANK', 'FUND'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'completed' } }, certifies: 'mortgage' },
   { type: 'mortgage.registration.rejected', kind: 'async', from: ['REG'], to: ['BANK', 'FUND'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'mortgage', outcome: 'rejected' } } },
   { type: 'preregistration.completed', kind: 'async', from: ['REG'], to: ['BANK', 'FUND', 'TAX'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
-  { type: 'registration.completed', kind: 'async', from: ['REG'], to: ['TAX', 'BANK', 'FUND', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true } },
+  { type: 'registration.completed', kind: 'async', from: ['REG'], to: ['TAX', 'BANK', 'FUND', 'HOUSING'], route: 'case-participants', needs: { caseId: true, unitCode: true }, certifies: 'title' },
   // Courts (在线查封/解封): a seizure opens the court's case and its seizure step at the registration
   // centre of the unit's division; a release, on the same case, opens the release step.
   { type: 'judicial.seizure.request', kind: 'async', from: ['COURT'], to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'seizure' }, bodyUnitCode: '/property/unitCode', courtOpensCase: true },

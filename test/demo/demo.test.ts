@@ -65,6 +65,7 @@ t.test('a court seizes a unit, the bank\'s query shows the seizure, the court re
 })
 
 t.test('the bank checks its certificate with the issuer: valid, and unknown once the bytes change', async (t) => {
+  t.match(out, /verified the electronic certificate offline: signed by its issuer REG:231202 \(key from the published directory\), mortgage certificate 黑\(2026\)绥化市不动产证明第\d{7}号 for unit 231202003004GB00012F00010001, document digest matches/)
   t.match(out, /certificate check \(电子证照查验\) of 黑\(2026\)绥化市不动产证明第\d{7}号 with its issuer REG:231202: valid/)
   t.match(out, /the same number with a document whose bytes changed: unknown/)
 })

@@ -1,5 +1,5 @@
 import { digestHex } from '../../crypto/index.ts'
-import type { InboundDelivery } from '../../client/index.ts'
+import { signElectronicCertificate, verifyElectronicCertificate, type InboundDelivery } from '../../client/index.ts'
 import type { SimulatedAgency } from '../agency.ts'
 import { DemoRegister, iso, type Person } from '../register.ts'
 import { assessmentRequestBody, runTransfer, within, type TransferCase } from './transfer.ts'
@@ -100,10 +100,14 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   await runTransfer(reg, SALE)
 
   // 4. The bank applies for the mortgage registration on the same case (转移+抵押).
-  const mortgageRegistered = new Promise<{ certificateNumber: string; digest: string }>((resolve) => {
+  const mortgageRegistered = new Promise<{ certificateNumber: string; digest: string }>((resolve, reject) => {
     bank.on('mortgage.registration.completed', async (d) => {
-      const b = d.envelope.body as { certificateNumber: string; document: { digest: { alg: string; value: string } } }
+      const b = d.envelope.body as { certificateNumber: string; document: { digest: { alg: string; value: string } }; electronicCertificate: string }
       bank.say(`received the electronic certificate of registration ${b.certificateNumber} (document ${b.document.digest.alg} ${b.document.digest.value.slice(0, 16)}…)`)
+      // Offline: the centre's signature with the key the gateway-signed directory publishes for it.
+      const c = await verifyElectronicCertificate(b.electronicCertificate, await bank.client.directory()).catch(reject)
+      if (c === undefined) return
+      bank.say(`verified the electronic certificate offline: signed by its issuer ${c.issuer} (key from the published directory), ${c.kind} certificate ${c.certificateNumber} for unit ${c.unitCode}, document ${c.document.digest.value === b.document.digest.value ? 'digest matches' : 'digest DIFFERS'}`)
       resolve({ certificateNumber: b.certificateNumber, digest: b.document.digest.value })
     })
   })
@@ -132,6 +136,8 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
     register.retire(m.certificateNumber, 'cancelled', iso(new Date()))
   }
   register.issue(certificate, digestHex('national', document))
+  const documentDigest = { alg: 'SM3' as const, value: digestHex('national', document) }
+  const electronicCertificate = await signElectronicCertificate({ certificateNumber: certificate, kind: 'mortgage', unitCode: SALE.unitCode, issuedAt: iso(new Date()), document: { digest: documentDigest } }, reg.options.signingKey)
   unit.mortgages.push({
     mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', amount: LOAN.amount, term: { start: '2026-12-01', end: '2046-11-30' },
     rank: 1, certificateNumber: certificate, registeredAt: iso(new Date()), status: 'current',
@@ -145,10 +151,11 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
         mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', securedAmount: LOAN.amount,
         term: { start: '2026-12-01', end: '2046-11-30' }, rank: 1, scope: '主债权本金、利息、罚息、违约金、损害赔偿金和实现抵押权的费用',
       },
-      document: { digest: { alg: 'SM3', value: digestHex('national', document) }, mediaType: 'application/ofd' },
+      document: { digest: documentDigest, mediaType: 'application/ofd' },
+      electronicCertificate,
     },
   })
-  reg.say(`registered the mortgage: certificate ${certificate}`)
+  reg.say(`registered the mortgage: certificate ${certificate}, with its electronic certificate signed by the centre (电子证照)`)
   const held = await within(mortgageRegistered, 15_000, 'the bank did not receive its certificate')
 
   // 6. 登簿: the transfer is entered; everyone on the case — the bank included — hears of it.
