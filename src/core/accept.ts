@@ -13,7 +13,7 @@ import { JWS_TYP } from './verify.ts'
 import { caseEffects } from './case-effects.ts'
 import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
-import { caseIdIssuer } from './formats.ts'
+import { mayOpenCase } from './case-join.ts'
 import { certificateViolations } from './e-certificates.ts'
 import type { MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
@@ -95,12 +95,8 @@ export class AcceptService {
     checkIat(env, now, d.replayWindowSeconds)
 
     const rule = checkContent(env, d.validator, 'async')
-    if (rule.certifies !== undefined && typeof env.body.electronicCertificate === 'string') {
-      const b = env.body as { electronicCertificate: string; certificateNumber?: unknown; document?: { digest?: unknown } }
-      const violations = await certificateViolations(b.electronicCertificate, { kind: rule.certifies, env, certificateNumber: b.certificateNumber, documentDigest: b.document?.digest }, d)
-      if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the electronic certificate does not hold', { violations })
-    }
     const plan = await planRoute(env, rule, sender, d.directory, d.db)
+    await this.#checkCarriedCertificate(env, rule)
 
     // Claimed last, so that a message rejected for another reason does not burn its nonce.
     const inFlight = await this.#claimNonce(msg)
@@ -168,6 +164,14 @@ export class AcceptService {
     }
   }
 
+  /** An electronic certificate the body carries must hold (e-certificates.ts): 400 at /body/electronicCertificate otherwise. */
+  async #checkCarriedCertificate(env: Envelope, rule: MessageTypeRule): Promise<void> {
+    const b = env.body as { electronicCertificate?: unknown; certificateNumber?: unknown; document?: { digest?: unknown } }
+    if (rule.certifies === undefined || typeof b.electronicCertificate !== 'string') return
+    const violations = await certificateViolations(b.electronicCertificate, { kind: rule.certifies, env, certificateNumber: b.certificateNumber, documentDigest: b.document?.digest }, this.#d)
+    if (violations.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the electronic certificate does not hold', { violations })
+  }
+
   /** An identical repeat gets the original receipt; the same id with other bytes is refused. */
   async #repeat(msg: DecodedMessage): Promise<AcceptResult | undefined> {
     const earlier = await findByMessageId(this.#d.db, msg.envelope.from, msg.envelope.id)
@@ -203,9 +207,7 @@ export class AcceptService {
           caseId: env.caseId, unitCode: env.unitCode ?? '', recipients,
           // Registration centres issue case ids (受理编号), each in its own divisions' namespace: only
           // they open cases, and only under a prefix of theirs (no squatting another centre's ids).
-          // Courts open theirs (查封) in a namespace of their own: a `J` serial (formats.ts caseIdIssuer).
-          mayCreate: sender.divisions.includes(env.caseId.slice(0, 6)) && caseIdIssuer(env.caseId) === sender.role &&
-            (sender.role === 'REG' || (sender.role === 'COURT' && rule.courtOpensCase === true)),
+          mayCreate: mayOpenCase(sender, rule, env.caseId),
           mayJoin: rule.joinsCase === true && plan.joins === true,
           // A refusal answers an applicant without admitting it to the case.
           involvesRecipients: close?.outcome !== 'rejected',

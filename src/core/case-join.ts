@@ -1,4 +1,6 @@
 import type { Db } from '../store/db.ts'
+import { caseIdIssuer } from './formats.ts'
+import type { MessageTypeRule } from './message-types.ts'
 import { hasLoanApplication } from '../store/queries.ts'
 import type { Participant } from './directory.ts'
 import type { Envelope } from './envelope.ts'
@@ -15,4 +17,16 @@ export async function mayJoinCase(db: Db, env: Envelope, sender: Participant): P
     return typeof applicationNo === 'string' && hasLoanApplication(db, sender.id, applicationNo, env.unitCode)
   }
   return false
+}
+
+/**
+ * Whether this message may open the case it names, if the case does not exist yet. Registration
+ * centres issue case ids (受理编号), each in its own divisions' namespace: a centre opens a case
+ * with any of its messages, under a serial of digits. A court opens its own (查封) only with a
+ * seizure, under a `J` serial of one of its divisions (formats.ts caseIdIssuer). Nobody else
+ * opens cases, and nobody squats another's number.
+ */
+export function mayOpenCase(sender: Participant, rule: MessageTypeRule, caseId: string): boolean {
+  if (!sender.divisions.includes(caseId.slice(0, 6)) || caseIdIssuer(caseId) !== sender.role) return false
+  return sender.role === 'REG' || rule.courtOpensCase === true
 }

@@ -3,6 +3,8 @@ import { parseJws, type ParsedJws } from '../crypto/index.ts'
 import type { Violation } from '../errors.ts'
 import { isTongbanError } from '../errors.ts'
 import type { Clock } from '../util/ids.ts'
+import { decodeUtf8Strict, parseStrictJson } from '../util/json.ts'
+import { dateTimeFault } from './formats.ts'
 import type { Directory } from './directory.ts'
 import type { Envelope } from './envelope.ts'
 import { ownerId, verifySignature } from './verify.ts'
@@ -31,23 +33,37 @@ export interface ElectronicCertificate {
 
 const KEYS = ['certificateNumber', 'document', 'issuedAt', 'issuer', 'kind', 'unitCode']
 
-/** Why a payload is not an electronic certificate in its canonical form, or null. */
-export function certificatePayloadFault(payload: Buffer): string | null {
-  let value: unknown
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Why `document` is not { digest: { alg, value } }, or null. */
+function documentFault(doc: unknown): string | null {
+  const digest = isObject(doc) && Object.keys(doc).join() === 'digest' ? doc.digest : undefined
+  const ok = isObject(digest) && Object.keys(digest).sort().join() === 'alg,value' && (digest.alg === 'SM3' || digest.alg === 'SHA-256') &&
+    typeof digest.value === 'string' && /^[0-9a-f]{64}$/.test(digest.value)
+  return ok ? null : 'its document is { digest: { alg: SM3 | SHA-256, value: 64 lower-case hex } }'
+}
+
+/** Why a payload is not an electronic certificate in its canonical form, or null (never throws). */
+export function certificatePayloadFault(payload: Uint8Array): string | null {
+  // Strict UTF-8 and JSON first (a lone surrogate, a number out of range cannot be canonical).
+  const text = decodeUtf8Strict(payload)
+  if (text === undefined) return 'its payload is not UTF-8'
+  const parsed = parseStrictJson(text)
+  if (!parsed.ok) return 'its payload is not plain JSON'
+  let canonical: string | undefined
   try {
-    value = JSON.parse(payload.toString('utf8'))
+    canonical = canonicalize(parsed.value)
   } catch {
-    return 'its payload is not JSON'
+    return 'its payload cannot be put in canonical form'
   }
-  if (canonicalize(value) !== payload.toString('utf8')) return 'its payload is not in canonical form (RFC 8785)'
-  const c = value as Record<string, unknown>
-  if (typeof c !== 'object' || c === null || Array.isArray(c) || Object.keys(c).sort().join() !== KEYS.join()) return `its payload has exactly the members ${KEYS.join(', ')}`
-  const doc = c.document as { digest?: { alg?: unknown; value?: unknown } } | null
-  const digestOk = typeof doc === 'object' && doc !== null && Object.keys(doc).join() === 'digest' && typeof doc.digest === 'object' && doc.digest !== null &&
-    Object.keys(doc.digest).sort().join() === 'alg,value' && (doc.digest.alg === 'SM3' || doc.digest.alg === 'SHA-256') && typeof doc.digest.value === 'string' && /^[0-9a-f]{64}$/.test(doc.digest.value)
-  if (!digestOk) return 'its document is { digest: { alg: SM3 | SHA-256, value: 64 lower-case hex } }'
+  if (canonical !== text) return 'its payload is not in canonical form (RFC 8785)'
+  const c = parsed.value
+  if (!isObject(c) || Object.keys(c).sort().join() !== KEYS.join()) return `its payload has exactly the members ${KEYS.join(', ')}`
+  const doc = documentFault(c.document)
+  if (doc !== null) return doc
   if (c.kind !== 'mortgage' && c.kind !== 'title') return 'its kind is mortgage or title'
-  for (const k of ['certificateNumber', 'issuer', 'unitCode', 'issuedAt']) if (typeof c[k] !== 'string' || (c[k] as string).length === 0) return `its ${k} is a string`
+  for (const k of ['certificateNumber', 'issuer', 'unitCode']) if (typeof c[k] !== 'string' || (c[k] as string).length === 0) return `its ${k} is a string`
+  if (typeof c.issuedAt !== 'string' || dateTimeFault(c.issuedAt) !== null) return 'its issuedAt is an RFC 3339 time with an offset'
   return null
 }
 
@@ -82,7 +98,9 @@ export async function certificateViolations(jws: string, ctx: CertificateContext
     const owner = await verifySignature(parsed, CERTIFICATE_TYP, deps)
     if (ownerId(owner) !== ctx.env.from) return fault('it is not signed by the sender')
   } catch (err) {
-    return fault(isTongbanError(err) ? err.message : 'its signature does not verify')
+    // A key or signature problem is the certificate's fault; anything else is ours (a 500).
+    if (isTongbanError(err)) return fault(err.message)
+    throw err
   }
   const bad = certificatePayloadFault(parsed.payload)
   if (bad !== null) return fault(bad)

@@ -96,8 +96,8 @@ interface CertificateVerifyBody { certificateNumber: string; digest: { alg: stri
 
 /**
  * certificate.verify (电子证照查验): a bank, a provident fund centre or a court asks the centre that
- * issued a certificate whether it stands. Any of them may ask (it names only what it holds: the
- * number and the document's digest). The answer is the status alone, for the certificate asked
+ * issued a certificate whether it stands, each for its own purpose (a lender for loan review, a
+ * court for enforcement). It names only what it holds: the number and the document's digest. The answer is the status alone, for the certificate asked
  * about; its schema admits nothing more (no holder, no unit), and the gateway passes no unit code
  * on either.
  */
@@ -111,7 +111,12 @@ export const certificateVerifyPolicy: QueryPolicy = {
     return { unitCode: null, certificateNo: b.certificateNumber, purpose: b.purpose, applicationNo: null }
   },
 
-  async authorize(): Promise<void> {},
+  async authorize(ctx: PolicyContext): Promise<void> {
+    const own = ctx.asker.role === 'COURT' ? 'enforcement' : 'loan-review'
+    if (ctx.subject.purpose !== own) {
+      throw new TongbanError('TB_ERR_FORBIDDEN', `a ${ctx.asker.role === 'COURT' ? 'court checks certificates for enforcement' : 'lender checks certificates for loan-review'}`, { detail: { purpose: ctx.subject.purpose ?? '' } })
+    }
+  },
 
   async disclose(ctx: PolicyContext, answer: Envelope): Promise<Json> {
     const result = answer.body as Json

@@ -6,6 +6,7 @@ import type { Directory, Participant } from './directory.ts'
 import type { Envelope } from './envelope.ts'
 import type { MessageTypeRule } from './message-types.ts'
 import { divisionCovers, divisionOfUnitCode } from './roles.ts'
+import { caseIdIssuer } from './formats.ts'
 
 /** Where an accepted message goes and what it does to its case. */
 export interface RoutePlan {
@@ -29,6 +30,12 @@ export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Pa
   if (rule.senderServesUnit === true && env.unitCode !== undefined) {
     const division = divisionOfUnitCode(env.unitCode)
     if (!sender.divisions.some((d) => divisionCovers(d, division))) throw forbidden(`${sender.id} does not serve division ${division}`)
+  }
+
+  // A court's case (a J serial) carries the court's requests and their answers only: a centre that
+  // is on it cannot bring a tax bureau or a bank in, and nobody learns it exists.
+  if (env.caseId !== undefined && caseIdIssuer(env.caseId) === 'COURT' && !rule.type.startsWith('judicial.')) {
+    throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${env.caseId} that you take part in`, { detail: { caseId: env.caseId } })
   }
 
   let plan: RoutePlan

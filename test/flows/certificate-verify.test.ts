@@ -34,13 +34,18 @@ t.test('certificate checks', async (t) => {
   }
 
   t.test('the issuer answers the bank and the court: the status, nothing else', async (t) => {
-    for (const as of [BANK, COURT]) {
-      const a = await w.client(as).query({ ...q.envelope })
+    for (const [as, purpose] of [[BANK, 'loan-review'], [COURT, 'enforcement']] as const) {
+      const a = await w.client(as).query({ ...q.envelope, body: { ...bodyOf(q), purpose } })
       t.same(Object.keys(a.envelope.body).sort(), ['certificateNumber', 'checkedAt', 'queryId', 'status'], `${as}: status only`)
       t.equal(a.envelope.from, REG)
     }
     const record = (await w.client(BANK).http('GET', '/v1/queries')).json as { queries: Array<Record<string, unknown>> }
     t.same(record.queries.map((r) => [r.type, r.responder, r.certificateNo, r.purpose, r.unitCode, r.applicationNo, r.outcome]), [['certificate.verify', REG, number, 'loan-review', null, null, 'answered']], 'on the bank\'s record, which shows the bank\'s own checks only')
+  })
+
+  t.test('each asks for its own purpose', async (t) => {
+    t.same(await refusal(COURT, {}), [403, 'TB_ERR_FORBIDDEN', undefined], 'a court does not review loans')
+    t.same(await refusal(BANK, { body: { ...bodyOf(q), purpose: 'enforcement' } }), [403, 'TB_ERR_FORBIDDEN', undefined], 'a bank does not enforce')
   })
 
   t.test('the issuer must be named, and must be a registration centre', async (t) => {

@@ -49,6 +49,12 @@ for (const suite of ['national', 'international'] as const) {
       t.same(await refused(await signJws(Buffer.from(JSON.stringify(full, null, 1), 'utf8'), key(REG), { typ: 'tongban+certificate' })), BAD, 'not in canonical form')
       t.same(await refused(await signJws(Buffer.from(canonicalize(full) as string, 'utf8'), key(REG), { typ: 'tongban+jws' })), BAD, 'the typ of a message')
       t.same(await refused(await signJws(Buffer.from(canonicalize({ ...full, owner: '张三' }) as string, 'utf8'), key(REG), { typ: 'tongban+certificate' })), BAD, 'a member more')
+      // Signed, but no canonical form exists: a number out of range, a lone surrogate, bytes that are not UTF-8.
+      for (const payload of [Buffer.from('{"n":1e400}'), Buffer.from('{"s":"\\ud800"}'), Buffer.from([0x7b, 0xff, 0x7d])]) {
+        const hostile = await signJws(payload, key(REG), { typ: 'tongban+certificate' })
+        t.same(await refused(hostile), BAD, `not a certificate: ${payload.toString('hex')}`)
+        await t.rejects(verifyElectronicCertificate(hostile, await w.client(TAX).directory()), { code: 'TB_CLIENT_CERTIFICATE_INVALID' }, 'and the SDK says so')
+      }
       t.equal(w.partner(TAX).server.ofType('registration.completed').length, 0, 'nothing was delivered')
     })
 

@@ -88,6 +88,13 @@ t.test('courts and registration centres on seizure cases', async (t) => {
     t.same(await refusal(REG_WK, validFixture('judicial.release.completed')), [409, 'TB_ERR_CASE_NOT_FOUND'], 'a centre that was not asked cannot answer')
   })
 
+  t.test('a court\'s case carries the court\'s requests and their answers only', async (t) => {
+    t.same(await refusal(REG, validFixture('tax.assessment.request'), { caseId, unitCode, body: { ...validFixture('tax.assessment.request').envelope.body, property: { ...(validFixture('tax.assessment.request').envelope.body.property as object), unitCode } } }), [409, 'TB_ERR_CASE_NOT_FOUND'], 'the centre on it cannot bring the tax bureau in')
+    const c = (await w.client(REG).getCase(caseId)).json as { participants: string[] }
+    t.same([...c.participants].sort(), [COURT, REG], 'nobody else joined')
+    t.equal(w.partner(TAX).server.ofType('tax.assessment.request').length, 0)
+  })
+
   t.test('a court cannot query mortgages', async (t) => {
     t.same(await refusal(COURT, validFixture('mortgage.query'), {}, '/v1/queries'), [403, 'TB_ERR_ROUTE_FORBIDDEN'])
   })
