@@ -7,9 +7,10 @@ import type { Envelope } from './envelope.ts'
 
 /**
  * Whether a party that is not on a case may join it by this message (as a pending applicant,
- * until the case's owner answers). A bank may apply for a mortgage registration on a case only
- * (or a provident fund centre, which lends like one) under a loan application it declared for that unit in a pre-loan query (贷前查询 → 抵押登记申请):
- * a case id and a unit code alone admit no one, and the attempt looks like any unknown case.
+ * until the case's owner answers). A bank (or a provident fund centre, which lends like one) may
+ * apply for a mortgage registration on a case only under a loan application it declared for that
+ * unit in a pre-loan query (贷前查询 → 抵押登记申请): a case id and a unit code alone admit no one,
+ * and the attempt looks like any unknown case.
  */
 export async function mayJoinCase(db: Db, env: Envelope, sender: Participant): Promise<boolean> {
   if (env.type === 'mortgage.registration.request' && (sender.role === 'BANK' || sender.role === 'FUND') && env.unitCode !== undefined) {

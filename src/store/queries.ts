@@ -60,7 +60,7 @@ export async function queryProblem(db: Db | Tx, id: string): Promise<{ id: strin
   )).rows[0]
 }
 
-/** Notes that a bank's loan application concerns a unit (from a pre-loan query). */
+/** Notes that a lender's (a bank's or a provident fund centre's: the column is named `bank`) loan application concerns a unit (from a pre-loan query). */
 export async function recordLoanApplication(db: Db | Tx, a: { bank: string; applicationNo: string; unitCode: string; queryId: string; at: Date }): Promise<void> {
   await db.query(
     `INSERT INTO loan_applications (bank, application_no, unit_code, first_query, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,

@@ -93,6 +93,8 @@ t.test('courts and registration centres on seizure cases', async (t) => {
     const c = (await w.client(REG).getCase(caseId)).json as { participants: string[] }
     t.same([...c.participants].sort(), [COURT, REG], 'nobody else joined')
     t.equal(w.partner(TAX).server.ofType('tax.assessment.request').length, 0)
+    const other = await refusal(REG, validFixture('tax.assessment.request'), { caseId: '231202-2026-J000999', unitCode, body: { ...validFixture('tax.assessment.request').envelope.body, property: { ...(validFixture('tax.assessment.request').envelope.body.property as object), unitCode } } })
+    t.same(other, [409, 'TB_ERR_CASE_NOT_FOUND'], 'the same answer for a J id that does not exist: nothing to probe')
   })
 
   t.test('a court cannot query mortgages', async (t) => {
