@@ -62,8 +62,8 @@ export async function partnerCommand(args: string[]): Promise<number> {
     keys[use] = { kid, privateKey, publicKey }
   }
 
-  const send = allRules().filter((r) => (r.from as readonly string[]).includes(role)).map((r) => r.type)
-  const receive = allRules().filter((r) => (r.to as readonly string[]).includes(role)).map((r) => r.type)
+  const send = allRules().filter((r) => r.from.includes(role)).map((r) => r.type)
+  const receive = allRules().filter((r) => r.to.includes(role)).map((r) => r.type)
   const divisions = values.division ?? (CREDIT_CODE_ROLES.has(role) ? [] : [values.code])
   const endpoint = values.endpoint ?? 'https://partner.example/tongban/inbox'
   const entry = {

@@ -40,8 +40,8 @@ export interface PolicyContext {
 export interface QueryPolicy {
   readonly type: string
   readonly answerType: string
-  /** false: the answer the asker gets carries no unit code, whatever the partner's envelope had. */
-  readonly answerShowsUnit?: false
+  /** Whether the answer the asker gets carries the partner's unit code (default true). */
+  readonly answerShowsUnit?: boolean
   describe(query: Envelope): QuerySubject
   /** Refuses, before the partner is asked, a query the asker may not make. */
   authorize(ctx: PolicyContext): Promise<void>

@@ -126,54 +126,81 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   bank.say(`applied for the mortgage registration on case ${SALE.caseId}`)
 
   // 5. The centre registers the mortgage: the electronic certificate goes to the bank (which is
-  //    now a participant of the case: it was a pending applicant until answered).
+  //    now a participant of the case: it was a pending applicant until answered). The seller's old
+  //    mortgage is discharged (注销) with the sale; the buyer's takes its place.
   const unit = register.unit(SALE.unitCode)
-  const certificate = register.nextCertificate('不动产证明')
-  const document = Buffer.from(`电子不动产登记证明 ${certificate} ${SALE.unitCode}`, 'utf8')
-  // The seller's old mortgage is discharged (注销) with the sale; the buyer's takes its place.
   for (const m of unit.mortgages) {
     m.status = 'historical'
     register.retire(m.certificateNumber, 'cancelled', iso(new Date()))
   }
-  register.issue(certificate, digestHex('national', document))
-  const documentDigest = { alg: 'SM3' as const, value: digestHex('national', document) }
-  const electronicCertificate = await signElectronicCertificate({ certificateNumber: certificate, kind: 'mortgage', unitCode: SALE.unitCode, issuedAt: iso(new Date()), document: { digest: documentDigest } }, reg.options.signingKey)
-  unit.mortgages.push({
-    mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', amount: LOAN.amount, term: { start: '2026-12-01', end: '2046-11-30' },
-    rank: 1, certificateNumber: certificate, registeredAt: iso(new Date()), status: 'current',
-  })
-  await reg.client.send({
-    type: 'mortgage.registration.completed', caseId: SALE.caseId, unitCode: SALE.unitCode,
-    body: {
-      certificateNumber: certificate, businessNumber: '2026112400889', registeredAt: iso(new Date()),
-      registeringOffice: { name: '绥化市北林区不动产登记中心', division: '231202' },
-      mortgage: {
-        mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', securedAmount: LOAN.amount,
-        term: { start: '2026-12-01', end: '2046-11-30' }, rank: 1, scope: '主债权本金、利息、罚息、违约金、损害赔偿金和实现抵押权的费用',
-      },
-      document: { digest: documentDigest, mediaType: 'application/ofd' },
-      electronicCertificate,
-    },
+  const certificate = await registerMortgage(reg, register, {
+    caseId: SALE.caseId, unitCode: SALE.unitCode, businessNumber: '2026112400889', mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC },
+    amount: LOAN.amount, term: { start: '2026-12-01', end: '2046-11-30' }, scope: '主债权本金、利息、罚息、违约金、损害赔偿金和实现抵押权的费用',
   })
   reg.say(`registered the mortgage: certificate ${certificate}, with its electronic certificate signed by the centre (电子证照)`)
   const held = await within(mortgageRegistered, 15_000, 'the bank did not receive its certificate')
 
   // 6. 登簿: the transfer is entered; everyone on the case — the bank included — hears of it.
+  const title = await enterTransfer(reg, register, { caseId: SALE.caseId, unitCode: SALE.unitCode, businessNumber: '2026112400888', buyer: BUYER })
+  reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
+  return held
+}
+
+/** A mortgage the centre registers on a case (抵押登记). */
+export interface MortgageEntry {
+  readonly caseId: string
+  readonly unitCode: string
+  readonly businessNumber: string
+  readonly mortgagee: { readonly name: string; readonly uscc: string }
+  readonly amount: string
+  readonly term: { readonly start: string; readonly end: string }
+  readonly scope: string
+}
+
+/**
+ * The centre enters a mortgage in the register and sends the lender (a bank or a fund) its
+ * certificate of registration: the document's digest, and the electronic certificate the centre
+ * signs over it (电子证照), which it also records as issued for later checks. Returns the number.
+ */
+export async function registerMortgage(reg: SimulatedAgency, register: DemoRegister, m: MortgageEntry): Promise<string> {
+  const certificate = register.nextCertificate('不动产证明')
+  const digest = { alg: 'SM3' as const, value: digestHex('national', Buffer.from(`电子不动产登记证明 ${certificate} ${m.unitCode}`, 'utf8')) }
+  register.issue(certificate, digest.value)
+  register.unit(m.unitCode).mortgages.push({ mortgagee: m.mortgagee, mortgageType: 'ordinary', amount: m.amount, term: m.term, rank: 1, certificateNumber: certificate, registeredAt: iso(new Date()), status: 'current' })
+  const electronicCertificate = await signElectronicCertificate({ certificateNumber: certificate, kind: 'mortgage', unitCode: m.unitCode, issuedAt: iso(new Date()), document: { digest } }, reg.options.signingKey)
+  await reg.client.send({
+    type: 'mortgage.registration.completed', caseId: m.caseId, unitCode: m.unitCode,
+    body: {
+      certificateNumber: certificate, businessNumber: m.businessNumber, registeredAt: iso(new Date()),
+      registeringOffice: { name: '绥化市北林区不动产登记中心', division: '231202' },
+      mortgage: { mortgagee: m.mortgagee, mortgageType: 'ordinary', securedAmount: m.amount, term: m.term, rank: 1, scope: m.scope },
+      document: { digest, mediaType: 'application/ofd' },
+      electronicCertificate,
+    },
+  })
+  return certificate
+}
+
+/**
+ * 登簿: the centre enters a transfer to `buyer` in the register (a new title; the old one is
+ * superseded) and tells everyone on the case. Returns the new title's number.
+ */
+export async function enterTransfer(reg: SimulatedAgency, register: DemoRegister, t: { caseId: string; unitCode: string; businessNumber: string; buyer: Person }): Promise<string> {
+  const unit = register.unit(t.unitCode)
   const title = register.nextCertificate('不动产权')
   register.retire(unit.certificateNumber, 'superseded', iso(new Date()))
   unit.certificateNumber = title
-  unit.owners = [BUYER]
+  unit.owners = [t.buyer]
   unit.registeredAt = iso(new Date())
   await reg.client.send({
-    type: 'registration.completed', caseId: SALE.caseId, unitCode: SALE.unitCode,
+    type: 'registration.completed', caseId: t.caseId, unitCode: t.unitCode,
     body: {
-      registrationType: '200', businessNumber: '2026112400888', certificateNumber: title,
-      owners: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, share: '1' }], coOwnership: 'sole',
-      registeredAt: unit.registeredAt, registerBookRef: `${SALE.unitCode.slice(0, 19)}/${SALE.unitCode.slice(19)}/4`,
+      registrationType: '200', businessNumber: t.businessNumber, certificateNumber: title,
+      owners: [{ name: t.buyer.name, idType: '1', idNumber: t.buyer.idNumber, share: '1' }], coOwnership: 'sole',
+      registeredAt: unit.registeredAt, registerBookRef: `${t.unitCode.slice(0, 19)}/${t.unitCode.slice(19)}/${unit.mortgages.length + 1}`,
     },
   })
-  reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
-  return held
+  return title
 }
 
 /** 电子证照查验: the bank checks the certificate it holds with the centre that issued it, then a copy whose bytes changed. */

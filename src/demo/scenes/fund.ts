@@ -1,7 +1,7 @@
-import { digestHex } from '../../crypto/index.ts'
 import type { InboundDelivery } from '../../client/index.ts'
 import type { SimulatedAgency } from '../agency.ts'
 import { iso, type DemoRegister, type Person } from '../register.ts'
+import { enterTransfer, registerMortgage } from './day.ts'
 import { runTransfer, within, type TransferCase } from './transfer.ts'
 
 /** The provident fund centre (住房公积金管理中心): a lender like a bank. */
@@ -60,33 +60,11 @@ export async function providentFundLoan(reg: SimulatedAgency, fund: SimulatedAge
   })
   fund.say(`applied for the mortgage registration on case ${c.caseId} (it joins the case under its declared loan)`)
 
-  const unit = register.unit(c.unitCode)
-  const certificate = register.nextCertificate('不动产证明')
-  unit.mortgages.push({ mortgagee, mortgageType: 'ordinary', amount: LOAN.amount, term, rank: 1, certificateNumber: certificate, registeredAt: iso(new Date()), status: 'current' })
-  await reg.client.send({
-    type: 'mortgage.registration.completed', caseId: c.caseId, unitCode: c.unitCode,
-    body: {
-      certificateNumber: certificate, businessNumber: '2026112400892', registeredAt: iso(new Date()),
-      registeringOffice: { name: '绥化市北林区不动产登记中心', division: '231202' },
-      mortgage: { mortgagee, mortgageType: 'ordinary', securedAmount: LOAN.amount, term, rank: 1, scope },
-      document: { digest: { alg: 'SM3', value: digestHex('national', Buffer.from(`电子不动产登记证明 ${certificate}`, 'utf8')) }, mediaType: 'application/ofd' },
-    },
-  })
+  await registerMortgage(reg, register, { caseId: c.caseId, unitCode: c.unitCode, businessNumber: '2026112400892', mortgagee, amount: LOAN.amount, term, scope })
   const cert = await within(certified, 15_000, 'the fund did not receive its certificate')
   fund.say(`received the electronic certificate of registration ${String((cert.envelope.body as { certificateNumber: string }).certificateNumber)} for case ${c.caseId}`)
 
-  const title = register.nextCertificate('不动产权')
-  unit.certificateNumber = title
-  unit.owners = [BUYER]
-  unit.registeredAt = iso(new Date())
-  await reg.client.send({
-    type: 'registration.completed', caseId: c.caseId, unitCode: c.unitCode,
-    body: {
-      registrationType: '200', businessNumber: '2026112400893', certificateNumber: title,
-      owners: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, share: '1' }], coOwnership: 'sole',
-      registeredAt: unit.registeredAt, registerBookRef: `${c.unitCode.slice(0, 19)}/${c.unitCode.slice(19)}/2`,
-    },
-  })
+  await enterTransfer(reg, register, { caseId: c.caseId, unitCode: c.unitCode, businessNumber: '2026112400893', buyer: BUYER })
   await within(entered, 15_000, 'the fund did not hear of the register entry')
   fund.say(`heard the transfer of case ${c.caseId} entered in the register (登簿): its mortgage stands on the new title`)
   return c.caseId
