@@ -103,8 +103,9 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   deadlines: {
     checkIntervalMs: 60_000,
     // 自然资发〔2020〕83号: ordinary registration steps 5 working days, online mortgage 1; a court's
-    // seizure (查封) and release (解封) are urgent: 1.
-    workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1 },
+    // seizure (查封) and release (解封) are urgent: 1. A utility's transfer (水电气热同步过户,
+    // utility:<service>, each service by its own key if given): 3.
+    workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1, utility: 3 },
   },
   retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
   log: { level: 'info' },

@@ -15,7 +15,7 @@ import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
 import { mayOpenCase } from './case-join.ts'
 import { certificateViolations } from './e-certificates.ts'
-import type { MessageTypeRule } from './message-types.ts'
+import { closeOutcome, stepKind, type MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
 import { makeEntry, tagged } from '../ledger/index.ts'
 import type { MessageValidator } from './schemas.ts'
@@ -192,8 +192,10 @@ export class AcceptService {
 
     const effects = caseEffects(env, d.directory)
     const recipients = deliveries.map((x) => x.recipient)
-    const open = rule.step?.open
-    const close = rule.step?.close
+    const open = stepKind(rule, 'open', env.body)
+    const closeKind = stepKind(rule, 'close', env.body)
+    const outcome = closeOutcome(rule, env.body)
+    const close = closeKind !== undefined && outcome !== undefined ? { kind: closeKind, outcome } : undefined
     const doc: AcceptDoc = {
       exchange: {
         id: exchangeId, sender: env.from, messageId: env.id, type: env.type, v: env.v, caseId: env.caseId ?? null, unitCode: env.unitCode ?? null,
@@ -215,10 +217,12 @@ export class AcceptService {
             { event: 'message.accepted', actor: env.from, detail: { type: env.type, messageId: env.id, recipients } },
             ...(open !== undefined ? [{ event: 'step.opened', actor: env.from, detail: { kind: open, responder: recipients[0] } }] : []),
             ...(close !== undefined && plan.answers !== undefined ? [{ event: 'step.closed', actor: env.from, detail: { kind: close.kind, outcome: close.outcome } }] : []),
+            ...(effects.utilityServices !== undefined ? [{ event: 'utility.opted-in', actor: env.from, detail: { services: effects.utilityServices } }] : []),
           ],
           ...(open !== undefined ? { openStep: { id: d.ids.uuid7(), kind: open, requester: env.from, responder: recipients[0] as string, dueAt: d.dueAt(open, now)?.toISOString() ?? null } } : {}),
           ...(close !== undefined && plan.answers !== undefined ? { closeStep: { id: plan.answers.id, outcome: close.outcome } } : {}),
           ...(effects.linkContract ? { linkContract: effects.linkContract } : {}),
+          ...(effects.utilityServices !== undefined ? { utilityServices: effects.utilityServices } : {}),
         },
       }),
     }
@@ -255,9 +259,9 @@ function acceptConflict(conflict: Exclude<AcceptConflict, 'repeat'>, env: Envelo
     case 'unit-mismatch':
       return new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${env.caseId ?? ''}'s`, { detail })
     case 'step-already-open':
-      return new TongbanError('TB_ERR_CASE_CONFLICT', `case ${env.caseId ?? ''} already has an open ${rule.step?.open ?? ''} step`, { detail })
+      return new TongbanError('TB_ERR_CASE_CONFLICT', `case ${env.caseId ?? ''} already has an open ${stepKind(rule, 'open', env.body) ?? ''} step`, { detail })
     case 'step-closed':
-      return new TongbanError('TB_ERR_CASE_NOT_FOUND', `the ${rule.step?.close?.kind ?? ''} step of case ${env.caseId ?? ''} was closed meanwhile`, { detail })
+      return new TongbanError('TB_ERR_CASE_NOT_FOUND', `the ${stepKind(rule, 'close', env.body) ?? ''} step of case ${env.caseId ?? ''} was closed meanwhile`, { detail })
     case 'contract-ambiguous':
       return new TongbanError('TB_ERR_CONTRACT_AMBIGUOUS', 'the contract and filing numbers do not name exactly one filing of the housing bureau responsible for the unit', { detail })
     case 'filing-conflict':

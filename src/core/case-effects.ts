@@ -10,6 +10,8 @@ interface AssessmentBody { transaction: { housingContractNumber?: string; housin
 export interface CaseEffects {
   readonly housingContract?: NonNullable<AcceptDoc['housingContract']>
   readonly linkContract?: NonNullable<NonNullable<AcceptDoc['case']>['linkContract']>
+  /** The utilities whose accounts the applicants asked to transfer with the title (水电气热同步过户). */
+  readonly utilityServices?: readonly string[]
 }
 
 /**
@@ -24,6 +26,12 @@ export function caseEffects(env: Envelope, directory: Directory): CaseEffects {
     const b = env.body as unknown as ContractBody
     if (b.status !== 'filed') return {}
     return { housingContract: { unitCode: env.unitCode ?? b.house.unitCode, contractNumber: b.contractNumber, filingNumber: b.filingNumber } }
+  }
+  if (env.type === 'registration.completed') {
+    // The applicants' opt-in (a field of the application, carried when the transfer is entered):
+    // a utility.transfer.notice on the case goes only to these services.
+    const services = (env.body as { utilityServices?: string[] }).utilityServices
+    return services === undefined ? {} : { utilityServices: services }
   }
   if (env.type === 'tax.assessment.request' && env.unitCode !== undefined) {
     const t = (env.body as unknown as AssessmentBody).transaction

@@ -29,7 +29,8 @@ export class DeadlineService {
 
   /** When a step of `kind` opened at `openedAt` is due, or null when the kind has no deadline. */
   dueAt(kind: string, openedAt: Date): Date | null {
-    const days = this.#d.workingDays[kind]
+    // A per-service step (utility:water) is due by its own setting, else by its kind's (utility).
+    const days = this.#d.workingDays[kind] ?? this.#d.workingDays[kind.split(':')[0] ?? kind]
     return days === undefined ? null : this.#d.calendar.dueAt(openedAt, days)
   }
 

@@ -232,11 +232,14 @@ export class Directory {
       const divisions = p.divisions ?? (CREDIT_CODE_ROLES.has(parts.role) ? [] : [parts.code])
       // A court's divisions are where it opens cases (a J serial of theirs): one court per division,
       // so two courts never number into one namespace.
-      if (ROUTED_ROLES.includes(parts.role) || parts.role === 'COURT') {
+      // A utility company's divisions are where it supplies its service: one company per service
+      // and division, so a transfer notice has one recipient.
+      if (ROUTED_ROLES.includes(parts.role) || parts.role === 'COURT' || parts.role === 'UTILITY') {
+        const what = parts.role === 'UTILITY' ? `UTILITY (${parts.subsystem ?? ''})` : parts.role
         for (const d of divisions) {
-          const other = routes.get(`${parts.role}/${d}`)
-          if (other !== undefined) problems.push(`${at}/divisions: ${parts.role} for division ${d} is already ${other}`)
-          routes.set(`${parts.role}/${d}`, p.id)
+          const other = routes.get(`${what}/${d}`)
+          if (other !== undefined) problems.push(`${at}/divisions: ${what} for division ${d} is already ${other}`)
+          routes.set(`${what}/${d}`, p.id)
         }
       }
       const adapter = checks.adapters.get(p.adapter)

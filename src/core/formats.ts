@@ -158,9 +158,11 @@ export function checkUscc(code: string): string | null {
 
 // ── Participant id (DESIGN §3) ──────────────────────────────────────────────────────────────
 
-const PARTICIPANT_ROLES = new Set(['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT'])
+const PARTICIPANT_ROLES = new Set(['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT', 'UTILITY'])
 /** Roles whose CODE is the body's unified social credit code (DESIGN §3); the others use their division. */
-export const CREDIT_CODE_ROLES: ReadonlySet<string> = new Set(['BANK', 'FUND', 'COURT'])
+export const CREDIT_CODE_ROLES: ReadonlySet<string> = new Set(['BANK', 'FUND', 'COURT', 'UTILITY'])
+/** A utility company's SUBSYSTEM is the service it transfers (roles.ts UTILITY_SERVICES). */
+const UTILITY_SERVICE = /^(water|power|gas|heating)$/
 const SUBSYSTEM = /^[a-z0-9][a-z0-9_-]{0,31}$/
 
 /** Why a participant id `ROLE:CODE[:SUBSYSTEM]` is invalid, if it is. */
@@ -169,13 +171,16 @@ export function participantIdFault(id: string): FormatFault | null {
   const [role = '', code = '', subsystem] = parts
   if (role === 'OPS') return fault('operator', 'OPS ids are gateway operators, not participants')
   if (parts.length < 2 || parts.length > 3) return fault('shape', 'a participant id is ROLE:CODE or ROLE:CODE:SUBSYSTEM')
-  if (!PARTICIPANT_ROLES.has(role)) return fault('role', 'the role of a participant id must be REG, TAX, HOUSING, BANK, FUND or COURT')
+  if (!PARTICIPANT_ROLES.has(role)) return fault('role', 'the role of a participant id must be REG, TAX, HOUSING, BANK, FUND, COURT or UTILITY')
   if (CREDIT_CODE_ROLES.has(role)) {
     const f = usccFault(code)
     if (f !== null) return fault('code', `the code of a ${role} participant is its unified social credit code: ${f.message}`)
   } else {
     const f = divisionFault(code)
     if (f !== null) return fault('code', `the code of a government participant is its division: ${f.message}`)
+  }
+  if (role === 'UTILITY' && (subsystem === undefined || !UTILITY_SERVICE.test(subsystem))) {
+    return fault('service', 'a utility company\'s id ends with the service it transfers: UTILITY:<credit code>:water, power, gas or heating')
   }
   if (subsystem !== undefined && !SUBSYSTEM.test(subsystem)) {
     return fault('subsystem', 'the subsystem of a participant id is 1–32 of a-z, 0-9, _ and -, starting with a letter or digit')
@@ -291,6 +296,14 @@ export function checkCaseId(value: string): string | null {
   return messageOf(caseIdFault(value))
 }
 
+// ── Masked mobile number ────────────────────────────────────────────────────────────────────
+
+/** A mainland mobile number with its middle four digits masked (138****5678): what a utility's notice may carry. */
+export function maskedMobileFault(value: string): FormatFault | null {
+  if (/^1[3-9]\d{9}$/.test(value)) return fault('clear', 'a full mobile number is not sent: mask its middle four digits (e.g. 138****5678)')
+  return /^1[3-9]\d\*{4}\d{4}$/.test(value) ? null : fault('masked-mobile', 'a masked mobile number is 3 digits, ****, 4 digits (e.g. 138****5678)')
+}
+
 // ── Registry used by the validator ──────────────────────────────────────────────────────────
 
 /** Every custom format by its schema name (`"format": "unit-code"`). */
@@ -306,4 +319,5 @@ export const FORMAT_FAULTS: Readonly<Record<string, (value: string) => FormatFau
   'date-time': dateTimeFault,
   uuid: uuidFault,
   'case-id': caseIdFault,
+  'masked-mobile': maskedMobileFault,
 }

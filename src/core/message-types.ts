@@ -13,12 +13,19 @@ export type RouteKind =
   | 'case-owner'
   /** The participant named in `to`, which the envelope must give (e.g. a certificate's issuer). */
   | 'named'
+  /** The utility company (UTILITY) of the body's `/service` responsible for the unit's division; only on a case whose applicants opted in to it. */
+  | 'utility'
 
 export interface StepEffect {
   /** Opens a step of this kind, answered by the recipient. */
   readonly open?: string
-  /** Closes the open step of this kind with an outcome. */
-  readonly close?: { readonly kind: string; readonly outcome: 'completed' | 'rejected' }
+  /**
+   * Closes the open step of this kind with an outcome: `rejectedWhen` makes it `rejected` when
+   * the body's string at `pointer` is `value` (one type answering either way).
+   */
+  readonly close?: { readonly kind: string; readonly outcome: 'completed' | 'rejected'; readonly rejectedWhen?: { readonly pointer: string; readonly value: string } }
+  /** The step's kind is `<kind>:<service>`, the body's `/service`: one step per utility on a case. */
+  readonly perService?: boolean
 }
 
 /** What the gateway knows about each message type beyond its body schema. */
@@ -68,6 +75,10 @@ const RULES: readonly MessageTypeRule[] = [
   { type: 'judicial.release.rejected', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'rejected' } } },
   // 电子证照查验: a lender or a court asks the centre that issued a certificate whether it stands.
   { type: 'certificate.verify', kind: 'sync', from: ['BANK', 'FUND', 'COURT'], to: ['REG'], route: 'named', needs: { caseId: false, unitCode: false } },
+  // 水电气热同步过户: once the transfer is entered (registration.completed naming the services the
+  // applicants opted in to), the centre that owns the case tells each such utility; it answers.
+  { type: 'utility.transfer.notice', kind: 'async', from: ['REG'], to: ['UTILITY'], route: 'utility', needs: { caseId: true, unitCode: true }, step: { open: 'utility', perService: true }, bodyUnitCode: '/unitCode' },
+  { type: 'utility.transfer.completed', kind: 'async', from: ['UTILITY'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'utility', outcome: 'completed', rejectedWhen: { pointer: '/outcome', value: 'refused' } }, perService: true } },
 ]
 
 const BY_TYPE = new Map(RULES.map((r) => [r.type, r]))
@@ -92,13 +103,35 @@ export function envelopeViolations(env: { type: string; to?: string; caseId?: st
   if (rule.needs.unitCode && env.unitCode === undefined) out.push({ pointer: '/unitCode', rule: 'required', message: `${rule.type} requires unitCode` })
   if (rule.route === 'named' && env.to === undefined) out.push({ pointer: '/to', rule: 'required', message: `${rule.type} names its recipient in "to"` })
   if (rule.bodyUnitCode !== undefined && env.unitCode !== undefined) {
-    let node: unknown = env.body
-    for (const part of rule.bodyUnitCode.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined
-    if (typeof node === 'string' && node !== env.unitCode) {
+    const node = bodyString(env.body, rule.bodyUnitCode)
+    if (node !== undefined && node !== env.unitCode) {
       out.push({ pointer: `/body${rule.bodyUnitCode}`, rule: 'const', message: 'must equal the envelope\'s unitCode' })
     }
   }
   return out
+}
+
+/** The string at a JSON pointer of the body (schema-checked before this is asked), if any. */
+function bodyString(body: unknown, pointer: string): string | undefined {
+  let node: unknown = body
+  for (const part of pointer.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined
+  return typeof node === 'string' ? node : undefined
+}
+
+/** The kind of the step a message opens or closes, if it does: per service for utilities (`utility:water`). */
+export function stepKind(rule: MessageTypeRule, which: 'open' | 'close', body: unknown): string | undefined {
+  const base = which === 'open' ? rule.step?.open : rule.step?.close?.kind
+  if (base === undefined || rule.step?.perService !== true) return base
+  const service = bodyString(body, '/service')
+  return service === undefined ? base : `${base}:${service}`
+}
+
+/** The outcome a closing message gives its step (undefined when it closes none). */
+export function closeOutcome(rule: MessageTypeRule, body: unknown): 'completed' | 'rejected' | undefined {
+  const close = rule.step?.close
+  if (close === undefined) return undefined
+  if (close.rejectedWhen !== undefined && bodyString(body, close.rejectedWhen.pointer) === close.rejectedWhen.value) return 'rejected'
+  return close.outcome
 }
 
 /** Schema violations first; then the cross-field ones at pointers the schema did not already report. */

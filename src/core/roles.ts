@@ -1,6 +1,10 @@
 /** The kinds of agency that connect to the gateway (the ROLE of a participant id). */
-export const ROLES = ['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT'] as const
+export const ROLES = ['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT', 'UTILITY'] as const
 export type Role = (typeof ROLES)[number]
+
+/** The services a utility company (UTILITY) transfers with a title (水电气热同步过户): the SUBSYSTEM of its id. */
+export const UTILITY_SERVICES = ['water', 'power', 'gas', 'heating'] as const
+export type UtilityService = (typeof UTILITY_SERVICES)[number]
 
 /** The parts of a participant id `ROLE:CODE[:SUBSYSTEM]`. */
 export interface ParticipantIdParts {

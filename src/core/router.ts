@@ -4,8 +4,8 @@ import { findOpenSteps, getCase, isParticipant, listParticipants, participation,
 import { mayJoinCase } from './case-join.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { Envelope } from './envelope.ts'
-import type { MessageTypeRule } from './message-types.ts'
-import { divisionCovers, divisionOfUnitCode } from './roles.ts'
+import { stepKind, type MessageTypeRule } from './message-types.ts'
+import { divisionCovers, divisionOfUnitCode, responsibleFor, splitParticipantId } from './roles.ts'
 import { caseIdIssuer } from './formats.ts'
 
 /** Where an accepted message goes and what it does to its case. */
@@ -55,6 +55,9 @@ export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Pa
     case 'named':
       plan = { recipients: [named(env, directory)] }
       break
+    case 'utility':
+      plan = { recipients: [await toUtility(env, sender, directory, db)] }
+      break
   }
 
   for (const r of plan.recipients) {
@@ -91,7 +94,7 @@ function named(env: Envelope, directory: Directory): Participant {
 }
 
 async function toStepRequester(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
-  const kind = rule.step?.close?.kind
+  const kind = stepKind(rule, 'close', env.body)
   const caseId = env.caseId as string
   // Steps that await someone else look like no step at all: a sender cannot probe others' cases.
   const mine = kind === undefined ? [] : (await findOpenSteps(db, caseId, kind)).filter((s) => s.responder === sender.id)
@@ -147,4 +150,34 @@ async function toCaseParticipants(env: Envelope, rule: MessageTypeRule, sender: 
     .filter((p): p is Participant => p !== undefined && rule.to.includes(p.role) && p.receive.has(env.type))
   if (recipients.length === 0) throw new TongbanError('TB_ERR_NO_ROUTE', `no participant of case ${caseId} receives ${env.type}`, { detail: { caseId } })
   return recipients
+}
+
+/**
+ * A transfer notice (水电气热同步过户) goes to the utility of its service that supplies the unit's
+ * division, from the centre that owns the case, and only for a service the applicants opted in
+ * to when the transfer was entered (registration.completed). Another centre's case, or none,
+ * gets the answer an unknown case gets.
+ */
+async function toUtility(env: Envelope, sender: Participant, directory: Directory, db: Db): Promise<Participant> {
+  const caseId = env.caseId as string
+  const unitCode = env.unitCode as string
+  const service = (env.body as { service: string }).service
+  const c = await getCase(db, caseId)
+  if (c === undefined || c.openedBy !== sender.id) throw new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${caseId} of yours`, { detail: { caseId } })
+  if (c.unitCode !== unitCode) throw new TongbanError('TB_ERR_CASE_MISMATCH', `the unit code differs from case ${caseId}'s`, { detail: { caseId } })
+  if (!c.utilityServices.includes(service)) {
+    throw forbidden(`the applicants of case ${caseId} did not opt in to the ${service} transfer (or its transfer is not entered yet: registration.completed names the services)`)
+  }
+  const division = divisionOfUnitCode(unitCode)
+  const companies = directory.participants().filter((p) => p.role === 'UTILITY' && splitParticipantId(p.id)?.subsystem === service)
+  if (env.to !== undefined && directory.participant(env.to) === undefined) throw new TongbanError('TB_ERR_NO_ROUTE', 'the recipient named in "to" is not in the directory')
+  const company = env.to === undefined ? responsibleFor(companies, 'UTILITY', division) : companies.find((p) => p.id === env.to)
+  if (company === undefined) {
+    throw env.to === undefined
+      ? new TongbanError('TB_ERR_NO_ROUTE', `no ${service} company supplies division ${division}`, { detail: { division } })
+      : forbidden(`${env.to} is not the ${service} company`)
+  }
+  // 属地: a company named by hand must still supply the unit's division.
+  if (!company.divisions.some((d) => divisionCovers(d, division))) throw forbidden(`${company.id} does not supply division ${division}`)
+  return company
 }

@@ -10,6 +10,14 @@ function idOf(viewer: KeyOwner): string | undefined {
   return viewer.kind === 'participant' ? viewer.participant.id : undefined
 }
 
+/**
+ * A utility company takes part in a case only through its transfer notice: it sees the exchanges
+ * it sent or received, never the case (its timeline names the tax bureau, the banks, the court).
+ */
+export function seesOnlyItsOwn(viewer: KeyOwner): boolean {
+  return viewer.kind === 'participant' && viewer.participant.role === 'UTILITY'
+}
+
 // Not found and not allowed look the same, so a caller cannot probe for other agencies' cases.
 const notFound = (what: string): TongbanError => new TongbanError('TB_ERR_NOT_FOUND', `no ${what} visible to you`)
 
@@ -21,7 +29,7 @@ export async function exchangeView(db: Db, exchangeId: string, viewer: KeyOwner,
   const me = idOf(viewer)
   if (me !== undefined) {
     const direct = e.sender === me || deliveries.some((d) => d.recipient === me)
-    if (!direct && !(e.caseId !== null && (await isParticipant(db, e.caseId, me)))) throw notFound('such exchange')
+    if (!direct && (seesOnlyItsOwn(viewer) || !(e.caseId !== null && (await isParticipant(db, e.caseId, me))))) throw notFound('such exchange')
   }
   return {
     exchangeId: e.id,
@@ -51,7 +59,7 @@ export async function exchangeView(db: Db, exchangeId: string, viewer: KeyOwner,
 export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Date): Promise<object> {
   const c = await getCase(db, caseId)
   const me = idOf(viewer)
-  if (c === undefined || (me !== undefined && !(await isParticipant(db, caseId, me)))) throw notFound('such case')
+  if (c === undefined || (me !== undefined && (seesOnlyItsOwn(viewer) || !(await isParticipant(db, caseId, me))))) throw notFound('such case')
   const [steps, events, participants, pending, rows] = await Promise.all([
     listSteps(db, caseId), listEvents(db, caseId), listParticipants(db, caseId), listPendingParticipants(db, caseId), listCaseDeliveries(db, caseId),
   ])

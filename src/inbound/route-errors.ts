@@ -42,7 +42,7 @@ export const ROUTE_ERRORS = {
   'POST /v1/queries': [...ENVELOPE, 'TB_ERR_PARTNER_TIMEOUT', 'TB_ERR_PARTNER_UNAVAILABLE', 'TB_ERR_PARTNER_REJECTED', 'TB_ERR_PARTNER_BAD_ANSWER'],
   'GET /v1/queries': [...READ, 'TB_ERR_BAD_REQUEST'],
   'GET /v1/queries/:id/problem': [...READ, 'TB_ERR_NOT_FOUND'],
-  'GET /v1/cases': [...READ, 'TB_ERR_BAD_REQUEST'],
+  'GET /v1/cases': [...READ, 'TB_ERR_BAD_REQUEST', 'TB_ERR_FORBIDDEN'],
   'GET /v1/cases/:caseId': [...READ, 'TB_ERR_BAD_REQUEST', 'TB_ERR_NOT_FOUND'],
   'GET /v1/cases/:caseId/evidence': [...READ, 'TB_ERR_BAD_REQUEST', 'TB_ERR_NOT_FOUND'],
   'GET /v1/exchanges/:id': [...READ, 'TB_ERR_NOT_FOUND'],

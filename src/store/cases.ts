@@ -9,6 +9,8 @@ export interface CaseRow {
   readonly unitCode: string
   readonly openedBy: string
   readonly createdAt: Date
+  /** The utilities the applicants opted in to (水电气热同步过户), as the case's owner entered the transfer. */
+  readonly utilityServices: readonly string[]
 }
 
 /** A step of a case that awaits an answer. */
@@ -43,7 +45,7 @@ const STEP_COLUMNS = `id, case_id AS "caseId", kind, status, requester, responde
 /** The case row, if the case exists. */
 export async function getCase(db: Db | Tx, caseId: string): Promise<CaseRow | undefined> {
   return (await db.query<CaseRow>(
-    `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt" FROM cases WHERE case_id = $1`,
+    `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt", utility_services AS "utilityServices" FROM cases WHERE case_id = $1`,
     [caseId],
   )).rows[0]
 }

@@ -13,20 +13,24 @@ const TAX = 'TAX:231202'
 const HOUSING = 'HOUSING:231200'
 const BANK = 'BANK:91230100MA1B2C3D49:suihua'
 const COURT = 'COURT:11231202MB00123459'
-const SENDER: Record<string, string> = { reg: REG, tax: TAX, housing: HOUSING, bank: BANK, court: COURT }
+const WATER = 'UTILITY:91231200MA1W00001Q:water'
+const POWER = 'UTILITY:91231200MA1P00002Y:power'
+const SENDER: Record<string, string> = { reg: REG, tax: TAX, housing: HOUSING, bank: BANK, court: COURT, utility: WATER }
 const JUDICIAL_ANSWERS = ['judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected']
 
 const partners = (suite: Suite) => [
   {
     id: REG, suite, divisions: ['231202'],
-    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', ...JUDICIAL_ANSWERS],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify'],
+    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', ...JUDICIAL_ANSWERS, 'utility.transfer.notice'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed'],
   },
   { id: REG_WK, suite, send: [], receive: ['mortgage.query', 'housing.contract.filed'] },
   { id: TAX, suite, send: ['tax.payment.completed', 'tax.assessment.rejected'], receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'] },
   { id: HOUSING, suite, divisions: ['231200'], send: ['housing.contract.filed'], receive: ['registration.completed'] },
   { id: BANK, suite, send: ['mortgage.query', 'mortgage.registration.request', 'certificate.verify'], receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'] },
   { id: COURT, suite, divisions: ['231202'], send: ['judicial.seizure.request', 'judicial.release.request'], receive: JUDICIAL_ANSWERS },
+  { id: WATER, suite, divisions: ['231200'], send: ['utility.transfer.completed'], receive: ['utility.transfer.notice'] },
+  { id: POWER, suite, divisions: ['231200'], send: ['utility.transfer.completed'], receive: ['utility.transfer.notice'] },
 ]
 
 for (const suite of ['national', 'international'] as const) {
@@ -118,6 +122,24 @@ for (const suite of ['national', 'international'] as const) {
       const c = await caseOf(REG)
       const ex = c.exchanges.find((e) => e.type === 'registration.completed')
       t.same(ex?.deliveries.map((d) => d.recipient).sort(), [BANK, HOUSING, TAX], 'one delivery per recipient, on the case')
+    })
+
+    t.test('utility.transfer.notice (水电气热同步过户) → the opted-in service\'s company of the division; one step per service', async (t) => {
+      await send(validFixture('utility.transfer.notice', (f) => !f.file.includes('power')))
+      await send(validFixture('utility.transfer.notice', (f) => f.file.includes('power')))
+      await waitFor(WATER, 'utility.transfer.notice')
+      await waitFor(POWER, 'utility.transfer.notice')
+      const c = await caseOf(REG)
+      t.same(c.steps.filter((s) => s.kind.startsWith('utility:')).map((s) => [s.kind, s.status]), [['utility:water', 'open'], ['utility:power', 'open']])
+      t.ok(c.timeline.some((e) => e.event === 'utility.opted-in'), 'the opt-in came with registration.completed')
+    })
+
+    t.test('utility.transfer.completed → the REG that sent the notice; closes its step (refused: rejected)', async (t) => {
+      await send(validFixture('utility.transfer.completed', (f) => !f.file.includes('refused')))
+      const refused = validFixture('utility.transfer.completed', (f) => f.file.includes('refused'))
+      await w.client(POWER).send({ ...refused.envelope, body: { ...bodyOf(refused), service: 'power' } })
+      await waitFor(REG, 'utility.transfer.completed', 2)
+      t.same((await caseOf(REG)).steps.filter((s) => s.kind.startsWith('utility:')).map((s) => [s.kind, s.status]), [['utility:water', 'completed'], ['utility:power', 'rejected']])
     })
 
     t.test('judicial.seizure.request (查封) → the REG of the unit\'s division; opens the court\'s case and its seizure step', async (t) => {

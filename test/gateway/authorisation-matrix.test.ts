@@ -8,7 +8,7 @@ import { World } from '../helpers/world.ts'
 // gateway. Each participant's directory entry lists every type in `send`, so the answer comes
 // from the type's rule (DESIGN §5: who may send it), not from the entry's list. A role that is not
 // the type's sender gets 403 TB_ERR_ROUTE_FORBIDDEN, on /v1/messages and /v1/queries alike, and
-// nothing is stored (a court cannot query mortgages). A fund sends what a bank sends. The type's
+// nothing is stored (a court cannot query mortgages; a utility sends only its answers). A fund sends what a bank sends. The type's
 // own senders get what their first message gets on a fresh gateway:
 // accepted where the type opens (or needs no) case, answered for a query, and
 // TB_ERR_CASE_NOT_FOUND where it answers or continues a case that does not exist yet.
@@ -19,6 +19,7 @@ const ID: Record<Role, string> = {
   BANK: 'BANK:91230100MA1B2C3D49:suihua',
   FUND: 'FUND:12231200MB07654323',
   COURT: 'COURT:11231202MB00123459',
+  UTILITY: 'UTILITY:91231200MA1W00001Q:water',
 }
 const rules = allRules()
 const types = rules.map((r) => r.type)
@@ -38,7 +39,7 @@ t.test('every role × every message type', async (t) => {
   const w = await World.start({
     label: 'authz',
     partners: ROLES.map((role) => ({
-      id: ID[role], ...(role === 'COURT' ? { divisions: ['231202'] } : {}),
+      id: ID[role], ...(role === 'COURT' || role === 'UTILITY' ? { divisions: ['231202'] } : {}),
       send: types, receive: rules.filter((r) => r.to.includes(role)).map((r) => r.type),
     })),
   })
@@ -64,6 +65,7 @@ t.test('every role × every message type', async (t) => {
   const sends = (role: Role): string[] => cells.filter((c) => c.allowed && c.role === role).map((c) => c.type)
   t.same(sends('FUND'), sends('BANK'), 'a fund sends what a bank sends')
   t.same(sends('COURT'), ['judicial.seizure.request', 'judicial.release.request', 'certificate.verify'], 'a court: its requests and certificate checks, no mortgage query')
+  t.same(sends('UTILITY'), ['utility.transfer.completed'], 'a utility: its answers to its notices, nothing else')
   // The refusals first (they change nothing), then the types that find no case, then the openers.
   for (const c of cells.filter((x) => !x.allowed)) {
     t.same(await answer(c.role, c.type), [403, 'TB_ERR_ROUTE_FORBIDDEN'], `${c.role} × ${c.type}: forbidden`)

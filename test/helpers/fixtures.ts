@@ -19,7 +19,7 @@ export interface Fixture {
 }
 
 const ROOT = fileURLToPath(new URL('../fixtures/', import.meta.url))
-const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court']
+const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court', 'utility']
 
 let cache: Fixture[] | undefined
 

@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto'
 
 /** One file of test/fixtures/<agency>/<case>.json (agency = the sender's). */
 export interface Fixture {
-  readonly agency: 'reg' | 'tax' | 'housing' | 'bank' | 'court'
+  readonly agency: 'reg' | 'tax' | 'housing' | 'bank' | 'court' | 'utility'
   readonly file: string
   readonly description: string
   readonly envelope: { type: string; v: number; caseId?: string; unitCode?: string; body: Record<string, unknown> }
   readonly expect?: { code: string; pointer: string; rule: string }
 }
 
-export const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court'] as const
+export const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court', 'utility'] as const
 
 /** The participant that sends each agency's fixtures in these tests. */
 export const SENDERS: Record<Fixture['agency'], string> = {
@@ -19,6 +19,7 @@ export const SENDERS: Record<Fixture['agency'], string> = {
   housing: 'HOUSING:231200',
   bank: 'BANK:91230100MA1B2C3D49:suihua',
   court: 'COURT:11231202MB00123459',
+  utility: 'UTILITY:91231200MA1W00001Q:water',
 }
 
 const root = new URL('../fixtures/', import.meta.url)

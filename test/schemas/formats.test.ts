@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
   areaFault, caseIdFault, checkArea, checkCaseId, checkDateTime, checkDivision, checkFraction, checkMoney, checkParticipantId, checkResidentId, checkUnitCode, checkUscc,
-  dateTimeFault, divisionFault, fractionFault, moneyFault, participantIdFault, residentIdCheckChar, residentIdFault, unitCodeFault,
+  dateTimeFault, divisionFault, fractionFault, maskedMobileFault, moneyFault, participantIdFault, residentIdCheckChar, residentIdFault, unitCodeFault,
   usccCheckChar, usccFault, uuidFault, type FormatFault,
 } from '../../src/core/formats.ts'
 
@@ -124,6 +124,11 @@ table('participant id', participantIdFault, checkParticipantId, [
   ['FUND:12231200MB07654323', null],
   ['FUND:231200', 'code'],
   ['COURT:11231202MB00123458', 'code'],
+  ['UTILITY:91231200MA1W00001Q:water', null],
+  ['UTILITY:91231200MA1P00002Y:power', null],
+  ['UTILITY:91231200MA1W00001Q', 'service'],
+  ['UTILITY:91231200MA1W00001Q:internet', 'service'],
+  ['UTILITY:231202:water', 'code'],
   ['BANK:91230100MA1B2C3D49', null],
   ['BANK:91230100MA1B2C3D49:suihua', null],
   ['REG:231202:bdc-v2_1', null],
@@ -142,6 +147,13 @@ table('participant id', participantIdFault, checkParticipantId, [
   ['REG:231202:-x', 'subsystem'],
   [`REG:231202:${'a'.repeat(33)}`, 'subsystem'],
 ])
+
+t.test('masked mobile number', async (t) => {
+  t.equal(maskedMobileFault('138****5678'), null)
+  t.equal(maskedMobileFault('199****0001'), null)
+  t.equal(maskedMobileFault('13812345678')?.rule, 'clear', 'a full number is refused as such')
+  for (const bad of ['138***5678', '1381****678', '238****5678', '138****567x', '+86138****5678', '']) t.equal(maskedMobileFault(bad)?.rule, 'masked-mobile', bad)
+})
 
 table('money (yuan, two decimals)', moneyFault, checkMoney, [
   ['1250000.00', null],

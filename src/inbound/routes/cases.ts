@@ -2,7 +2,7 @@ import { buildEvidence } from '../../ledger/evidence.ts'
 import { ownerId } from '../../core/verify.ts'
 import type { FastifyInstance } from 'fastify'
 import { caseIdFault } from '../../core/formats.ts'
-import { caseView } from '../../core/views.ts'
+import { caseView, seesOnlyItsOwn } from '../../core/views.ts'
 import { TongbanError } from '../../errors.ts'
 import { listCases } from '../../store/cases.ts'
 import { callerOf, requireCaller } from '../auth.ts'
@@ -51,6 +51,7 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
       throw new TongbanError('TB_ERR_BAD_REQUEST', 'limit must be an integer from 1 to 9999', { violations: [{ pointer: '/query/limit', rule: 'pattern', message: 'limit must be an integer from 1 to 9999' }] })
     }
     const caller = callerOf(request)
+    if (seesOnlyItsOwn(caller)) throw new TongbanError('TB_ERR_FORBIDDEN', 'a utility company reads no cases: its transfer notices carry what it needs')
     const now = app.tb.clock.now()
     const cases = await listCases(app.tb.db, {
       now,
