@@ -130,6 +130,8 @@ participant HOUSING:231200 "绥化市住房和城乡建设局"
 participant BANK:91230100MA1B2C3D49:suihua "示例银行股份有限公司绥化分行"
 participant FUND:12231200MB07654323 "绥化市住房公积金管理中心"
 participant COURT:11231202MB00123459 "绥化市北林区人民法院"
+participant UTILITY:91231200MA1W00001Q:water "绥化市供水有限公司"
+participant UTILITY:91231200MA1P00002Y:power "国网黑龙江省电力有限公司绥化供电公司"
 participant OPS:demo-operator "通办数据交换网关运维 (operator)" 0 # signing keys only
 
 echo "== check"

@@ -19,8 +19,8 @@ export interface Role {
 export const CAST = {
   reg: {
     id: 'REG:231202', name: '绥化市北林区不动产登记中心', suite: 'national',
-    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', 'judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify'],
+    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', 'judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected', 'utility.transfer.notice'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed'],
   },
   tax: {
     id: 'TAX:231202', name: '国家税务总局绥化市北林区税务局', suite: 'national',
@@ -49,6 +49,15 @@ export const CAST = {
     id: 'COURT:11231202MB00123459', name: '绥化市北林区人民法院', suite: 'national', divisions: ['231202'],
     send: ['judicial.seizure.request', 'judicial.release.request'],
     receive: ['judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected'],
+  },
+  // The city's water and power companies (水电气热同步过户), each supplying the whole city.
+  water: {
+    id: 'UTILITY:91231200MA1W00001Q:water', name: '绥化市供水有限公司', suite: 'national', divisions: ['231200'],
+    send: ['utility.transfer.completed'], receive: ['utility.transfer.notice'],
+  },
+  power: {
+    id: 'UTILITY:91231200MA1P00002Y:power', name: '国网绥化供电公司', suite: 'international', divisions: ['231200'],
+    send: ['utility.transfer.completed'], receive: ['utility.transfer.notice'],
   },
 } as const satisfies Record<string, Role>
 

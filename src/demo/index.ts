@@ -19,7 +19,8 @@ import { formatCase, type CaseDoc } from './print.ts'
 import { taxBureau } from './scenes/transfer.ts'
 import { addSeizedUnit, seizureAndRelease, seizureDesk } from './scenes/court.ts'
 import { addFundSaleUnit, providentFundLoan } from './scenes/fund.ts'
-import { certificateCheck, morningRegister, preRegistration, registrationCentre, SALE, secondHandSale, type DayCast } from './scenes/day.ts'
+import { BUYER, certificateCheck, morningRegister, preRegistration, registrationCentre, SALE, SALE_UTILITIES, secondHandSale, type DayCast } from './scenes/day.ts'
+import { utilityCompany, utilityTransfers } from './scenes/utilities.ts'
 
 const OPTIONS = {
   schema: { type: 'string', default: 'tongban_demo' },
@@ -45,7 +46,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'tongban-demo-'))
   const logFile = values.log !== undefined ? resolve(values.log) : join(tmp, 'gateway.log')
 
-  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui, CAST.fund, CAST.court]
+  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui, CAST.fund, CAST.court, CAST.water, CAST.power]
   const gatewayKeys = GatewayKeyring.load(join(certs, 'gateway'), 'TONGBAN').publicKeys().signing
   const agencies = new Map<string, SimulatedAgency>()
   const directory: Array<Record<string, unknown>> = []
@@ -82,7 +83,7 @@ export async function runDemo(args: string[]): Promise<number> {
       allowSampleKeys: true,
       listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile }, metrics: { enabled: true, host: '127.0.0.1', port: 0 }, console: { enabled: false },
       delivery: { attempts: 8, backoffMs: 200, maxBackoffMs: 2_000, maxAgeSeconds: 3_600, sweepIntervalMs: 2_000, sweepGraceMs: 2_000, concurrency: 4, lockMs: 10_000 },
-      deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1 } },
+      deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1, utility: 3 } },
     },
   })
   await resetDemoState(config)
@@ -104,10 +105,14 @@ export async function runDemo(args: string[]): Promise<number> {
     addFundSaleUnit(register)
     seizureDesk(cast.reg, register)
     taxBureau(cast.tax)
+    utilityCompany(agency(CAST.water.id))
+    utilityCompany(agency(CAST.power.id))
 
     const started = Date.now()
     process.stdout.write('\n— Morning: a second-hand house sale with a mortgage loan (网签备案 → 抵押查询 → 征税/完税 → 抵押登记 → 登簿) —\n')
     const held = await secondHandSale(cast, register)
+    process.stdout.write('\n— The buyer asked for the water and power accounts to move with the title (水电气热同步过户) —\n')
+    await utilityTransfers(cast.reg, { caseId: SALE.caseId, unitCode: SALE.unitCode, buyer: BUYER, registeredAt: register.unit(SALE.unitCode).registeredAt, accounts: SALE_UTILITIES })
     await certificateCheck(cast.bank, CAST.reg.id, held)
     process.stdout.write('\n— Afternoon: a new-build sale, pre-registration pushed to the bank and the tax bureau (预告登记) —\n')
     const preCase = await preRegistration(cast)

@@ -35,6 +35,7 @@ function describe(e: CaseDoc['timeline'][number]): string {
     case 'delivery.waiting': return `to ${String(e.recipient)} waiting: partner unavailable (next probe ${String(e.probeAt)})`
     case 'delivery.replayed': return `to ${String(e.recipient)} replayed by an operator`
     case 'contract.linked': return `filed contract ${String(e.contractNumber)} of ${String(e.housing)} linked to the case`
+    case 'utility.opted-in': return `the applicants opted in to the ${(e.services as string[]).join(' and ')} transfers (水电气热同步过户)`
     default: return ''
   }
 }

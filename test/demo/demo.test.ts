@@ -64,6 +64,16 @@ t.test('a court seizes a unit, the bank\'s query shows the seizure, the court re
   t.notMatch(out, /231202197206113019/, 'the debtor\'s ID number is not printed')
 })
 
+t.test('the water and power companies move the buyer\'s accounts with the title; gas was not asked for', async (t) => {
+  t.match(out, /\[绥化市供水有限公司\] received the 供水 transfer notice for unit 231202003004GB00012F00010001: account SH-0288801 to the new holder \(mobile 136\*{4}6789; no ID number, no address\)/)
+  t.match(out, /\[国网绥化供电公司\] received the 供电 transfer notice for unit 231202003004GB00012F00010001: account 0300288801234/)
+  t.match(out, /a gas notice the applicants did not ask for: 403 TB_ERR_ROUTE_FORBIDDEN/)
+  t.match(out, /step utility:water\s+completed REG:231202 → UTILITY:91231200MA1W00001Q:water/)
+  t.match(out, /step utility:power\s+completed REG:231202 → UTILITY:91231200MA1P00002Y:power/)
+  t.match(out, /the applicants opted in to the water and power transfers/)
+  t.notMatch(out, new RegExp(BUYER.phone), 'the buyer\'s mobile number is never printed in full')
+})
+
 t.test('the bank checks its certificate with the issuer: valid, and unknown once the bytes change', async (t) => {
   t.match(out, /verified the electronic certificate offline: signed by its issuer REG:231202 \(key from the published directory\), mortgage certificate 黑\(2026\)绥化市不动产证明第\d{7}号 for unit 231202003004GB00012F00010001, document digest matches/)
   t.match(out, /certificate check \(电子证照查验\) of 黑\(2026\)绥化市不动产证明第\d{7}号 with its issuer REG:231202: valid/)

@@ -3,6 +3,7 @@ import { signElectronicCertificate, verifyElectronicCertificate, type InboundDel
 import type { SimulatedAgency } from '../agency.ts'
 import { DemoRegister, iso, type Person } from '../register.ts'
 import { assessmentRequestBody, runTransfer, within, type TransferCase } from './transfer.ts'
+import type { UtilityAccount } from './utilities.ts'
 
 /** The agencies of the day (native partners; the legacy tax bureau is played separately). */
 export interface DayCast {
@@ -26,6 +27,8 @@ export const SALE: TransferCase = {
   housingContractNumber: 'CL2312022026008801', housingFilingNumber: 'BA2312022026008801',
 }
 const LOAN = { applicationNo: 'LA2026112400888', amount: '800000.00' }
+/** The accounts the buyer asked, on the application, to move with the title (水电气热同步过户). */
+export const SALE_UTILITIES: readonly UtilityAccount[] = [{ service: 'water', accountNumber: 'SH-0288801' }, { service: 'power', accountNumber: '0300288801234' }]
 
 /** The register as it stands in the morning. */
 export function morningRegister(): DemoRegister {
@@ -141,7 +144,7 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   const held = await within(mortgageRegistered, 15_000, 'the bank did not receive its certificate')
 
   // 6. 登簿: the transfer is entered; everyone on the case — the bank included — hears of it.
-  const title = await enterTransfer(reg, register, { caseId: SALE.caseId, unitCode: SALE.unitCode, businessNumber: '2026112400888', buyer: BUYER })
+  const title = await enterTransfer(reg, register, { caseId: SALE.caseId, unitCode: SALE.unitCode, businessNumber: '2026112400888', buyer: BUYER, utilities: SALE_UTILITIES })
   reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
   return held
 }
@@ -185,7 +188,7 @@ export async function registerMortgage(reg: SimulatedAgency, register: DemoRegis
  * 登簿: the centre enters a transfer to `buyer` in the register (a new title; the old one is
  * superseded) and tells everyone on the case. Returns the new title's number.
  */
-export async function enterTransfer(reg: SimulatedAgency, register: DemoRegister, t: { caseId: string; unitCode: string; businessNumber: string; buyer: Person }): Promise<string> {
+export async function enterTransfer(reg: SimulatedAgency, register: DemoRegister, t: { caseId: string; unitCode: string; businessNumber: string; buyer: Person; utilities?: readonly UtilityAccount[] }): Promise<string> {
   const unit = register.unit(t.unitCode)
   const title = register.nextCertificate('不动产权')
   register.retire(unit.certificateNumber, 'superseded', iso(new Date()))
@@ -198,6 +201,8 @@ export async function enterTransfer(reg: SimulatedAgency, register: DemoRegister
       registrationType: '200', businessNumber: t.businessNumber, certificateNumber: title,
       owners: [{ name: t.buyer.name, idType: '1', idNumber: t.buyer.idNumber, share: '1' }], coOwnership: 'sole',
       registeredAt: unit.registeredAt, registerBookRef: `${t.unitCode.slice(0, 19)}/${t.unitCode.slice(19)}/${unit.mortgages.length + 1}`,
+      // The applicants' opt-in (水电气热同步过户): the services only; each company gets its account in its own notice.
+      ...(t.utilities !== undefined && t.utilities.length > 0 ? { utilityServices: t.utilities.map((u) => u.service) } : {}),
     },
   })
   return title
