@@ -54,6 +54,7 @@ const probe: PartnerAdapter = {
 const db = new URL(DATABASE_URL)
 const proxy = await TcpProxy.start(db.hostname, Number(db.port || 5432))
 const clock = new TestClock()
+const WATER = 'UTILITY:91231200MA1W00001Q:water'
 const w = await World.start({
   label: 'walkreads',
   clock,
@@ -72,6 +73,8 @@ const w = await World.start({
     { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'] },
     { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },
     { id: PROBE, adapter: 'probe', sharedSecret: true, send: ['tax.payment.completed'], receive: [] },
+    // A utility company: it reads no cases.
+    { id: WATER, divisions: ['231200'], send: ['utility.transfer.completed'], receive: ['utility.transfer.notice'] },
   ],
 })
 const ops = w.operatorClient()
@@ -161,6 +164,7 @@ const triggers: Triggers = {
   'GET /v1/cases': {
     ...read('/v1/cases'),
     TB_ERR_BAD_REQUEST: () => reg.http('GET', '/v1/cases?overdue=yes'),
+    TB_ERR_FORBIDDEN: () => w.client(WATER).http('GET', '/v1/cases'),
   },
   'GET /v1/cases/:caseId': {
     ...read(`/v1/cases/${caseId}`),
