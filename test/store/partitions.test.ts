@@ -27,7 +27,7 @@ t.test('the migration moves existing rows into their months', async (t) => {
                   VALUES ('00000000-0000-7000-8000-000000000002', '00000000-0000-7000-8000-000000000001', 'TAX:231202', 'delivered', $1, $1, $1)`, [at])
   for (let i = 0; i < 3; i++) await db.query(`INSERT INTO case_events (case_id, at, event) VALUES ('231202-2025-000001', $1, 'message.accepted')`, [at])
 
-  t.same(await migrate(db, schema), ['0012_partitions.sql', '0013_partition_lock_order.sql'])
+  t.same((await migrate(db, schema)).slice(0, 2), ['0012_partitions.sql', '0013_partition_lock_order.sql'], 'the partitions come after 0011 (then what follows them)')
   t.same(await partitionOf(db, 'exchanges', 'true', []), ['exchanges_p2025_03'], 'the exchange is in its month')
   t.same(await partitionOf(db, 'deliveries', 'true', []), ['deliveries_p2025_03'], 'so is its delivery')
   t.same(await partitionOf(db, 'case_events', 'true', []), ['case_events_p2025_03', 'case_events_p2025_03', 'case_events_p2025_03'], 'and its timeline')
