@@ -41,7 +41,7 @@ export interface Config {
     readonly circuitOpenMs: number
   }
   readonly queries: { readonly timeoutMs: number; readonly maxAnswerBytes: number; readonly breakerFailures: number; readonly breakerResetMs: number }
-  readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>> }
+  readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>>; readonly hours: Readonly<Record<string, number>> }
   /** What the gateway keeps, and for how long (docs/configuration.md "Retention"). */
   readonly retention: { readonly purgeAfterDays: number; readonly keepMonths: number; readonly checkIntervalMs: number }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
@@ -105,7 +105,12 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
     // 自然资发〔2020〕83号: ordinary registration steps 5 working days, online mortgage 1; a court's
     // seizure (查封) and release (解封) are urgent: 1. A utility's transfer (水电气热同步过户,
     // utility:<service>, each service by its own key if given): 3.
-    workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1, utility: 3 },
+    // A cross-region application (异地申请): the whole transfer, from the forwarding to the
+    // certificate's return for printing, in the 83号 five working days; then printing: 1.
+    workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1, utility: 3, 'cross-region': 5, print: 1 },
+    // Deadlines in hours for a step's variant ("<kind>.<variant>"): Suihua promises one hour for a
+    // plain transfer (一般转移登记 1小时办结).
+    hours: { 'cross-region.plain': 1 },
   },
   retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
   log: { level: 'info' },

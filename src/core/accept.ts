@@ -15,7 +15,7 @@ import { checkIat } from './freshness.ts'
 import { checkContent } from './content.ts'
 import { mayOpenCase } from './case-join.ts'
 import { certificateViolations } from './e-certificates.ts'
-import { closeOutcome, stepKind, type MessageTypeRule } from './message-types.ts'
+import { closeOutcome, stepKind, stepVariant, type MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
 import { makeEntry, tagged } from '../ledger/index.ts'
 import type { MessageValidator } from './schemas.ts'
@@ -39,8 +39,8 @@ export interface AcceptDeps {
   readonly replayWindowSeconds: number
   /** Hands committed deliveries to the queue; a failure here is repaired by the sweeper. */
   readonly enqueue: (deliveries: readonly PendingDelivery[]) => Promise<void>
-  /** When a step of `kind` opened at `openedAt` is due (working days), or null when it has no deadline. */
-  readonly dueAt: (kind: string, openedAt: Date) => Date | null
+  /** When a step of `kind` (and deadline variant) opened at `openedAt` is due, or null when it has no deadline. */
+  readonly dueAt: (kind: string, openedAt: Date, variant?: string) => Date | null
 }
 
 export interface AcceptResult {
@@ -219,10 +219,11 @@ export class AcceptService {
             ...(close !== undefined && plan.answers !== undefined ? [{ event: 'step.closed', actor: env.from, detail: { kind: close.kind, outcome: close.outcome } }] : []),
             ...(effects.utilityServices !== undefined ? [{ event: 'utility.opted-in', actor: env.from, detail: { services: effects.utilityServices } }] : []),
           ],
-          ...(open !== undefined ? { openStep: { id: d.ids.uuid7(), kind: open, requester: env.from, responder: recipients[0] as string, dueAt: d.dueAt(open, now)?.toISOString() ?? null } } : {}),
+          ...(open !== undefined ? { openStep: { id: d.ids.uuid7(), kind: open, requester: env.from, responder: recipients[0] as string, dueAt: d.dueAt(open, now, stepVariant(rule, env.body))?.toISOString() ?? null } } : {}),
           ...(close !== undefined && plan.answers !== undefined ? { closeStep: { id: plan.answers.id, outcome: close.outcome } } : {}),
           ...(effects.linkContract ? { linkContract: effects.linkContract } : {}),
           ...(effects.utilityServices !== undefined ? { utilityServices: effects.utilityServices } : {}),
+          ...(effects.linkCase !== undefined ? { linkCase: effects.linkCase } : {}),
         },
       }),
     }
@@ -266,6 +267,8 @@ function acceptConflict(conflict: Exclude<AcceptConflict, 'repeat'>, env: Envelo
       return new TongbanError('TB_ERR_CONTRACT_AMBIGUOUS', 'the contract and filing numbers do not name exactly one filing of the housing bureau responsible for the unit', { detail })
     case 'filing-conflict':
       return new TongbanError('TB_ERR_FILING_CONFLICT', 'this bureau already filed the contract number for another unit, or the filing number for another contract')
+    case 'link-conflict':
+      return new TongbanError('TB_ERR_CASE_CONFLICT', `case ${env.caseId ?? ''} is linked to another case, or the home case named is another centre's, another unit's or linked elsewhere`, { detail })
     case 'not-a-participant':
       // The same answer whether the case does not exist or is someone else's: no probing.
       return new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${env.caseId ?? ''} that you take part in`, { detail })

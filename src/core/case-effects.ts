@@ -12,6 +12,8 @@ export interface CaseEffects {
   readonly linkContract?: NonNullable<NonNullable<AcceptDoc['case']>['linkContract']>
   /** The utilities whose accounts the applicants asked to transfer with the title (水电气热同步过户). */
   readonly utilityServices?: readonly string[]
+  /** The home centre's own case, into which it accepted a forwarded application (异地申请): linked with this one. */
+  readonly linkCase?: { readonly caseId: string }
 }
 
 /**
@@ -32,6 +34,10 @@ export function caseEffects(env: Envelope, directory: Directory): CaseEffects {
     // a utility.transfer.notice on the case goes only to these services.
     const services = (env.body as { utilityServices?: string[] }).utilityServices
     return services === undefined ? {} : { utilityServices: services }
+  }
+  if (env.type === 'registration.application.examined') {
+    const b = env.body as { result: string; homeCaseId?: string }
+    return b.result === 'accepted' && b.homeCaseId !== undefined ? { linkCase: { caseId: b.homeCaseId } } : {}
   }
   if (env.type === 'tax.assessment.request' && env.unitCode !== undefined) {
     const t = (env.body as unknown as AssessmentBody).transaction

@@ -12,6 +12,8 @@ export interface DeadlineDeps {
   readonly calendar: WorkingCalendar
   /** Working days allowed per step kind (config `deadlines.workingDays`). */
   readonly workingDays: Readonly<Record<string, number>>
+  /** Hours allowed per step kind and variant, `<kind>.<variant>` (config `deadlines.hours`). */
+  readonly hours?: Readonly<Record<string, number>>
 }
 
 /**
@@ -27,8 +29,14 @@ export class DeadlineService {
     this.#periodic = new Periodic(() => this.checkOverdue(), deps.logger, 'overdue check failed')
   }
 
-  /** When a step of `kind` opened at `openedAt` is due, or null when the kind has no deadline. */
-  dueAt(kind: string, openedAt: Date): Date | null {
+  /**
+   * When a step of `kind` opened at `openedAt` is due, or null when the kind has no deadline. A
+   * variant the opening message selected (a plain transfer) is due in its hours, counted on the
+   * clock (not in working hours), when `deadlines.hours` sets them.
+   */
+  dueAt(kind: string, openedAt: Date, variant?: string): Date | null {
+    const hours = variant === undefined ? undefined : this.#d.hours?.[`${kind}.${variant}`]
+    if (hours !== undefined) return new Date(openedAt.getTime() + Math.round(hours * 3_600_000))
     // A per-service step (utility:water) is due by its own setting, else by its kind's (utility).
     const days = this.#d.workingDays[kind] ?? this.#d.workingDays[kind.split(':')[0] ?? kind]
     return days === undefined ? null : this.#d.calendar.dueAt(openedAt, days)

@@ -23,9 +23,21 @@ export interface StepEffect {
    * Closes the open step of this kind with an outcome: `rejectedWhen` makes it `rejected` when
    * the body's string at `pointer` is `value` (one type answering either way).
    */
-  readonly close?: { readonly kind: string; readonly outcome: 'completed' | 'rejected'; readonly rejectedWhen?: { readonly pointer: string; readonly value: string } }
+  readonly close?: {
+    readonly kind: string
+    readonly outcome: 'completed' | 'rejected'
+    readonly rejectedWhen?: { readonly pointer: string; readonly value: string }
+    /** Closes the step only when the body's string at `pointer` is `value`; otherwise it answers it (to its requester) and leaves it open. */
+    readonly onlyWhen?: { readonly pointer: string; readonly value: string }
+  }
   /** The step's kind is `<kind>:<service>`, the body's `/service`: one step per utility on a case. */
   readonly perService?: boolean
+  /**
+   * The opened step's deadline variant: when the body's value at `pointer` is `equals`, the step
+   * is due after `deadlines.hours["<kind>.<name>"]` hours if that is set (Suihua's one-hour
+   * promise for a plain transfer), else after its working days.
+   */
+  readonly variant?: { readonly pointer: string; readonly equals: unknown; readonly name: string }
 }
 
 /** What the gateway knows about each message type beyond its body schema. */
@@ -52,6 +64,10 @@ export interface MessageTypeRule {
   readonly courtOpensCase?: boolean
   /** The body may carry the issuer's signed electronic certificate of this kind (e-certificates.ts), checked at acceptance. */
   readonly certifies?: 'mortgage' | 'title'
+  /** Where the body names the sender's own case to link with this one (a home case of a cross-region application). */
+  readonly linksCase?: string
+  /** Only on a case linked to its home case (an application the home centre accepted). */
+  readonly needsLink?: boolean
 }
 
 const RULES: readonly MessageTypeRule[] = [
@@ -75,6 +91,14 @@ const RULES: readonly MessageTypeRule[] = [
   { type: 'judicial.release.rejected', kind: 'async', from: ['REG'], to: ['COURT'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'release', outcome: 'rejected' } } },
   // 电子证照查验: a lender or a court asks the centre that issued a certificate whether it stands.
   { type: 'certificate.verify', kind: 'sync', from: ['BANK', 'FUND', 'COURT'], to: ['REG'], route: 'named', needs: { caseId: false, unitCode: false } },
+  // 异地申请·属地审核·远程打印: the centre where the applicants stand forwards the application to the
+  // centre of the unit's division, which examines it (accepted into a case of its own, linked, or
+  // returned), enters it in its register and sends the certificate back to be printed there. The
+  // cross-region step runs from the forwarding to the certificate's return (the whole transfer).
+  { type: 'registration.application.forwarded', kind: 'async', from: ['REG'], to: ['REG'], route: 'division', needs: { caseId: true, unitCode: true }, step: { open: 'cross-region', variant: { pointer: '/plainTransfer', equals: true, name: 'plain' } }, bodyUnitCode: '/property/unitCode' },
+  { type: 'registration.application.examined', kind: 'async', from: ['REG'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'cross-region', outcome: 'rejected', onlyWhen: { pointer: '/result', value: 'returned' } } }, linksCase: '/homeCaseId' },
+  { type: 'certificate.print.request', kind: 'async', from: ['REG'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'cross-region', outcome: 'completed' }, open: 'print' }, bodyUnitCode: '/unitCode', certifies: 'title', needsLink: true },
+  { type: 'certificate.printed', kind: 'async', from: ['REG'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'print', outcome: 'completed' } } },
   // 水电气热同步过户: once the transfer is entered (registration.completed naming the services the
   // applicants opted in to), the centre that owns the case tells each such utility; it answers.
   { type: 'utility.transfer.notice', kind: 'async', from: ['REG'], to: ['UTILITY'], route: 'utility', needs: { caseId: true, unitCode: true }, step: { open: 'utility', perService: true }, bodyUnitCode: '/unitCode' },
@@ -111,11 +135,23 @@ export function envelopeViolations(env: { type: string; to?: string; caseId?: st
   return out
 }
 
-/** The string at a JSON pointer of the body (schema-checked before this is asked), if any. */
-function bodyString(body: unknown, pointer: string): string | undefined {
+/** The value at a JSON pointer of the body (schema-checked before this is asked), if any. */
+function bodyValue(body: unknown, pointer: string): unknown {
   let node: unknown = body
   for (const part of pointer.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined
+  return node
+}
+
+/** The string at a JSON pointer of the body, if it is one. */
+export function bodyString(body: unknown, pointer: string): string | undefined {
+  const node = bodyValue(body, pointer)
   return typeof node === 'string' ? node : undefined
+}
+
+/** The deadline variant of the step a message opens, if its body selects one (message-types StepEffect.variant). */
+export function stepVariant(rule: MessageTypeRule, body: unknown): string | undefined {
+  const v = rule.step?.variant
+  return v !== undefined && bodyValue(body, v.pointer) === v.equals ? v.name : undefined
 }
 
 /** The kind of the step a message opens or closes, if it does: per service for utilities (`utility:water`). */
@@ -126,10 +162,11 @@ export function stepKind(rule: MessageTypeRule, which: 'open' | 'close', body: u
   return service === undefined ? base : `${base}:${service}`
 }
 
-/** The outcome a closing message gives its step (undefined when it closes none). */
+/** The outcome a closing message gives its step (undefined when it closes none, or leaves it open: `onlyWhen`). */
 export function closeOutcome(rule: MessageTypeRule, body: unknown): 'completed' | 'rejected' | undefined {
   const close = rule.step?.close
   if (close === undefined) return undefined
+  if (close.onlyWhen !== undefined && bodyString(body, close.onlyWhen.pointer) !== close.onlyWhen.value) return undefined
   if (close.rejectedWhen !== undefined && bodyString(body, close.rejectedWhen.pointer) === close.rejectedWhen.value) return 'rejected'
   return close.outcome
 }

@@ -1,10 +1,10 @@
 import { TongbanError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import { findOpenSteps, getCase, isParticipant, listParticipants, participation, type Step } from '../store/cases.ts'
-import { mayJoinCase } from './case-join.ts'
+import { mayJoinCase, mayOpenCase } from './case-join.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { Envelope } from './envelope.ts'
-import { stepKind, type MessageTypeRule } from './message-types.ts'
+import { bodyString, stepKind, type MessageTypeRule } from './message-types.ts'
 import { divisionCovers, divisionOfUnitCode, responsibleFor, splitParticipantId } from './roles.ts'
 import { caseIdIssuer } from './formats.ts'
 
@@ -64,7 +64,24 @@ export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Pa
     if (!rule.to.includes(r.role) || !r.receive.has(env.type)) throw forbidden(`${r.id} may not receive ${env.type}`)
     if (r.id === sender.id) throw forbidden('a participant cannot send to itself')
   }
+  await checkLinks(env, rule, sender, db)
   return plan
+}
+
+/**
+ * A cross-region application (异地申请): the home centre accepts it into a case of its own (a case
+ * id it may open: one of its divisions, a serial of digits), and the certificate comes back for
+ * printing only once it did.
+ */
+async function checkLinks(env: Envelope, rule: MessageTypeRule, sender: Participant, db: Db): Promise<void> {
+  const caseId = env.caseId as string
+  const home = rule.linksCase === undefined ? undefined : bodyString(env.body, rule.linksCase)
+  if (home !== undefined && !mayOpenCase(sender, rule, home)) {
+    throw new TongbanError('TB_ERR_CASE_MISMATCH', 'the home case must be a case id of your own divisions (a serial of digits)', { detail: { caseId } })
+  }
+  if (rule.needsLink === true && (await getCase(db, caseId))?.homeCase == null) {
+    throw new TongbanError('TB_ERR_CASE_CONFLICT', `the application of case ${caseId} is not accepted by the home centre yet (registration.application.examined)`, { detail: { caseId } })
+  }
 }
 
 function byDivision(env: Envelope, rule: MessageTypeRule, directory: Directory): Participant {

@@ -59,7 +59,10 @@ export async function exchangeView(db: Db, exchangeId: string, viewer: KeyOwner,
 export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Date): Promise<object> {
   const c = await getCase(db, caseId)
   const me = idOf(viewer)
-  if (c === undefined || (me !== undefined && (seesOnlyItsOwn(viewer) || !(await isParticipant(db, caseId, me))))) throw notFound('such case')
+  // Linked cases (异地申请) read as one: the owner of either case may read the other.
+  const linkedId = c?.homeCase ?? c?.forwardedFrom ?? null
+  const linked = linkedId === null ? undefined : await getCase(db, linkedId)
+  if (c === undefined || (me !== undefined && (seesOnlyItsOwn(viewer) || (!(await isParticipant(db, caseId, me)) && linked?.openedBy !== me)))) throw notFound('such case')
   const [steps, events, participants, pending, rows] = await Promise.all([
     listSteps(db, caseId), listEvents(db, caseId), listParticipants(db, caseId), listPendingParticipants(db, caseId), listCaseDeliveries(db, caseId),
   ])
@@ -80,6 +83,8 @@ export async function caseView(db: Db, caseId: string, viewer: KeyOwner, now: Da
     openedBy: c.openedBy,
     createdAt: c.createdAt.toISOString(),
     participants,
+    /** The case linked with this one (异地申请): the home centre's case (`home`) or the forwarding centre's (`forwarded`). */
+    linkedCase: linkedId === null ? null : { caseId: linkedId, relation: c.homeCase !== null ? 'home' : 'forwarded', openedBy: linked?.openedBy ?? null },
     /** Applicants on the case not yet answered: they see their own exchanges, not the case. */
     pendingParticipants: pending,
     steps: steps.map((s) => ({

@@ -50,6 +50,7 @@ export const ExchangeView = obj({
 
 export const CaseView = obj({
   caseId: str, unitCode: str, openedBy: str, createdAt: time, participants: list(str), pendingParticipants: list(str),
+  linkedCase: nullable(obj({ caseId: str, relation: { type: 'string', enum: ['home', 'forwarded'] }, openedBy: nullable(str) })),
   steps: list(obj({ stepId: uuid, kind: str, status: stepStatus, requester: str, responder: str, openedAt: time, closedAt: nullable(time), dueAt: nullable(time), overdue: bool, waitingFor: nullable(str) })),
   exchanges: list(obj({
     exchangeId: uuid, messageId: str, type: str, from: str, receivedAt: time,

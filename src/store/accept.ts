@@ -1,7 +1,7 @@
 import type { Db } from './db.ts'
 import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
 
-/** Everything the acceptance of one message writes (see migrations/0004, 0005, 0006, 0012 and 0014: tongban_accept). */
+/** Everything the acceptance of one message writes (see migrations/0004, 0005, 0006, 0012, 0014 and 0015: tongban_accept). */
 export interface AcceptDoc {
   readonly exchange: {
     readonly id: string; readonly sender: string; readonly messageId: string; readonly type: string; readonly v: number
@@ -29,6 +29,8 @@ export interface AcceptDoc {
     readonly linkContract?: { readonly unitCode: string; readonly contractNumber: string | null; readonly filingNumber: string | null; readonly housing: string | null }
     /** The utilities the applicants opted in to (registration.completed; kept only when the case's owner sends it: migration 0014). */
     readonly utilityServices?: readonly string[]
+    /** A cross-region application accepted into the sender's own (home) case: the two cases are linked (migration 0015). */
+    readonly linkCase?: { readonly caseId: string }
   }
 }
 
@@ -39,6 +41,8 @@ export type AcceptConflict =
   | 'contract-ambiguous'
   /** The bureau already used the contract number (for another unit) or the filing number (for another contract). */
   | 'filing-conflict'
+  /** The case or the home case named is linked elsewhere, or the home case is another centre's or another unit's. */
+  | 'link-conflict'
 
 /** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
 export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
@@ -54,6 +58,7 @@ export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerReco
     if (e.code === 'TB003') return 'not-a-participant'
     if (e.code === 'TB004') return 'contract-ambiguous'
     if (e.code === 'TB005') return 'filing-conflict'
+    if (e.code === 'TB006') return 'link-conflict'
     if (e.code === '23505' && e.constraint === 'housing_contracts_filing_key') return 'filing-conflict'
     if (e.code === '23505' && e.constraint === 'exchange_keys_pkey') return 'repeat'
     if (e.code === '23505' && e.constraint === 'case_steps_one_open') return 'step-already-open'

@@ -11,6 +11,10 @@ export interface CaseRow {
   readonly createdAt: Date
   /** The utilities the applicants opted in to (水电气热同步过户), as the case's owner entered the transfer. */
   readonly utilityServices: readonly string[]
+  /** A forwarded application's home case (异地申请: the case of the unit's centre), once accepted there. */
+  readonly homeCase: string | null
+  /** A home case's forwarded case (the case of the centre where the applicants stand). */
+  readonly forwardedFrom: string | null
 }
 
 /** A step of a case that awaits an answer. */
@@ -45,7 +49,8 @@ const STEP_COLUMNS = `id, case_id AS "caseId", kind, status, requester, responde
 /** The case row, if the case exists. */
 export async function getCase(db: Db | Tx, caseId: string): Promise<CaseRow | undefined> {
   return (await db.query<CaseRow>(
-    `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt", utility_services AS "utilityServices" FROM cases WHERE case_id = $1`,
+    `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt", utility_services AS "utilityServices",
+            home_case AS "homeCase", forwarded_from AS "forwardedFrom" FROM cases WHERE case_id = $1`,
     [caseId],
   )).rows[0]
 }

@@ -105,7 +105,7 @@ export const deliveryPlugin = fp(async (app) => {
   if (tb.clock.now().getUTCFullYear() > calendar.knownUntil) {
     tb.logger.warn({ knownUntil: calendar.knownUntil }, 'the holiday calendar ends before this year: deadlines count weekends only (update chinese-days)')
   }
-  const deadlines = new DeadlineService({ db: tb.db, clock: tb.clock, logger: tb.logger, calendar, workingDays: tb.config.deadlines.workingDays })
+  const deadlines = new DeadlineService({ db: tb.db, clock: tb.clock, logger: tb.logger, calendar, workingDays: tb.config.deadlines.workingDays, hours: tb.config.deadlines.hours })
   tb.deadlines = deadlines
   const retention = new RetentionService({ db: tb.db, clock: tb.clock, logger: tb.logger, purgeAfterDays: tb.config.retention.purgeAfterDays, keepMonths: tb.config.retention.keepMonths })
   tb.retention = retention
@@ -113,7 +113,7 @@ export const deliveryPlugin = fp(async (app) => {
     db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
     clock: tb.clock, ids: tb.ids, logger: tb.logger, ledger: tb.ledger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
     enqueue: (deliveries) => delivery.enqueue(deliveries),
-    dueAt: (kind, openedAt) => deadlines.dueAt(kind, openedAt),
+    dueAt: (kind, openedAt, variant) => deadlines.dueAt(kind, openedAt, variant),
   })
   const forwarder = new QueryForwarder({
     adapters: tb.adapters, keyring: tb.keyring, directory: tb.directory, clock: tb.clock, logger: tb.logger,
