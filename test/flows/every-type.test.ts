@@ -3,6 +3,7 @@ import type { Suite } from '../../src/crypto/index.ts'
 import { allFixtures, bodyOf, validFixture, type Fixture } from '../helpers/fixtures.ts'
 import { World } from '../helpers/world.ts'
 import { ruleFor } from '../../src/core/message-types.ts'
+import { signElectronicCertificate } from '../../src/client/index.ts'
 
 // Issue 4 §1: every message type of DESIGN §5 works end to end, in both suites: each valid
 // fixture is accepted and reaches the right recipient(s); each invalid fixture is rejected
@@ -21,10 +22,10 @@ const JUDICIAL_ANSWERS = ['judicial.seizure.completed', 'judicial.seizure.reject
 const partners = (suite: Suite) => [
   {
     id: REG, suite, divisions: ['231202'],
-    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', ...JUDICIAL_ANSWERS, 'utility.transfer.notice'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed'],
+    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', ...JUDICIAL_ANSWERS, 'utility.transfer.notice', 'registration.application.forwarded', 'certificate.printed'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed', 'registration.application.examined', 'certificate.print.request'],
   },
-  { id: REG_WK, suite, send: [], receive: ['mortgage.query', 'housing.contract.filed'] },
+  { id: REG_WK, suite, send: ['registration.application.examined', 'certificate.print.request'], receive: ['mortgage.query', 'housing.contract.filed', 'registration.application.forwarded', 'certificate.printed'] },
   { id: TAX, suite, send: ['tax.payment.completed', 'tax.assessment.rejected'], receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'] },
   { id: HOUSING, suite, divisions: ['231200'], send: ['housing.contract.filed'], receive: ['registration.completed'] },
   { id: BANK, suite, send: ['mortgage.query', 'mortgage.registration.request', 'certificate.verify'], receive: ['mortgage.registration.completed', 'preregistration.completed', 'registration.completed'] },
@@ -140,6 +141,41 @@ for (const suite of ['national', 'international'] as const) {
       await w.client(POWER).send({ ...refused.envelope, body: { ...bodyOf(refused), service: 'power' } })
       await waitFor(REG, 'utility.transfer.completed', 2)
       t.same((await caseOf(REG)).steps.filter((s) => s.kind.startsWith('utility:')).map((s) => [s.kind, s.status]), [['utility:water', 'completed'], ['utility:power', 'rejected']])
+    })
+
+    t.test('registration.application.forwarded (异地申请) → the REG of the unit\'s division; opens the cross-region step', async (t) => {
+      const f = validFixture('registration.application.forwarded')
+      await send(f)
+      await waitFor(REG_WK, 'registration.application.forwarded')
+      t.same((await caseOf(REG, f.envelope.caseId)).steps.map((s) => [s.kind, s.status]), [['cross-region', 'open']])
+    })
+
+    t.test('registration.application.examined (accepted) → the forwarding REG; links the home case', async (t) => {
+      const f = validFixture('registration.application.examined', (x) => !x.file.includes('returned'))
+      await w.client(REG_WK).send({ ...f.envelope })
+      await waitFor(REG, 'registration.application.examined')
+      const c = (await w.client(REG).getCase(f.envelope.caseId as string)).json as { linkedCase: { caseId: string } | null }
+      t.equal(c.linkedCase?.caseId, bodyOf(f).homeCaseId)
+    })
+
+    t.test('certificate.print.request → the forwarding REG, with a verified electronic certificate; then certificate.printed → the home REG', async (t) => {
+      const f = validFixture('certificate.print.request')
+      const b = bodyOf(f) as { certificateNumber: string; registeredAt: string; document: { digest: { alg: 'SM3'; value: string } } }
+      const electronicCertificate = await signElectronicCertificate({ certificateNumber: b.certificateNumber, kind: 'title', unitCode: f.envelope.unitCode as string, issuedAt: b.registeredAt, document: { digest: b.document.digest } }, w.partner(REG_WK).signingKey)
+      await w.client(REG_WK).send({ ...f.envelope, body: { ...bodyOf(f), electronicCertificate } })
+      await waitFor(REG, 'certificate.print.request')
+      await send(validFixture('certificate.printed'))
+      await waitFor(REG_WK, 'certificate.printed')
+      t.same((await caseOf(REG, f.envelope.caseId)).steps.map((s) => [s.kind, s.status]), [['cross-region', 'completed'], ['print', 'completed']])
+    })
+
+    t.test('registration.application.examined (returned) → the forwarding REG; the cross-region step rejected', async (t) => {
+      const caseId = '231202-2026-000905'
+      await send(validFixture('registration.application.forwarded'), { caseId })
+      await waitFor(REG_WK, 'registration.application.forwarded', 2)
+      await w.client(REG_WK).send({ ...validFixture('registration.application.examined', (x) => x.file.includes('returned')).envelope, caseId })
+      await waitFor(REG, 'registration.application.examined', 2)
+      t.same((await caseOf(REG, caseId)).steps.map((s) => [s.kind, s.status]), [['cross-region', 'rejected']])
     })
 
     t.test('judicial.seizure.request (查封) → the REG of the unit\'s division; opens the court\'s case and its seizure step', async (t) => {

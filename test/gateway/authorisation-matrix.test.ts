@@ -31,6 +31,7 @@ const FIRST: Record<string, [number, string | undefined]> = {
   'mortgage.query': [200, undefined],
   'certificate.verify': [200, undefined],
   'judicial.seizure.request': [202, undefined],
+  'registration.application.forwarded': [202, undefined],
 }
 const first = (type: string): [number, string | undefined] => FIRST[type] ?? [409, 'TB_ERR_CASE_NOT_FOUND']
 
@@ -38,10 +39,14 @@ t.test('every role × every message type', async (t) => {
   t.same([...ROLES].sort(), Object.keys(ID).sort(), 'every role has a participant here')
   const w = await World.start({
     label: 'authz',
-    partners: ROLES.map((role) => ({
-      id: ID[role], ...(role === 'COURT' || role === 'UTILITY' ? { divisions: ['231202'] } : {}),
-      send: types, receive: rules.filter((r) => r.to.includes(role)).map((r) => r.type),
-    })),
+    partners: [
+      ...ROLES.map((role) => ({
+        id: ID[role], ...(role === 'COURT' || role === 'UTILITY' ? { divisions: ['231202'] } : {}),
+        send: types, receive: rules.filter((r) => r.to.includes(role)).map((r) => r.type),
+      })),
+      // The centre of the county a cross-region application is forwarded to (a second REG).
+      { id: 'REG:231221', send: [], receive: rules.filter((r) => r.to.includes('REG')).map((r) => r.type) },
+    ],
   })
   t.teardown(() => w.close())
   const result = validFixture('mortgage.query.result')
