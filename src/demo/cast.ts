@@ -19,8 +19,8 @@ export interface Role {
 export const CAST = {
   reg: {
     id: 'REG:231202', name: '绥化市北林区不动产登记中心', suite: 'national',
-    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', 'judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected', 'utility.transfer.notice'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed'],
+    send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', 'judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected', 'utility.transfer.notice', 'registration.application.forwarded', 'registration.application.examined', 'certificate.print.request', 'certificate.printed'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed', 'registration.application.forwarded', 'registration.application.examined', 'certificate.print.request', 'certificate.printed'],
   },
   tax: {
     id: 'TAX:231202', name: '国家税务总局绥化市北林区税务局', suite: 'national',
@@ -33,7 +33,7 @@ export const CAST = {
   },
   regWangkui: {
     id: 'REG:231221', name: '望奎县不动产登记中心', suite: 'international',
-    send: ['tax.assessment.request'], receive: ['tax.payment.completed', 'tax.assessment.rejected', 'mortgage.query'],
+    send: ['tax.assessment.request', 'registration.application.forwarded', 'registration.application.examined', 'certificate.print.request', 'certificate.printed'], receive: ['tax.payment.completed', 'tax.assessment.rejected', 'mortgage.query', 'registration.application.forwarded', 'registration.application.examined', 'certificate.print.request', 'certificate.printed'],
   },
   bank: {
     id: 'BANK:91230100MA1B2C3D49:suihua', name: '示范银行绥化分行', suite: 'international',

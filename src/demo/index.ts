@@ -21,6 +21,10 @@ import { addSeizedUnit, seizureAndRelease, seizureDesk } from './scenes/court.ts
 import { addFundSaleUnit, providentFundLoan } from './scenes/fund.ts'
 import { BUYER, certificateCheck, morningRegister, preRegistration, registrationCentre, SALE, SALE_UTILITIES, secondHandSale, type DayCast } from './scenes/day.ts'
 import { utilityCompany, utilityTransfers } from './scenes/utilities.ts'
+import { homeCentre, SUIHUA, suihuaCase } from './scenes/suihua.ts'
+
+/** The demo's hour, in hours: Suihua's one-hour promise for a plain cross-region transfer, shortened so the day shows it missed. */
+const DEMO_HOUR = 0.0005
 
 const OPTIONS = {
   schema: { type: 'string', default: 'tongban_demo' },
@@ -83,7 +87,9 @@ export async function runDemo(args: string[]): Promise<number> {
       allowSampleKeys: true,
       listen: { host: '127.0.0.1', port: 0 }, log: { level: 'info', file: logFile }, metrics: { enabled: true, host: '127.0.0.1', port: 0 }, console: { enabled: false },
       delivery: { attempts: 8, backoffMs: 200, maxBackoffMs: 2_000, maxAgeSeconds: 3_600, sweepIntervalMs: 2_000, sweepGraceMs: 2_000, concurrency: 4, lockMs: 10_000 },
-      deadlines: { checkIntervalMs: 60_000, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1, utility: 3 } },
+      // The demo's day is short: its "hour" for a plain cross-region transfer lasts 1.8 s, and
+      // overdue steps are looked for every half second.
+      deadlines: { checkIntervalMs: 500, workingDays: { tax: 5, registration: 5, mortgage: 1, preregistration: 5, housing: 5, seizure: 1, release: 1, utility: 3, 'cross-region': 5, print: 1 }, hours: { 'cross-region.plain': DEMO_HOUR } },
     },
   })
   await resetDemoState(config)
@@ -105,6 +111,7 @@ export async function runDemo(args: string[]): Promise<number> {
     addFundSaleUnit(register)
     seizureDesk(cast.reg, register)
     taxBureau(cast.tax)
+    homeCentre(agency(CAST.regWangkui.id), { clerkMs: 2_500 })
     utilityCompany(agency(CAST.water.id))
     utilityCompany(agency(CAST.power.id))
 
@@ -119,6 +126,8 @@ export async function runDemo(args: string[]): Promise<number> {
     process.stdout.write('\n— Later: a sale in 望奎县, whose tax bureau runs a legacy system (flat JSON, 万元, HMAC-SM3) —\n')
     legacyTaxBureau(legacy, (text) => say(LEGACY_TAX.name, text))
     const wkCase = await wangkuiTransfer(agency(CAST.regWangkui.id))
+    process.stdout.write(`\n— Suihua's platform: applied in 北林区 for a flat in 望奎县, examined and registered in 望奎, printed in 北林 (异地申请·属地审核·远程打印; the promise for a plain transfer is one hour, ${DEMO_HOUR * 3600} s in the demo) —\n`)
+    const suihua = await suihuaCase(cast.reg)
     process.stdout.write('\n— A provident-fund loan: the fund centre lends like a bank (公积金贷款: 贷前查询 → 抵押登记 → 登簿) —\n')
     const fundCase = await providentFundLoan(cast.reg, agency(CAST.fund.id), register)
     process.stdout.write('\n— A court seizes a unit online, a bank\'s query shows it, the court releases it (在线查封 → 抵押查询 → 解封) —\n')
@@ -127,7 +136,7 @@ export async function runDemo(args: string[]): Promise<number> {
     await Promise.all([...agencies.values()].map((a) => a.settle()))
     await settleDeliveries(config)
     process.stdout.write('\n— The cases as the registration centre sees them (GET /v1/cases/:caseId) —\n')
-    for (const [caseId, viewer] of [[SALE.caseId, cast.reg], [preCase, cast.reg], [wkCase, agency(CAST.regWangkui.id)], [fundCase, cast.reg], [courtCase, cast.reg]] as const) {
+    for (const [caseId, viewer] of [[SALE.caseId, cast.reg], [preCase, cast.reg], [wkCase, agency(CAST.regWangkui.id)], [suihua, cast.reg], [SUIHUA.homeCaseId, cast.reg], [fundCase, cast.reg], [courtCase, cast.reg]] as const) {
       const c = await viewer.client.getCase(caseId)
       process.stdout.write(`\n${formatCase(c.json as CaseDoc)}\n`)
     }

@@ -3,6 +3,7 @@ export interface CaseDoc {
   readonly caseId: string
   readonly unitCode: string
   readonly participants: readonly string[]
+  readonly linkedCase?: { readonly caseId: string; readonly relation: string; readonly openedBy: string | null } | null
   readonly steps: ReadonlyArray<{ kind: string; status: string; requester: string; responder: string; openedAt: string; closedAt: string | null; dueAt: string | null; overdue: boolean }>
   readonly timeline: ReadonlyArray<{ at: string; event: string; actor: string | null; [k: string]: unknown }>
 }
@@ -35,6 +36,7 @@ function describe(e: CaseDoc['timeline'][number]): string {
     case 'delivery.waiting': return `to ${String(e.recipient)} waiting: partner unavailable (next probe ${String(e.probeAt)})`
     case 'delivery.replayed': return `to ${String(e.recipient)} replayed by an operator`
     case 'contract.linked': return `filed contract ${String(e.contractNumber)} of ${String(e.housing)} linked to the case`
+    case 'case.linked': return `linked to ${String(e.relation)} case ${String(e.linkedCase)}`
     case 'utility.opted-in': return `the applicants opted in to the ${(e.services as string[]).join(' and ')} transfers (水电气热同步过户)`
     default: return ''
   }
@@ -42,7 +44,8 @@ function describe(e: CaseDoc['timeline'][number]): string {
 
 /** The case's steps and timeline, with each event's time since the first. */
 export function formatCase(c: CaseDoc): string {
-  const lines = [`case ${c.caseId} — unit ${displayUnitCode(c.unitCode)} — participants ${c.participants.join(', ')}`]
+  const linked = c.linkedCase ? ` — linked: ${c.linkedCase.relation} case ${c.linkedCase.caseId} (${c.linkedCase.openedBy ?? '?'})` : ''
+  const lines = [`case ${c.caseId} — unit ${displayUnitCode(c.unitCode)} — participants ${c.participants.join(', ')}${linked}`]
   for (const s of c.steps) {
     const took = s.closedAt ? ` after ${Date.parse(s.closedAt) - Date.parse(s.openedAt)} ms` : ''
     const waiting = s.status === 'open' ? `; waiting for ${s.responder}` : ''

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BUYER, SELLER } from '../../src/demo/scenes/day.ts'
 import { WANGKUI_SALE } from '../../src/demo/scenes/wangkui.ts'
+import { SUIHUA } from '../../src/demo/scenes/suihua.ts'
 import { dropRedisPrefix, dropSchema, isolationName } from '../helpers/services.ts'
 import { plainEnv, tongbanCommand } from '../helpers/subprocess.ts'
 import pg from 'pg'
@@ -74,6 +75,18 @@ t.test('the water and power companies move the buyer\'s accounts with the title;
   t.notMatch(out, new RegExp(BUYER.phone), 'the buyer\'s mobile number is never printed in full')
 })
 
+t.test('Suihua: applied in 北林 for a flat in 望奎, examined in 望奎, printed in 北林; the one-hour promise missed is flagged', async (t) => {
+  t.match(out, /\[绥化市北林区不动产登记中心\] accepted at its window a transfer of unit 231221101002GB00345F00030101 in 望奎县 \(异地申请\) and forwarded it/)
+  t.match(out, /\[望奎县不动产登记中心\] examined it \(属地审核\): accepted into its own case 231221-2026-000052, linked to 231202-2026-000901/)
+  t.match(out, /\[绥化市北林区不动产登记中心\] the title 黑\(2026\)望奎县不动产权第0000512号 came back from REG:231221: electronic certificate verified offline, digest matches; printing it here/)
+  t.match(out, /case 231202-2026-000901 — unit 231221 101002 GB00345 F00030101 — participants REG:231202, REG:231221 — linked: home case 231221-2026-000052 \(REG:231221\)/)
+  t.match(out, /step cross-region\s+completed REG:231202 → REG:231221 after \d+ ms; due [^\n]* OVERDUE/, 'the plain transfer took longer than the (demo\'s) hour')
+  t.match(out, /step\.overdue\s+gateway\s+step "cross-region" overdue/)
+  t.match(out, /step print\s+completed REG:231221 → REG:231202/)
+  t.match(out, /case 231221-2026-000052 — unit 231221 101002 GB00345 F00030101 — participants REG:231221 — linked: forwarded case 231202-2026-000901 \(REG:231202\)/, 'the centre where it was applied reads the home case through the link')
+  for (const p of [SUIHUA.seller, SUIHUA.buyer]) t.notMatch(out, new RegExp(p.idNumber), 'no ID number printed')
+})
+
 t.test('the bank checks its certificate with the issuer: valid, and unknown once the bytes change', async (t) => {
   t.match(out, /verified the electronic certificate offline: signed by its issuer REG:231202 \(key from the published directory\), mortgage certificate 黑\(2026\)绥化市不动产证明第\d{7}号 for unit 231202003004GB00012F00010001, document digest matches/)
   t.match(out, /certificate check \(电子证照查验\) of 黑\(2026\)绥化市不动产证明第\d{7}号 with its issuer REG:231202: valid/)
@@ -99,6 +112,7 @@ t.test('the gateway\'s log carries none of the people\'s data', async (t) => {
   t.ok(text.includes('message accepted'), 'the log is not empty')
   for (const p of [SELLER, BUYER]) for (const v of [p.name, p.idNumber, p.phone, p.address]) t.notOk(text.includes(v), 'not in the log')
   for (const p of [WANGKUI_SALE.seller, WANGKUI_SALE.buyer]) for (const v of [p.name, p.idNumber, p.phone]) t.notOk(text.includes(v), 'not in the log')
+  for (const p of [SUIHUA.seller, SUIHUA.buyer]) for (const v of [p.name, p.idNumber, p.phone]) t.notOk(text.includes(v), 'not in the log')
 })
 
 // Issue 8: the ledger after the full demo, and the transfer case's evidence package.
