@@ -23,7 +23,7 @@ Usage:
   tongban evidence export --case ID --out FILE --keys DIR --directory FILE [--config FILE] [--operator ID]
                                                                       a case's evidence package (证据包)
   tongban evidence verify FILE [--gateway-key PEM …] [--tsa-ca PEM]  check a package offline; names what failed
-  tongban partner init --role REG|TAX|HOUSING|BANK|FUND|COURT|UTILITY --code CODE [--subsystem S] [--name NAME] [--suite national|international]
+  tongban partner init --role REG|TAX|HOUSING|BANK|FUND|COURT|UTILITY|ENTERPRISE --code CODE [--subsystem S] [--name NAME] [--suite national|international]
                        --out DIR [--division D …] [--endpoint URL] [--gateway URL] [--gateway-key PEM …] [--gateway-id ID] [--force]
                                                                       a new partner's keys, CSRs for its CA, directory entry
                                                                       and a runnable sample client

@@ -62,6 +62,29 @@ export interface SendResult {
 }
 
 /** A partner's connection to the gateway. */
+/** One message's outcome in a batch receipt: its receipt (verified), or its problem. */
+export type BatchItem =
+  | { readonly index: number; readonly messageId: string; readonly status: 200 | 202; readonly exchangeId: string; readonly receipt: Receipt; readonly receiptJws: string }
+  | { readonly index: number; readonly messageId: string | null; readonly status: number; readonly problem: { readonly code: string; readonly detail: string; readonly violations?: ReadonlyArray<{ pointer: string; rule: string; message: string }> } }
+
+export interface BatchResult {
+  /** 202 for a new batch, 200 for the same batch again (the same bytes: the same receipt). */
+  readonly status: number
+  readonly batchId: string
+  readonly accepted: number
+  readonly refused: number
+  readonly results: readonly BatchItem[]
+  /** The gateway's signed batch receipt (typ tongban+batch-receipt), as received: keep it. */
+  readonly receiptJws: string
+}
+
+/** A batch ready to send: the request body, and the signed messages in it (keep the body to resend it as it is). */
+export interface PreparedBatch {
+  readonly batchId: string
+  readonly body: string
+  readonly messages: readonly string[]
+}
+
 export class TongbanClient {
   readonly participantId: string
   readonly #o: ClientOptions
@@ -170,6 +193,53 @@ export class TongbanClient {
     if (receipt.digest !== digestHex(key.suite, Buffer.from(sentBody, 'latin1'))) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'receipt digest does not match the message sent')
     if (messageId !== undefined && receipt.messageId !== messageId) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'receipt is for another message')
     return receipt
+  }
+
+  /**
+   * Builds a batch (批量办理, POST /v1/batches): each message signed on its own, the batch
+   * `{ batchId, from, iat, messages }` signed, then encrypted to the gateway. Keep `body`: the same
+   * bytes sent again get the same batch receipt.
+   */
+  async prepareBatch(messages: ReadonlyArray<OutgoingMessage | Envelope | string>, opts: { batchId?: string } = {}): Promise<PreparedBatch> {
+    // A string is a message already signed (a compact JWS of an envelope), an Envelope one to sign as it is.
+    const signed = await Promise.all(messages.map(async (m) => typeof m === 'string' ? m : this.sign('from' in m && 'nonce' in m ? m : this.envelope(m as OutgoingMessage))))
+    const batchId = opts.batchId ?? this.#ids.uuid7()
+    const batch = { batchId, from: this.participantId, iat: Math.floor(this.#clock.now().getTime() / 1000), messages: signed }
+    const jws = await signJws(Buffer.from(JSON.stringify(batch), 'utf8'), this.#o.signingKey, { typ: 'tongban+batch' })
+    return { batchId, body: await this.encrypt(jws), messages: signed }
+  }
+
+  /** Builds and sends a batch; verifies the batch receipt and each message's receipt in it. */
+  async sendBatch(messages: ReadonlyArray<OutgoingMessage | Envelope | string>, opts: { batchId?: string } = {}): Promise<BatchResult> {
+    return this.sendPreparedBatch(await this.prepareBatch(messages, opts))
+  }
+
+  /**
+   * Sends a prepared batch. The batch receipt must be the gateway's signature, in this partner's
+   * suite, over this batch id and the digest of the exact body sent; each message's receipt must
+   * be the gateway's over the digest of that message's JWS (its bytes in the batch).
+   */
+  async sendPreparedBatch(b: PreparedBatch): Promise<BatchResult> {
+    const res = await this.http('POST', '/v1/batches', b.body)
+    if (res.status !== 202 && res.status !== 200) throw refused('batch', res)
+    const parsed = parseJws(res.text)
+    const key = (await this.directory()).gatewaySigningKeys.find((k) => k.kid === parsed.header.kid) ?? this.#o.gatewayKeys.find((k) => k.kid === parsed.header.kid)
+    if (key === undefined || parsed.header.typ !== 'tongban+batch-receipt' || !(await verifyJws(parsed, key))) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'the batch receipt is not signed by the gateway')
+    if (key.suite !== this.#o.signingKey.suite) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'the batch receipt is not signed in the sender\'s suite')
+    const r = JSON.parse(parsed.payload.toString('utf8')) as { batchId: string; digest: string; accepted: number; refused: number; results: Array<Record<string, unknown>> }
+    if (r.batchId !== b.batchId || r.digest !== digestHex(key.suite, Buffer.from(b.body, 'latin1'))) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'the batch receipt is for another batch')
+    if (r.results.length !== b.messages.length) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'the batch receipt does not list every message')
+    const results: BatchItem[] = []
+    for (const [i, item] of r.results.entries()) {
+      if (item.index !== i) throw new TongbanClientError('TB_CLIENT_RECEIPT_INVALID', 'the batch receipt lists its messages out of order')
+      if (typeof item.receipt !== 'string') {
+        results.push(item as unknown as BatchItem)
+        continue
+      }
+      const receipt = await this.verifyReceipt(item.receipt, b.messages[i] as string, item.messageId as string)
+      results.push({ index: i, messageId: item.messageId as string, status: item.status as 200 | 202, exchangeId: receipt.exchangeId, receipt, receiptJws: item.receipt })
+    }
+    return { status: res.status, batchId: r.batchId, accepted: r.accepted, refused: r.refused, results, receiptJws: res.text }
   }
 
   /**

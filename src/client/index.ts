@@ -4,7 +4,7 @@
  * the gateway POSTs to it. The demo partners and the tests use exactly this.
  */
 export { TongbanClient } from './client.ts'
-export type { ClientOptions, OutgoingMessage, SendResult, HttpResult, QueryAnswer } from './client.ts'
+export type { ClientOptions, OutgoingMessage, SendResult, HttpResult, QueryAnswer, BatchItem, BatchResult, PreparedBatch } from './client.ts'
 export { PartnerInbox } from './inbox.ts'
 export { LedgerClient, FileCheckpointStore, MemoryCheckpointStore } from './ledger.ts'
 export type { CheckpointStore, SeenCheckpoint, InclusionEvidence } from './ledger.ts'

@@ -26,6 +26,8 @@ export interface Config {
   readonly processes: number
   readonly limits: {
     readonly bodyBytes: number; readonly replayWindowSeconds: number; readonly tokenTtlSeconds: number
+    /** POST /v1/batches: the largest request body, and the most messages in one batch (批量办理). */
+    readonly batchBytes: number; readonly batchMessages: number
     readonly tokenRequestsPerMinute: number; readonly adapterRequestsPerMinute: number
   }
   readonly delivery: {
@@ -86,7 +88,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   workers: true,
   http: true,
   processes: 1,
-  limits: { bodyBytes: 1_048_576, replayWindowSeconds: 300, tokenTtlSeconds: 300, tokenRequestsPerMinute: 120, adapterRequestsPerMinute: 600 },
+  limits: { bodyBytes: 1_048_576, batchBytes: 16_777_216, batchMessages: 500, replayWindowSeconds: 300, tokenTtlSeconds: 300, tokenRequestsPerMinute: 120, adapterRequestsPerMinute: 600 },
   delivery: {
     attempts: 12,
     backoffMs: 2_000,

@@ -158,9 +158,9 @@ export function checkUscc(code: string): string | null {
 
 // ── Participant id (DESIGN §3) ──────────────────────────────────────────────────────────────
 
-const PARTICIPANT_ROLES = new Set(['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT', 'UTILITY'])
+const PARTICIPANT_ROLES = new Set(['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT', 'UTILITY', 'ENTERPRISE'])
 /** Roles whose CODE is the body's unified social credit code (DESIGN §3); the others use their division. */
-export const CREDIT_CODE_ROLES: ReadonlySet<string> = new Set(['BANK', 'FUND', 'COURT', 'UTILITY'])
+export const CREDIT_CODE_ROLES: ReadonlySet<string> = new Set(['BANK', 'FUND', 'COURT', 'UTILITY', 'ENTERPRISE'])
 /** A utility company's SUBSYSTEM is the service it transfers (roles.ts UTILITY_SERVICES). */
 const UTILITY_SERVICE = /^(water|power|gas|heating)$/
 const SUBSYSTEM = /^[a-z0-9][a-z0-9_-]{0,31}$/
@@ -171,7 +171,7 @@ export function participantIdFault(id: string): FormatFault | null {
   const [role = '', code = '', subsystem] = parts
   if (role === 'OPS') return fault('operator', 'OPS ids are gateway operators, not participants')
   if (parts.length < 2 || parts.length > 3) return fault('shape', 'a participant id is ROLE:CODE or ROLE:CODE:SUBSYSTEM')
-  if (!PARTICIPANT_ROLES.has(role)) return fault('role', 'the role of a participant id must be REG, TAX, HOUSING, BANK, FUND, COURT or UTILITY')
+  if (!PARTICIPANT_ROLES.has(role)) return fault('role', 'the role of a participant id must be REG, TAX, HOUSING, BANK, FUND, COURT, UTILITY or ENTERPRISE')
   if (CREDIT_CODE_ROLES.has(role)) {
     const f = usccFault(code)
     if (f !== null) return fault('code', `the code of a ${role} participant is its unified social credit code: ${f.message}`)

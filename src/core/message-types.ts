@@ -99,6 +99,11 @@ const RULES: readonly MessageTypeRule[] = [
   { type: 'registration.application.examined', kind: 'async', from: ['REG'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'cross-region', outcome: 'rejected', onlyWhen: { pointer: '/result', value: 'returned' } } }, linksCase: '/homeCaseId' },
   { type: 'certificate.print.request', kind: 'async', from: ['REG'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'cross-region', outcome: 'completed' }, open: 'print' }, bodyUnitCode: '/unitCode', certifies: 'title', needsLink: true },
   { type: 'certificate.printed', kind: 'async', from: ['REG'], to: ['REG'], route: 'step-requester', needs: { caseId: true, unitCode: true }, step: { close: { kind: 'print', outcome: 'completed' } } },
+  // 批量办理: a developer (ENTERPRISE) files the first registration, or the pre-sale
+  // pre-registrations, of a building's units with the centre of their division, each unit a
+  // message, many in one batch (POST /v1/batches). The centre opens its own cases from them.
+  { type: 'enterprise.registration.request', kind: 'async', from: ['ENTERPRISE'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/unit/unitCode' },
+  { type: 'enterprise.preregistration.request', kind: 'async', from: ['ENTERPRISE'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/unit/unitCode' },
   // 水电气热同步过户: once the transfer is entered (registration.completed naming the services the
   // applicants opted in to), the centre that owns the case tells each such utility; it answers.
   { type: 'utility.transfer.notice', kind: 'async', from: ['REG'], to: ['UTILITY'], route: 'utility', needs: { caseId: true, unitCode: true }, step: { open: 'utility', perService: true }, bodyUnitCode: '/unitCode' },

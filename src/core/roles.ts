@@ -1,5 +1,5 @@
 /** The kinds of agency that connect to the gateway (the ROLE of a participant id). */
-export const ROLES = ['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT', 'UTILITY'] as const
+export const ROLES = ['REG', 'TAX', 'HOUSING', 'BANK', 'FUND', 'COURT', 'UTILITY', 'ENTERPRISE'] as const
 export type Role = (typeof ROLES)[number]
 
 /** The services a utility company (UTILITY) transfers with a title (水电气热同步过户): the SUBSYSTEM of its id. */

@@ -81,6 +81,13 @@ export function tokenRequestValidator(gatewayId: string, options: { dir?: URL } 
   }
 }
 
+/** The payload of a batch (schemas/batch.v1.json). Violations as for messages (never the values). */
+export function batchValidator(options: { dir?: URL } = {}): (payload: unknown) => ValidationResult {
+  const schema = JSON.parse(readFileSync(new URL('batch.v1.json', options.dir ?? SCHEMA_DIR), 'utf8')) as object
+  const validate = newAjv().compile(schema)
+  return (payload) => run(validate, payload, '')
+}
+
 /** ajv as DESIGN wants it: strict, every error, no coercion, no defaults, nothing removed. */
 function newAjv(): Ajv {
   // verbose: errors then carry their schema, which the oneOf/contains messages are built from.

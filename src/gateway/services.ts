@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../config/index.ts'
 import type { GatewayKeyring } from '../crypto/index.ts'
 import type { AcceptService } from '../core/accept.ts'
+import type { BatchService } from '../core/batches.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 import type { DeadlineService } from '../core/deadlines.ts'
 import type { RetentionService } from '../core/retention.ts'
@@ -55,6 +56,7 @@ export interface Tongban {
   /** The console's routes, as registered ("GET /overview"), when the console runs. */
   consoleRoutes?: string[]
   accept: AcceptService
+  batches: BatchService
   delivery: DeliveryService
   deadlines: DeadlineService
   /** The purge of settled bodies (retention.purgeAfterDays). */

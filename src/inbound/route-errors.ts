@@ -39,6 +39,9 @@ export const ROUTE_ERRORS = {
   'GET /v1/openapi.json': [],
   'POST /v1/token': [...SIGNED, 'TB_ERR_RATE_LIMITED', 'TB_ERR_UNAVAILABLE'],
   'POST /v1/messages': [...ENVELOPE, 'TB_ERR_CASE_NOT_FOUND', 'TB_ERR_CASE_MISMATCH', 'TB_ERR_CASE_CONFLICT', 'TB_ERR_CONTRACT_AMBIGUOUS', 'TB_ERR_FILING_CONFLICT'],
+  // A batch: opened like a message (no nonce of its own: its id is unique per sender); its
+  // messages' own refusals are in the batch receipt, each a 4xx of POST /v1/messages.
+  'POST /v1/batches': [...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_RATE_LIMITED', ...SIGNED.filter((c) => c !== 'TB_ERR_REPLAY'), 'TB_ERR_DECRYPT', 'TB_ERR_ENCRYPTION_REQUIRED', 'TB_ERR_DUPLICATE_ID', 'TB_ERR_UNAVAILABLE'],
   'POST /v1/queries': [...ENVELOPE, 'TB_ERR_PARTNER_TIMEOUT', 'TB_ERR_PARTNER_UNAVAILABLE', 'TB_ERR_PARTNER_REJECTED', 'TB_ERR_PARTNER_BAD_ANSWER'],
   'GET /v1/queries': [...READ, 'TB_ERR_BAD_REQUEST'],
   'GET /v1/queries/:id/problem': [...READ, 'TB_ERR_NOT_FOUND'],

@@ -107,6 +107,8 @@ export async function dropMonth(db: Db, month: string): Promise<'dropped' | 'pen
   })
   await underPartitionLock(db, async (tx) => {
     await tx.query('DELETE FROM exchange_keys WHERE received_at >= $1 AND received_at < $2', [lo, hi])
+    // A batch's receipt goes with its month: the same bytes after that are refused by their iat.
+    await tx.query('DELETE FROM batches WHERE received_at >= $1 AND received_at < $2', [lo, hi])
     if (await exists(tx, `exchanges_p${month}`)) await tx.query(`DROP TABLE "exchanges_p${month}"`)
   })
   return 'dropped'

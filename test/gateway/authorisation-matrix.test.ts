@@ -20,6 +20,7 @@ const ID: Record<Role, string> = {
   FUND: 'FUND:12231200MB07654323',
   COURT: 'COURT:11231202MB00123459',
   UTILITY: 'UTILITY:91231200MA1W00001Q:water',
+  ENTERPRISE: 'ENTERPRISE:91231202MA1K0D0W06',
 }
 const rules = allRules()
 const types = rules.map((r) => r.type)
@@ -32,6 +33,8 @@ const FIRST: Record<string, [number, string | undefined]> = {
   'certificate.verify': [200, undefined],
   'judicial.seizure.request': [202, undefined],
   'registration.application.forwarded': [202, undefined],
+  'enterprise.registration.request': [202, undefined],
+  'enterprise.preregistration.request': [202, undefined],
 }
 const first = (type: string): [number, string | undefined] => FIRST[type] ?? [409, 'TB_ERR_CASE_NOT_FOUND']
 
@@ -71,6 +74,7 @@ t.test('every role × every message type', async (t) => {
   t.same(sends('FUND'), sends('BANK'), 'a fund sends what a bank sends')
   t.same(sends('COURT'), ['judicial.seizure.request', 'judicial.release.request', 'certificate.verify'], 'a court: its requests and certificate checks, no mortgage query')
   t.same(sends('UTILITY'), ['utility.transfer.completed'], 'a utility: its answers to its notices, nothing else')
+  t.same(sends('ENTERPRISE'), ['enterprise.registration.request', 'enterprise.preregistration.request'], 'a developer: its filings, nothing else')
   // The refusals first (they change nothing), then the types that find no case, then the openers.
   for (const c of cells.filter((x) => !x.allowed)) {
     t.same(await answer(c.role, c.type), [403, 'TB_ERR_ROUTE_FORBIDDEN'], `${c.role} × ${c.type}: forbidden`)

@@ -19,7 +19,7 @@ export interface Fixture {
 }
 
 const ROOT = fileURLToPath(new URL('../fixtures/', import.meta.url))
-const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court', 'utility']
+const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court', 'utility', 'enterprise']
 
 let cache: Fixture[] | undefined
 

@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto'
 
 /** One file of test/fixtures/<agency>/<case>.json (agency = the sender's). */
 export interface Fixture {
-  readonly agency: 'reg' | 'tax' | 'housing' | 'bank' | 'court' | 'utility'
+  readonly agency: 'reg' | 'tax' | 'housing' | 'bank' | 'court' | 'utility' | 'enterprise'
   readonly file: string
   readonly description: string
   readonly envelope: { type: string; v: number; caseId?: string; unitCode?: string; body: Record<string, unknown> }
   readonly expect?: { code: string; pointer: string; rule: string }
 }
 
-export const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court', 'utility'] as const
+export const AGENCIES = ['reg', 'tax', 'housing', 'bank', 'court', 'utility', 'enterprise'] as const
 
 /** The participant that sends each agency's fixtures in these tests. */
 export const SENDERS: Record<Fixture['agency'], string> = {
@@ -20,6 +20,7 @@ export const SENDERS: Record<Fixture['agency'], string> = {
   bank: 'BANK:91230100MA1B2C3D49:suihua',
   court: 'COURT:11231202MB00123459',
   utility: 'UTILITY:91231200MA1W00001Q:water',
+  enterprise: 'ENTERPRISE:91231202MA1K0D0W06',
 }
 
 const root = new URL('../fixtures/', import.meta.url)

@@ -10,7 +10,8 @@ import { TongbanError } from '../../errors.ts'
 import type { DirectoryReload } from '../services.ts'
 import { ConfigError } from '../../config/index.ts'
 import { PkiError, TrustStore } from '../../crypto/index.ts'
-import { createMessageValidator } from '../../core/schemas.ts'
+import { batchValidator, createMessageValidator } from '../../core/schemas.ts'
+import { BatchService } from '../../core/batches.ts'
 import { DeliveryService } from '../../outbound/delivery.ts'
 import { QueryForwarder } from '../../outbound/query.ts'
 import { QueryService } from '../../core/queries.ts'
@@ -114,6 +115,10 @@ export const deliveryPlugin = fp(async (app) => {
     clock: tb.clock, ids: tb.ids, logger: tb.logger, ledger: tb.ledger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
     enqueue: (deliveries) => delivery.enqueue(deliveries),
     dueAt: (kind, openedAt, variant) => deadlines.dueAt(kind, openedAt, variant),
+  })
+  tb.batches = new BatchService({
+    db: tb.db, directory: tb.directory, validator: tb.validator, keyring: tb.keyring, clock: tb.clock, logger: tb.logger, accept: tb.accept,
+    batchValidator: batchValidator(), replayWindowSeconds: tb.config.limits.replayWindowSeconds, maxMessages: tb.config.limits.batchMessages,
   })
   const forwarder = new QueryForwarder({
     adapters: tb.adapters, keyring: tb.keyring, directory: tb.directory, clock: tb.clock, logger: tb.logger,

@@ -1,0 +1,150 @@
+import { TongbanError } from '../errors.ts'
+import { digestHex, parseJws, signJws, suiteOf, type GatewayKeyring, type Suite } from '../crypto/index.ts'
+import type { Db } from '../store/db.ts'
+import { findBatch, storeBatch } from '../store/batches.ts'
+import type { Clock } from '../util/ids.ts'
+import type { Logger } from '../util/log.ts'
+import type { AcceptService } from './accept.ts'
+import type { Directory, Participant } from './directory.ts'
+import type { DecodedMessage } from './envelope.ts'
+import type { MessageValidator, ValidationResult } from './schemas.ts'
+import { JWS_TYP, ownerId, parseEnvelope, parseSignedJson, verifySignature } from './verify.ts'
+
+/** JWS typ of a batch (POST /v1/batches) and of the gateway's batch receipt. */
+export const BATCH_TYP = 'tongban+batch'
+export const BATCH_RECEIPT_TYP = 'tongban+batch-receipt'
+
+/** What happened to one message of a batch: its receipt (accepted now, or earlier), or its problem. */
+export type BatchResult =
+  | { readonly index: number; readonly messageId: string; readonly status: 200 | 202; readonly exchangeId: string; readonly receipt: string }
+  | { readonly index: number; readonly messageId: string | null; readonly status: number; readonly problem: { readonly code: string; readonly detail: string; readonly violations?: ReadonlyArray<{ pointer: string; rule: string; message: string }> } }
+
+/** The payload of a batch receipt (a JWS the gateway signs in the batch's suite). */
+export interface BatchReceipt {
+  readonly batchId: string
+  readonly from: string
+  readonly receivedAt: string
+  /** The digest of the exact request body bytes (SM3 or SHA-256 by suite, hex). */
+  readonly digest: string
+  readonly accepted: number
+  readonly refused: number
+  readonly results: readonly BatchResult[]
+}
+
+export interface BatchDeps {
+  readonly db: Db
+  readonly directory: Directory
+  readonly validator: MessageValidator
+  readonly keyring: GatewayKeyring
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly accept: AcceptService
+  readonly batchValidator: (payload: unknown) => ValidationResult
+  readonly replayWindowSeconds: number
+  readonly maxMessages: number
+}
+
+interface Batch { readonly batchId: string; readonly from: string; readonly iat: number; readonly messages: readonly string[] }
+
+/** How many messages of a batch are accepted at once (each in its own transaction). */
+const IN_FLIGHT = 8
+
+/**
+ * Batches (批量办理): many messages of one sender in one request and one JWE. The batch is a JWS
+ * the sender signs over `{ batchId, from, iat, messages }`; each message is itself the sender's
+ * compact JWS of an envelope and is checked and accepted on its own, exactly as POST
+ * /v1/messages would (its own transaction: a message is stored whole or not at all, whatever
+ * happens to the others). The answer lists each message's receipt or problem, signed by the
+ * gateway; the same batch again (the same bytes) gets the same batch receipt, byte for byte.
+ */
+export class BatchService {
+  readonly #d: BatchDeps
+
+  constructor(deps: BatchDeps) {
+    this.#d = deps
+  }
+
+  /** Opens and accepts a batch whose outer JWS `jwsText` came in the request bytes `raw`. */
+  async accept(raw: Buffer, jwsText: string, sender: Participant): Promise<{ status: 200 | 202; receipt: string }> {
+    const d = this.#d
+    const outer = parseJws(jwsText)
+    const suite = suiteOf(outer.header)
+    const owner = await verifySignature(outer, BATCH_TYP, d)
+    if (ownerId(owner) !== sender.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', 'the signing key belongs to another participant than the token subject')
+    const payload = parseSignedJson(outer.payload, 'batch')
+    const valid = d.batchValidator(payload)
+    if (!valid.ok) throw new TongbanError('TB_ERR_SCHEMA', 'the batch does not match schemas/batch.v1.json', { violations: valid.violations })
+    const batch = payload as Batch
+    if (batch.from !== sender.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', '"from" must be the signer and the token subject')
+    if (batch.messages.length > d.maxMessages) {
+      throw new TongbanError('TB_ERR_SCHEMA', `a batch carries at most ${d.maxMessages} messages`, { violations: [{ pointer: '/messages', rule: 'maxItems', message: `at most ${d.maxMessages} messages (limits.batchMessages)` }] })
+    }
+    const requestDigest = digestHex(suite, raw)
+
+    // The same batch again: the receipt it got; the same id with other bytes: refused.
+    const earlier = await findBatch(d.db, sender.id, batch.batchId)
+    if (earlier !== undefined) return this.#again(earlier, requestDigest, suite, batch.batchId)
+    const now = d.clock.now()
+    if (Math.abs(now.getTime() / 1000 - batch.iat) > d.replayWindowSeconds) {
+      throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${d.replayWindowSeconds} s of the gateway clock`, { detail: { gatewayTime: Math.floor(now.getTime() / 1000), windowSeconds: d.replayWindowSeconds } })
+    }
+
+    const results: BatchResult[] = new Array(batch.messages.length)
+    let next = 0
+    const work = async (): Promise<void> => {
+      while (next < batch.messages.length) {
+        const i = next++
+        results[i] = await this.#one(i, batch.messages[i] as string, sender, suite)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batch.messages.length) }, work))
+
+    const accepted = results.filter((r) => 'receipt' in r).length
+    const body: BatchReceipt = { batchId: batch.batchId, from: sender.id, receivedAt: now.toISOString(), digest: requestDigest, accepted, refused: results.length - accepted, results }
+    const signer = d.keyring.signer(suite)
+    if (signer === undefined) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `the gateway does not sign in the ${suite} suite`)
+    const receipt = await signJws(Buffer.from(JSON.stringify(body), 'utf8'), signer, { typ: BATCH_RECEIPT_TYP })
+    if (!(await storeBatch(d.db, { sender: sender.id, batchId: batch.batchId, requestDigest, suite, receipt, messages: results.length, receivedAt: now }))) {
+      // A concurrent attempt of this batch stored its receipt first: that one is the answer.
+      const stored = await findBatch(d.db, sender.id, batch.batchId)
+      if (stored === undefined) throw new TongbanError('TB_ERR_INTERNAL', 'the batch was stored and then not found')
+      return this.#again(stored, requestDigest, suite, batch.batchId)
+    }
+    d.logger.info({ batchId: batch.batchId, from: sender.id, messages: results.length, accepted, refused: results.length - accepted }, 'batch accepted')
+    return { status: 202, receipt }
+  }
+
+  #again(earlier: { requestDigest: string; suite: string; receipt: string }, requestDigest: string, suite: Suite, batchId: string): { status: 200; receipt: string } {
+    if (earlier.requestDigest !== requestDigest || earlier.suite !== suite) {
+      throw new TongbanError('TB_ERR_DUPLICATE_ID', 'this batch id was already used for a different batch', { detail: { batchId } })
+    }
+    return { status: 200, receipt: earlier.receipt }
+  }
+
+  /**
+   * One message: the checks of POST /v1/messages after the transport (its signature by the
+   * sender, the envelope, `from`), then its acceptance. A refusal (4xx) is its result; a gateway
+   * fault (5xx) fails the batch, whose messages are each stored whole or not at all, so that the
+   * same batch sent again completes it.
+   */
+  async #one(index: number, jwsText: string, sender: Participant, suite: Suite): Promise<BatchResult> {
+    const d = this.#d
+    let messageId: string | null = null
+    try {
+      const jws = parseJws(jwsText)
+      if (suiteOf(jws.header) !== suite) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `a batch is in one suite: this message is not in the batch's (${suite})`)
+      const owner = await verifySignature(jws, JWS_TYP, d)
+      if (ownerId(owner) !== sender.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', 'the message is signed by another participant than the batch')
+      const envelope = parseEnvelope(jws, d.validator)
+      messageId = envelope.id
+      if (envelope.from !== sender.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', '"from" must be the signer of the batch')
+      const decoded: DecodedMessage = { envelope, jws: jws.compact, suite, requestDigest: digestHex(suite, Buffer.from(jws.compact, 'ascii')) }
+      const r = await d.accept.accept(decoded, sender)
+      return { index, messageId, status: r.status, exchangeId: r.exchangeId, receipt: r.receipt }
+    } catch (err) {
+      if (!(err instanceof TongbanError) || err.status >= 500) throw err
+      const violations = err.violations
+      return { index, messageId, status: err.status, problem: { code: err.code, detail: err.message, ...(violations !== undefined && violations.length > 0 ? { violations } : {}) } }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import t from 'tap'
+import { signJws } from '../../src/crypto/index.ts'
+import { bodyOf, validFixture } from '../helpers/fixtures.ts'
+import { World } from '../helpers/world.ts'
+
+// Issue 10 §7 (批量办理): a developer files a building's units in one batch — one request, one
+// JWE. Each message is checked on its own; the answer is a signed batch receipt listing each
+// message's receipt or problem; a message is stored whole or not at all; the same batch again
+// gets the same receipt.
+const REG = 'REG:231202'
+const DEV = 'ENTERPRISE:91231202MA1K0D0W06'
+const OTHER_DEV = 'ENTERPRISE:91231202MA1KFC0019'
+const TYPES = ['enterprise.registration.request', 'enterprise.preregistration.request']
+
+/** Unit `n` of building 1 of the development (1-1-101 … ): its code and its filing. */
+function unit(n: number): { unitCode: string; body: Record<string, unknown> } {
+  const f = validFixture('enterprise.preregistration.request')
+  const unitCode = `231202003004GB00101F0001${String(1000 + n).padStart(4, '0')}`
+  const b = bodyOf(f) as { unit: Record<string, unknown>; contract: Record<string, unknown> }
+  return { unitCode, body: { ...b, unit: { ...b.unit, unitCode, room: String(100 + n) }, contract: { ...b.contract, contractNumber: `YS231202202600${1000 + n}`, filingNumber: `BA231202202600${1000 + n}` } } }
+}
+const filing = (n: number) => ({ type: 'enterprise.preregistration.request', unitCode: unit(n).unitCode, body: unit(n).body })
+
+for (const suite of ['national', 'international'] as const) {
+  t.test(`a developer's batch (${suite})`, async (t) => {
+    const w = await World.start({
+      label: `batch${suite.slice(0, 3)}`,
+      config: { limits: { batchMessages: 50 } },
+      partners: [
+        { id: REG, suite, send: [], receive: TYPES },
+        { id: DEV, suite, send: TYPES, receive: [] },
+        { id: OTHER_DEV, suite, send: TYPES, receive: [] },
+      ],
+    })
+    t.teardown(() => w.close())
+    const dev = w.client(DEV)
+    const post = async (body: string) => {
+      const r = await dev.http('POST', '/v1/batches', body)
+      return [r.status, (r.json as { code?: string } | undefined)?.code]
+    }
+
+    t.test('each message is checked on its own: the good ones stored, the bad one named', async (t) => {
+      const bad = { ...filing(3), body: { ...unit(3).body, buyers: [] } }
+      const b = await dev.prepareBatch([filing(1), filing(2), bad, filing(4)])
+      const r = await dev.sendPreparedBatch(b)
+      t.same([r.status, r.accepted, r.refused], [202, 3, 1])
+      const problem = r.results[2]
+      t.same(problem !== undefined && 'problem' in problem ? [problem.status, problem.problem.code, problem.problem.violations?.[0]?.pointer] : [], [400, 'TB_ERR_SCHEMA', '/body/buyers'])
+      t.ok(r.results.filter((x) => 'receipt' in x).every((x) => 'receipt' in x && x.receipt.status === 'accepted'), 'each accepted message has its own verified receipt')
+      await w.partner(REG).server.waitFor(3)
+      t.same(w.partner(REG).server.received.map((d) => d.delivery.envelope.unitCode).sort(), [unit(1).unitCode, unit(2).unitCode, unit(4).unitCode], 'delivered one by one to the centre; nothing of the bad one')
+      t.equal((await w.counts()).exchanges, 3, 'the bad message left nothing behind')
+
+      const again = await dev.sendPreparedBatch(b)
+      t.equal(again.status, 200, 'the same batch again')
+      t.equal(again.receiptJws, r.receiptJws, 'gets the same batch receipt, byte for byte')
+      t.equal((await w.counts()).exchanges, 3, 'and stores nothing twice')
+    })
+
+    t.test('the same batch id with other bytes is refused', async (t) => {
+      const first = await dev.sendBatch([filing(5)])
+      const other = await dev.prepareBatch([filing(6)], { batchId: first.batchId })
+      t.same(await post(other.body), [409, 'TB_ERR_DUPLICATE_ID'])
+    })
+
+    t.test('the same signed message twice in a batch is one message', async (t) => {
+      const jws = await dev.sign(dev.envelope(filing(7)))
+      const b = await dev.prepareBatch([jws, jws])
+      const r = await dev.sendPreparedBatch(b)
+      const [a, c] = r.results
+      t.same([a?.status, c?.status], [202, 200])
+      t.equal(a !== undefined && 'receipt' in a ? a.receiptJws : 'a', c !== undefined && 'receipt' in c ? c.receiptJws : 'c', 'the second is answered with the first\'s receipt')
+    })
+
+    t.test('the batch is one sender\'s: another\'s message in it, or another\'s batch, is refused', async (t) => {
+      const other = w.client(OTHER_DEV)
+      const foreign = await other.sign(other.envelope(filing(8)))
+      const mine = await dev.sign(dev.envelope(filing(9)))
+      const batch = { batchId: crypto.randomUUID(), from: DEV, iat: Math.floor(Date.now() / 1000), messages: [foreign, mine] }
+      const body = await dev.encrypt(await signJws(Buffer.from(JSON.stringify(batch)), w.partner(DEV).signingKey, { typ: 'tongban+batch' }))
+      const r = await dev.http('POST', '/v1/batches', body)
+      const receipt = JSON.parse(Buffer.from(r.text.split('.')[1] as string, 'base64url').toString('utf8')) as { results: Array<{ status: number; problem?: { code: string } }> }
+      t.same([r.status, receipt.results.map((x) => x.problem?.code ?? x.status)], [202, ['TB_ERR_SIGNER_MISMATCH', 202]])
+      // The other developer's batch, posted with this developer's token.
+      t.same(await post((await other.prepareBatch([filing(10)])).body), [403, 'TB_ERR_SIGNER_MISMATCH'])
+    })
+
+    t.test('a batch is bounded, well-formed and fresh', async (t) => {
+      const many = await dev.prepareBatch(Array.from({ length: 51 }, (_, i) => filing(100 + i)))
+      t.same(await post(many.body), [400, 'TB_ERR_SCHEMA'], 'more than limits.batchMessages')
+      t.same(await post(await dev.encrypt(await dev.sign(dev.envelope(filing(11))))), [400, 'TB_ERR_JOSE_MALFORMED'], 'a message is not a batch (typ)')
+      const stale = { batchId: crypto.randomUUID(), from: DEV, iat: Math.floor(Date.now() / 1000) - 3_600, messages: [await dev.sign(dev.envelope(filing(12)))] }
+      t.same(await post(await dev.encrypt(await signJws(Buffer.from(JSON.stringify(stale)), w.partner(DEV).signingKey, { typ: 'tongban+batch' }))), [400, 'TB_ERR_IAT_WINDOW'])
+      const empty = { batchId: crypto.randomUUID(), from: DEV, iat: Math.floor(Date.now() / 1000), messages: [] }
+      t.same(await post(await dev.encrypt(await signJws(Buffer.from(JSON.stringify(empty)), w.partner(DEV).signingKey, { typ: 'tongban+batch' }))), [400, 'TB_ERR_SCHEMA'])
+    })
+
+    t.test('no personal data in logs or in clear in the database', async (t) => w.checkLogs(t))
+  })
+}
