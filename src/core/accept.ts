@@ -217,13 +217,14 @@ export class AcceptService {
             { event: 'message.accepted', actor: env.from, detail: { type: env.type, messageId: env.id, recipients } },
             ...(open !== undefined ? [{ event: 'step.opened', actor: env.from, detail: { kind: open, responder: recipients[0] } }] : []),
             ...(close !== undefined && plan.answers !== undefined ? [{ event: 'step.closed', actor: env.from, detail: { kind: close.kind, outcome: close.outcome } }] : []),
-            ...(effects.utilityServices !== undefined ? [{ event: 'utility.opted-in', actor: env.from, detail: { services: effects.utilityServices } }] : []),
           ],
           ...(open !== undefined ? { openStep: { id: d.ids.uuid7(), kind: open, requester: env.from, responder: recipients[0] as string, dueAt: d.dueAt(open, now, stepVariant(rule, env.body))?.toISOString() ?? null } } : {}),
           ...(close !== undefined && plan.answers !== undefined ? { closeStep: { id: plan.answers.id, outcome: close.outcome } } : {}),
           ...(effects.linkContract ? { linkContract: effects.linkContract } : {}),
           ...(effects.utilityServices !== undefined ? { utilityServices: effects.utilityServices } : {}),
           ...(effects.linkCase !== undefined ? { linkCase: effects.linkCase } : {}),
+          // Checked again under the case's lock: no examination after the application was accepted.
+          ...(rule.linksCase !== undefined ? { requireUnlinked: true } : {}),
         },
       }),
     }

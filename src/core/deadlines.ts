@@ -36,7 +36,7 @@ export class DeadlineService {
    */
   dueAt(kind: string, openedAt: Date, variant?: string): Date | null {
     const hours = variant === undefined ? undefined : this.#d.hours?.[`${kind}.${variant}`]
-    if (hours !== undefined) return new Date(openedAt.getTime() + Math.round(hours * 3_600_000))
+    if (hours !== undefined && hours > 0) return new Date(openedAt.getTime() + Math.round(hours * 3_600_000))
     // A per-service step (utility:water) is due by its own setting, else by its kind's (utility).
     const days = this.#d.workingDays[kind] ?? this.#d.workingDays[kind.split(':')[0] ?? kind]
     return days === undefined ? null : this.#d.calendar.dueAt(openedAt, days)

@@ -79,6 +79,10 @@ async function checkLinks(env: Envelope, rule: MessageTypeRule, sender: Particip
   if (home !== undefined && !mayOpenCase(sender, rule, home)) {
     throw new TongbanError('TB_ERR_CASE_MISMATCH', 'the home case must be a case id of your own divisions (a serial of digits)', { detail: { caseId } })
   }
+  // Examined once: an application accepted into a home case is not returned (nor accepted again) after.
+  if (rule.linksCase !== undefined && (await getCase(db, caseId))?.homeCase != null) {
+    throw new TongbanError('TB_ERR_CASE_CONFLICT', `the application of case ${caseId} was already accepted by the home centre`, { detail: { caseId } })
+  }
   if (rule.needsLink === true && (await getCase(db, caseId))?.homeCase == null) {
     throw new TongbanError('TB_ERR_CASE_CONFLICT', `the application of case ${caseId} is not accepted by the home centre yet (registration.application.examined)`, { detail: { caseId } })
   }

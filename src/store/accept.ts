@@ -27,10 +27,12 @@ export interface AcceptDoc {
     readonly closeStep?: { readonly id: string; readonly outcome: 'completed' | 'rejected' }
     /** A filed contract to link: only a filing of `housing`, the bureau responsible for the unit (null: none, no link). */
     readonly linkContract?: { readonly unitCode: string; readonly contractNumber: string | null; readonly filingNumber: string | null; readonly housing: string | null }
-    /** The utilities the applicants opted in to (registration.completed; kept only when the case's owner sends it: migration 0014). */
+    /** The utilities the applicants opted in to (registration.completed; kept, with a utility.opted-in event, only when the case's owner sends it: migration 0015). */
     readonly utilityServices?: readonly string[]
     /** A cross-region application accepted into the sender's own (home) case: the two cases are linked (migration 0015). */
     readonly linkCase?: { readonly caseId: string }
+    /** The case must not be linked to a home case yet (an examination of a cross-region application; TB006 otherwise). */
+    readonly requireUnlinked?: boolean
   }
 }
 

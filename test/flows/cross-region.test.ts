@@ -12,6 +12,7 @@ import { World } from '../helpers/world.ts'
 const BL = 'REG:231202' // 北林区: where the applicants stand
 const WK = 'REG:231221' // 望奎县: where the unit is
 const TAX = 'TAX:231221'
+const QA = 'REG:231222' // 庆安县: a third centre
 // Every centre both forwards (where applicants stand) and examines (where its units are).
 const CENTRE = ['registration.application.forwarded', 'certificate.printed', 'registration.application.examined', 'certificate.print.request']
 
@@ -26,6 +27,7 @@ for (const suite of ['national', 'international'] as const) {
         { id: BL, suite, send: CENTRE, receive: CENTRE },
         { id: WK, suite, send: [...CENTRE, 'tax.assessment.request'], receive: CENTRE },
         { id: TAX, suite, send: [], receive: ['tax.assessment.request'] },
+        { id: QA, suite, send: CENTRE, receive: CENTRE },
       ],
     })
     t.teardown(() => w.close())
@@ -99,6 +101,9 @@ for (const suite of ['national', 'international'] as const) {
       const home = await view(WK, homeCaseId)
       t.same([home.openedBy, home.linkedCase], [WK, { caseId, relation: 'forwarded', openedBy: BL }], 'the home case, the home centre\'s, points back')
       t.equal((await w.client(BL).getCase(homeCaseId)).status, 200, 'the accepting centre reads the home case through the link')
+      t.equal((await w.client(QA).getCase(homeCaseId)).status, 404, 'a third centre reads neither')
+      t.equal((await w.client(QA).getCase(caseId)).status, 404)
+      t.same(await refuse(WK, { ...validFixture('registration.application.examined', (f) => f.file.includes('returned')).envelope }), [409, 'TB_ERR_CASE_CONFLICT'], 'examined once: not returned after it was accepted')
       t.same(await refuse(WK, { ...examined.envelope, body: { ...bodyOf(examined), homeCaseId: '231221-2026-000053' } }), [409, 'TB_ERR_CASE_CONFLICT'], 'linked once, to one home case')
       // The home centre goes on with its own case (tax, the register) as with any other.
       await w.client(WK).send({ ...validFixture('tax.assessment.request').envelope, caseId: homeCaseId, unitCode, body: { ...bodyOf(validFixture('tax.assessment.request')), property: { ...(bodyOf(validFixture('tax.assessment.request')).property as object), unitCode } } })

@@ -26,7 +26,8 @@ for (const suite of ['national', 'international'] as const) {
         { id: REG_WK, suite, send: ['tax.assessment.request', NOTICE], receive: [ANSWER] },
         { id: TAX, suite, send: [], receive: ['tax.assessment.request', 'registration.completed'] },
         // The city's water, power and gas companies supply Beilin (231202); Wangkui has its own water company.
-        utility(WATER, ['231200']), utility(POWER, ['231200']), utility(GAS, ['231200']), utility(WATER_WK, ['231221']),
+        // The water company's entry even lists registration.completed: the type's rule still keeps it from it.
+        { ...utility(WATER, ['231200']), receive: [NOTICE, 'registration.completed'] }, utility(POWER, ['231200']), utility(GAS, ['231200']), utility(WATER_WK, ['231221']),
       ],
     })
     t.teardown(() => w.close())
@@ -93,12 +94,18 @@ for (const suite of ['national', 'international'] as const) {
       t.equal((await water.getCase(caseId)).status, 404, 'not the case (its timeline names the tax bureau)')
       const list = await water.http('GET', '/v1/cases')
       t.same([list.status, (list.json as { code: string }).code], [403, 'TB_ERR_FORBIDDEN'], 'no case list')
-      const c = (await w.client(REG).getCase(caseId)).json as { exchanges: Array<{ exchangeId: string; type: string }> }
-      const mine = c.exchanges.find((e) => e.type === NOTICE && w.partner(WATER).server.ofType(NOTICE).length > 0)
+      const c = (await w.client(REG).getCase(caseId)).json as { exchanges: Array<{ exchangeId: string; type: string; deliveries: Array<{ recipient: string }> }> }
+      const noticeTo = (id: string) => c.exchanges.find((e) => e.type === NOTICE && e.deliveries.some((d) => d.recipient === id))
       const entered = c.exchanges.find((e) => e.type === 'registration.completed')
-      t.equal((await water.getExchange(mine?.exchangeId as string)).status, 200, 'its own notice')
+      t.equal((await water.getExchange(noticeTo(WATER)?.exchangeId as string)).status, 200, 'its own notice')
+      t.equal((await water.getExchange(noticeTo(POWER)?.exchangeId as string)).status, 404, 'not the power company\'s')
       t.equal((await water.getExchange(entered?.exchangeId as string)).status, 404, 'not the register entry')
-      t.equal(w.partner(WATER).server.ofType('registration.completed').length, 0, 'the register entry does not fan out to it')
+      // A corrected register entry now that the companies are on the case: it fans out to the tax bureau only.
+      await w.client(REG).send({ ...validFixture('registration.completed').envelope })
+      const end = Date.now() + 15_000
+      while (w.partner(TAX).server.ofType('registration.completed').length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+      t.equal(w.partner(TAX).server.ofType('registration.completed').length, 2)
+      t.equal(w.partner(WATER).server.ofType('registration.completed').length, 0, 'the register entry does not fan out to a utility')
       t.equal((await w.client(TAX).getCase(caseId)).status, 200, 'while the tax bureau still reads the case')
     })
 
