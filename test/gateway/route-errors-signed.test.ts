@@ -26,6 +26,7 @@ const BANK = 'BANK:91230100MA1B2C3D49:suihua'
 /** A bank allowed one message and one query a minute (its directory quotas): for TB_ERR_RATE_LIMITED. */
 const SMALL_BANK = 'BANK:91350100M000100Y43'
 const BODY_BYTES = 64 * 1024
+const BATCH_BYTES = 128 * 1024
 const QUERY_TIMEOUT_MS = 3_000
 const DAY = 86_400_000
 
@@ -52,7 +53,7 @@ const w = await World.start({
   clock,
   config: {
     databaseUrl: proxy.rewrite(DATABASE_URL),
-    limits: { bodyBytes: BODY_BYTES, replayWindowSeconds: 300, tokenTtlSeconds: 300 },
+    limits: { bodyBytes: BODY_BYTES, batchBytes: BATCH_BYTES, replayWindowSeconds: 300, tokenTtlSeconds: 300 },
     // The token budget is per client address: trusting loopback as a proxy lets one trigger spend
     // the budget of an address of its own (X-Forwarded-For) without locking the world's clients out.
     trustProxy: ['127.0.0.1'],
@@ -136,6 +137,14 @@ function flipLast(jose: string): string {
   last[0] = (last[0] ?? 0) ^ 0x01
   return [...parts.slice(0, -1), last.toString('base64url')].join('.')
 }
+
+/** A batch of REG's (its own signed messages unless given) signed with `key`, as a JWS. */
+const batchBy = async (key: PrivateKey, o: { batchId?: string; iat?: number; messages?: string[] } = {}): Promise<string> => {
+  const batch = { batchId: o.batchId ?? crypto.randomUUID(), from: REG, iat: o.iat ?? now(), messages: o.messages ?? [await reg.sign(regRequest())] }
+  return signJws(Buffer.from(JSON.stringify(batch)), key, { typ: 'tongban+batch' })
+}
+const regKey = (): PrivateKey => w.partner(REG).signingKey
+const sealedBatch = async (o: Parameters<typeof batchBy>[1] = {}): Promise<string> => reg.encrypt(await batchBy(regKey(), o))
 
 const post = (client: TongbanClient, path: string, body: string, opts: { auth?: boolean | string; contentType?: string } = {}) => client.http('POST', path, body, opts)
 const tooLarge = 'a'.repeat(BODY_BYTES + 1)
@@ -304,6 +313,41 @@ const triggers: Triggers = {
       const hb = bodyOf(filed)
       return afterAcceptedMessage(housing, housing.envelope({ ...filed.envelope }), async () =>
         sealed(housing, housing.envelope({ ...filed.envelope, body: { ...hb, contractNumber: 'CL2312022026009999' } })))
+    },
+  },
+
+  'POST /v1/batches': {
+    TB_ERR_TOKEN_MISSING: async () => post(reg, '/v1/batches', await sealedBatch(), { auth: false }),
+    TB_ERR_TOKEN_INVALID: async () => post(reg, '/v1/batches', await sealedBatch(), { auth: 'not-a-token' }),
+    TB_ERR_TOKEN_EXPIRED: () => withExpiredToken(reg, '/v1/batches'),
+    TB_ERR_FORBIDDEN: () => post(operator, '/v1/batches', 'not jose'),
+    // A batch counts against the sender's messagesPerMinute.
+    TB_ERR_RATE_LIMITED: () => overQuota(smallBank, '/v1/batches'),
+    TB_ERR_CONTENT_TYPE: async () => post(reg, '/v1/batches', await sealedBatch(), { contentType: 'application/json' }),
+    TB_ERR_BODY_TOO_LARGE: () => post(reg, '/v1/batches', 'a'.repeat(BATCH_BYTES + 1)),
+    TB_ERR_JOSE_MALFORMED: () => post(reg, '/v1/batches', 'not jose at all'),
+    TB_ERR_ALG_UNSUPPORTED: async () => post(reg, '/v1/batches', await reg.encrypt(withAlg(await batchBy(regKey()), 'PS256'))),
+    TB_ERR_KEY_UNKNOWN: async () => post(reg, '/v1/batches', await reg.encrypt(await batchBy(rogue))),
+    TB_ERR_KEY_EXPIRED: async () => post(reg, '/v1/batches', await reg.encrypt(await batchBy(expired))),
+    TB_ERR_KEY_REVOKED: async () => post(reg, '/v1/batches', await reg.encrypt(await batchBy(revoked.privateKey))),
+    TB_ERR_SIGNATURE_INVALID: async () => post(reg, '/v1/batches', await reg.encrypt(flipLast(await batchBy(regKey())))),
+    // REG's batch sent with TAX's token.
+    TB_ERR_SIGNER_MISMATCH: async () => post(tax, '/v1/batches', await sealedBatch()),
+    // A batch of no messages.
+    TB_ERR_SCHEMA: async () => post(reg, '/v1/batches', await sealedBatch({ messages: [] })),
+    TB_ERR_IAT_WINDOW: async () => post(reg, '/v1/batches', await sealedBatch({ iat: now() - 400 })),
+    TB_ERR_DECRYPT: async () => post(reg, '/v1/batches', flipLast(await sealedBatch())),
+    TB_ERR_ENCRYPTION_REQUIRED: async () => post(reg, '/v1/batches', await batchBy(regKey())),
+    // An accepted batch's id again, on other messages.
+    TB_ERR_DUPLICATE_ID: async () => {
+      const batchId = crypto.randomUUID()
+      const first = await post(reg, '/v1/batches', await sealedBatch({ batchId }))
+      if (first.status !== 202) throw new Error(`the first batch was refused: ${first.status} ${first.text}`)
+      return post(reg, '/v1/batches', await sealedBatch({ batchId }))
+    },
+    TB_ERR_UNAVAILABLE: async () => {
+      const body = await sealedBatch()
+      return withoutDatabase(() => post(reg, '/v1/batches', body))
     },
   },
 

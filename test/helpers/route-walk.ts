@@ -16,7 +16,7 @@ export type ConsoleTriggers = { readonly [K in ConsoleRouteKey]?: { readonly [C 
  */
 export const WALKS = {
   /** test/gateway/route-errors-signed.test.ts */
-  signed: ['POST /v1/token', 'POST /v1/messages', 'POST /v1/queries'],
+  signed: ['POST /v1/token', 'POST /v1/messages', 'POST /v1/batches', 'POST /v1/queries'],
   /** test/gateway/route-errors-reads.test.ts */
   reads: [
     'GET /healthz', 'GET /readyz', 'GET /v1/directory', 'GET /v1/openapi.json',
