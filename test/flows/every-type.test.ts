@@ -16,14 +16,16 @@ const BANK = 'BANK:91230100MA1B2C3D49:suihua'
 const COURT = 'COURT:11231202MB00123459'
 const WATER = 'UTILITY:91231200MA1W00001Q:water'
 const POWER = 'UTILITY:91231200MA1P00002Y:power'
-const SENDER: Record<string, string> = { reg: REG, tax: TAX, housing: HOUSING, bank: BANK, court: COURT, utility: WATER }
+const DEVELOPER = 'ENTERPRISE:91231202MA1K0D0W06'
+const SENDER: Record<string, string> = { reg: REG, tax: TAX, housing: HOUSING, bank: BANK, court: COURT, utility: WATER, enterprise: DEVELOPER }
+const FILINGS = ['enterprise.registration.request', 'enterprise.preregistration.request']
 const JUDICIAL_ANSWERS = ['judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected']
 
 const partners = (suite: Suite) => [
   {
     id: REG, suite, divisions: ['231202'],
     send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', ...JUDICIAL_ANSWERS, 'utility.transfer.notice', 'registration.application.forwarded', 'certificate.printed'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed', 'registration.application.examined', 'certificate.print.request'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed', 'registration.application.examined', 'certificate.print.request', ...FILINGS],
   },
   { id: REG_WK, suite, send: ['registration.application.examined', 'certificate.print.request'], receive: ['mortgage.query', 'housing.contract.filed', 'registration.application.forwarded', 'certificate.printed'] },
   { id: TAX, suite, send: ['tax.payment.completed', 'tax.assessment.rejected'], receive: ['tax.assessment.request', 'registration.completed', 'preregistration.completed'] },
@@ -32,6 +34,7 @@ const partners = (suite: Suite) => [
   { id: COURT, suite, divisions: ['231202'], send: ['judicial.seizure.request', 'judicial.release.request'], receive: JUDICIAL_ANSWERS },
   { id: WATER, suite, divisions: ['231200'], send: ['utility.transfer.completed'], receive: ['utility.transfer.notice'] },
   { id: POWER, suite, divisions: ['231200'], send: ['utility.transfer.completed'], receive: ['utility.transfer.notice'] },
+  { id: DEVELOPER, suite, send: FILINGS, receive: [] },
 ]
 
 for (const suite of ['national', 'international'] as const) {
@@ -176,6 +179,17 @@ for (const suite of ['national', 'international'] as const) {
       await w.client(REG_WK).send({ ...validFixture('registration.application.examined', (x) => x.file.includes('returned')).envelope, caseId })
       await waitFor(REG, 'registration.application.examined', 2)
       t.same((await caseOf(REG, caseId)).steps.map((s) => [s.kind, s.status]), [['cross-region', 'rejected']])
+    })
+
+    t.test('enterprise.registration.request and enterprise.preregistration.request (批量办理) → the REG of the units\' division, alone and in a batch', async (t) => {
+      await send(validFixture('enterprise.registration.request'))
+      await waitFor(REG, 'enterprise.registration.request')
+      const pre = validFixture('enterprise.preregistration.request')
+      const r = await w.client(DEVELOPER).sendBatch([{ ...pre.envelope }, { ...validFixture('enterprise.registration.request').envelope, unitCode: '231202003004GB00101F00010103', body: { ...bodyOf(validFixture('enterprise.registration.request')), unit: { ...(bodyOf(validFixture('enterprise.registration.request')).unit as object), unitCode: '231202003004GB00101F00010103' } } }])
+      t.same([r.status, r.accepted, r.refused], [202, 2, 0])
+      await waitFor(REG, 'enterprise.preregistration.request')
+      await waitFor(REG, 'enterprise.registration.request', 2)
+      t.equal(got(REG_WK, 'enterprise.preregistration.request'), 0)
     })
 
     t.test('judicial.seizure.request (查封) → the REG of the unit\'s division; opens the court\'s case and its seizure step', async (t) => {
