@@ -132,6 +132,7 @@ participant FUND:12231200MB07654323 "绥化市住房公积金管理中心"
 participant COURT:11231202MB00123459 "绥化市北林区人民法院"
 participant UTILITY:91231200MA1W00001Q:water "绥化市供水有限公司"
 participant UTILITY:91231200MA1P00002Y:power "国网黑龙江省电力有限公司绥化供电公司"
+participant ENTERPRISE:91231202MA1K0D0W06 "绥化市北林区示范房地产开发有限公司"
 participant OPS:demo-operator "通办数据交换网关运维 (operator)" 0 # signing keys only
 
 echo "== check"

@@ -20,7 +20,7 @@ export const CAST = {
   reg: {
     id: 'REG:231202', name: '绥化市北林区不动产登记中心', suite: 'national',
     send: ['tax.assessment.request', 'registration.completed', 'mortgage.registration.completed', 'preregistration.completed', 'judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected', 'utility.transfer.notice', 'registration.application.forwarded', 'registration.application.examined', 'certificate.print.request', 'certificate.printed'],
-    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed', 'registration.application.forwarded', 'registration.application.examined', 'certificate.print.request', 'certificate.printed'],
+    receive: ['tax.payment.completed', 'tax.assessment.rejected', 'housing.contract.filed', 'mortgage.query', 'mortgage.registration.request', 'judicial.seizure.request', 'judicial.release.request', 'certificate.verify', 'utility.transfer.completed', 'registration.application.forwarded', 'registration.application.examined', 'certificate.print.request', 'certificate.printed', 'enterprise.registration.request', 'enterprise.preregistration.request'],
   },
   tax: {
     id: 'TAX:231202', name: '国家税务总局绥化市北林区税务局', suite: 'national',
@@ -49,6 +49,11 @@ export const CAST = {
     id: 'COURT:11231202MB00123459', name: '绥化市北林区人民法院', suite: 'national', divisions: ['231202'],
     send: ['judicial.seizure.request', 'judicial.release.request'],
     receive: ['judicial.seizure.completed', 'judicial.seizure.rejected', 'judicial.release.completed', 'judicial.release.rejected'],
+  },
+  // A developer company filing a building's sales (批量办理).
+  developer: {
+    id: 'ENTERPRISE:91231202MA1K0D0W06', name: '绥化市北林区示范房地产开发有限公司', suite: 'national',
+    send: ['enterprise.registration.request', 'enterprise.preregistration.request'], receive: [],
   },
   // The city's water and power companies (水电气热同步过户), each supplying the whole city.
   water: {

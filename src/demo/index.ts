@@ -22,6 +22,7 @@ import { addFundSaleUnit, providentFundLoan } from './scenes/fund.ts'
 import { BUYER, certificateCheck, morningRegister, preRegistration, registrationCentre, SALE, SALE_UTILITIES, secondHandSale, type DayCast } from './scenes/day.ts'
 import { utilityCompany, utilityTransfers } from './scenes/utilities.ts'
 import { homeCentre, SUIHUA, suihuaCase } from './scenes/suihua.ts'
+import { developerBatch } from './scenes/developer.ts'
 
 /** The demo's hour, in hours: Suihua's one-hour promise for a plain cross-region transfer, shortened so the day shows it missed. */
 const DEMO_HOUR = 0.0005
@@ -50,7 +51,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'tongban-demo-'))
   const logFile = values.log !== undefined ? resolve(values.log) : join(tmp, 'gateway.log')
 
-  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui, CAST.fund, CAST.court, CAST.water, CAST.power]
+  const roles: Role[] = [CAST.reg, CAST.tax, CAST.housing, CAST.bank, CAST.regWangkui, CAST.fund, CAST.court, CAST.water, CAST.power, CAST.developer]
   const gatewayKeys = GatewayKeyring.load(join(certs, 'gateway'), 'TONGBAN').publicKeys().signing
   const agencies = new Map<string, SimulatedAgency>()
   const directory: Array<Record<string, unknown>> = []
@@ -132,6 +133,9 @@ export async function runDemo(args: string[]): Promise<number> {
     const fundCase = await providentFundLoan(cast.reg, agency(CAST.fund.id), register)
     process.stdout.write('\n— A court seizes a unit online, a bank\'s query shows it, the court releases it (在线查封 → 抵押查询 → 解封) —\n')
     const courtCase = await seizureAndRelease(agency(CAST.court.id), cast.bank)
+
+    process.stdout.write('\n— A developer files the pre-sale pre-registrations of a whole building in one batch (批量办理: 200 flats, one request) —\n')
+    await developerBatch(agency(CAST.developer.id), cast.reg)
 
     await Promise.all([...agencies.values()].map((a) => a.settle()))
     await settleDeliveries(config)

@@ -12,7 +12,7 @@ import { TAG, encode, parse, sequence } from '../../src/crypto/sm/asn1.ts'
 import { opensslProblem, run } from './helpers/tools.ts'
 
 const ROOT = fileURLToPath(new URL('../../certs-example/', import.meta.url))
-const PARTICIPANTS = ['REG:231202', 'REG:231221', 'TAX:231202', 'TAX:231221', 'HOUSING:231200', 'BANK:91230100MA1B2C3D49:suihua', 'FUND:12231200MB07654323', 'COURT:11231202MB00123459', 'UTILITY:91231200MA1W00001Q:water', 'UTILITY:91231200MA1P00002Y:power', 'OPS:demo-operator']
+const PARTICIPANTS = ['REG:231202', 'REG:231221', 'TAX:231202', 'TAX:231221', 'HOUSING:231200', 'BANK:91230100MA1B2C3D49:suihua', 'FUND:12231200MB07654323', 'COURT:11231202MB00123459', 'UTILITY:91231200MA1W00001Q:water', 'UTILITY:91231200MA1P00002Y:power', 'ENTERPRISE:91231202MA1K0D0W06', 'OPS:demo-operator']
 const FULL = ['sign-sm2', 'enc-sm2', 'sign-es256', 'enc-rsa']
 const read = (...p: string[]): string => readFileSync(join(ROOT, ...p), 'utf8')
 

@@ -87,6 +87,13 @@ t.test('Suihua: applied in 北林 for a flat in 望奎, examined in 望奎, prin
   for (const p of [SUIHUA.seller, SUIHUA.buyer]) t.notMatch(out, new RegExp(p.idNumber), 'no ID number printed')
 })
 
+t.test('a developer files a 200-flat building in one batch; the bad filing alone is refused; a retry gets the same receipt', async (t) => {
+  t.match(out, /\[绥化市北林区示范房地产开发有限公司\] sent the pre-registrations of 康庄家园 building 3 in one batch: 200 filings, 1 request, 1 JWE of \d+ KiB; batch receipt 202: 199 accepted, 1 refused — #57 TB_ERR_SCHEMA at \/body\/buyers\/0\/idNumber \(format:resident-id\)/)
+  t.match(out, /sent the same batch again \(a retry\): 200, the same batch receipt byte for byte: true/)
+  t.match(out, /corrected the buyer's ID number of flat #57 and sent it alone: 202/)
+  t.match(out, /\[绥化市北林区不动产登记中心\] received the 200 pre-registration filings of 康庄家园 building 3/)
+})
+
 t.test('the bank checks its certificate with the issuer: valid, and unknown once the bytes change', async (t) => {
   t.match(out, /verified the electronic certificate offline: signed by its issuer REG:231202 \(key from the published directory\), mortgage certificate 黑\(2026\)绥化市不动产证明第\d{7}号 for unit 231202003004GB00012F00010001, document digest matches/)
   t.match(out, /certificate check \(电子证照查验\) of 黑\(2026\)绥化市不动产证明第\d{7}号 with its issuer REG:231202: valid/)
