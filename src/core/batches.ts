@@ -42,6 +42,8 @@ export interface BatchDeps {
   readonly batchValidator: (payload: unknown) => ValidationResult
   readonly replayWindowSeconds: number
   readonly maxMessages: number
+  /** Charges the batch's messages to the sender's messagesPerMinute (all or none), or refuses with 429. */
+  readonly charge: (sender: Participant, count: number) => Promise<void>
 }
 
 interface Batch { readonly batchId: string; readonly from: string; readonly iat: number; readonly messages: readonly string[] }
@@ -88,6 +90,8 @@ export class BatchService {
     if (Math.abs(now.getTime() / 1000 - batch.iat) > d.replayWindowSeconds) {
       throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${d.replayWindowSeconds} s of the gateway clock`, { detail: { gatewayTime: Math.floor(now.getTime() / 1000), windowSeconds: d.replayWindowSeconds } })
     }
+    // Each message counts against the sender's messagesPerMinute, as if sent one by one.
+    await d.charge(sender, batch.messages.length)
 
     const results: BatchResult[] = new Array(batch.messages.length)
     let next = 0

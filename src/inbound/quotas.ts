@@ -78,6 +78,39 @@ export function redisWindowStore(redis: Redis, nameSpace: string, onError: (err:
   return WindowStore
 }
 
+// A batch's messages charged to the window of POST /v1/messages at once: all of them, or (over
+// the budget) none.
+const CHARGE_LUA = `
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
+if n > tonumber(ARGV[3]) then redis.call('DECRBY', KEYS[1], ARGV[2]) return { 0, ttl } end
+return { 1, ttl }
+`
+
+/**
+ * Charges `count` messages of `participant` to its messagesPerMinute, in the window POST
+ * /v1/messages counts in (one budget, whichever way the messages come): all of them fit, or the
+ * batch is refused whole with 429 TB_ERR_RATE_LIMITED and nothing is charged. Redis unreachable:
+ * allowed (logged), as for every limit.
+ */
+export async function chargeMessages(redis: Redis, config: Config, participant: Participant, count: number, onError: (err: unknown) => void): Promise<void> {
+  const max = quotaOf(config, participant, 'messagesPerMinute')
+  let r: unknown
+  try {
+    r = await redis.eval(CHARGE_LUA, 1, `${limitsPrefix(config)}POST/v1/messages-${participant.id}`, 60_000, count, max)
+  } catch (err) {
+    onError(err)
+    return
+  }
+  const [ok, ttl] = r as [number, number]
+  if (ok === 1) return
+  throw new TongbanError('TB_ERR_RATE_LIMITED', `too many messages: the batch's ${count} do not fit in the ${max} a minute of ${participant.id} (messages sent one by one count too)`, {
+    detail: { retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)), quota: 'messagesPerMinute' },
+  })
+}
+
 export type QuotaName = keyof Config['quotas']
 
 /** A participant's budget `name`: its directory entry's, else the gateway's default. */

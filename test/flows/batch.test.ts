@@ -10,6 +10,8 @@ import { World } from '../helpers/world.ts'
 const REG = 'REG:231202'
 const DEV = 'ENTERPRISE:91231202MA1K0D0W06'
 const OTHER_DEV = 'ENTERPRISE:91231202MA1KFC0019'
+/** A developer allowed 5 messages a minute (its directory quota). */
+const SMALL_DEV = 'ENTERPRISE:91231200MA1Q00004P'
 const TYPES = ['enterprise.registration.request', 'enterprise.preregistration.request']
 
 /** Unit `n` of building 1 of the development (1-1-101 … ): its code and its filing. */
@@ -30,6 +32,7 @@ for (const suite of ['national', 'international'] as const) {
         { id: REG, suite, send: [], receive: TYPES },
         { id: DEV, suite, send: TYPES, receive: [] },
         { id: OTHER_DEV, suite, send: TYPES, receive: [] },
+        { id: SMALL_DEV, suite, send: TYPES, receive: [], quotas: { messagesPerMinute: 5 } },
       ],
     })
     t.teardown(() => w.close())
@@ -93,6 +96,19 @@ for (const suite of ['national', 'international'] as const) {
       t.same(await post(await dev.encrypt(await signJws(Buffer.from(JSON.stringify(stale)), w.partner(DEV).signingKey, { typ: 'tongban+batch' }))), [400, 'TB_ERR_IAT_WINDOW'])
       const empty = { batchId: crypto.randomUUID(), from: DEV, iat: Math.floor(Date.now() / 1000), messages: [] }
       t.same(await post(await dev.encrypt(await signJws(Buffer.from(JSON.stringify(empty)), w.partner(DEV).signingKey, { typ: 'tongban+batch' }))), [400, 'TB_ERR_SCHEMA'])
+    })
+
+    t.test('a batch\'s messages count against messagesPerMinute, with the messages sent one by one', async (t) => {
+      const small = w.client(SMALL_DEV)
+      const before = (await w.counts()).exchanges
+      const six = await small.prepareBatch(Array.from({ length: 6 }, (_, i) => filing(200 + i)))
+      const r = await small.http('POST', '/v1/batches', six.body)
+      t.same([r.status, (r.json as { code: string }).code], [429, 'TB_ERR_RATE_LIMITED'], 'six do not fit in five: the batch is refused whole')
+      t.equal((await w.counts()).exchanges, before, 'and nothing of it is stored')
+      const five = await small.sendBatch(Array.from({ length: 5 }, (_, i) => filing(210 + i)))
+      t.same([five.status, five.accepted], [202, 5], 'five fit')
+      const one = await small.http('POST', '/v1/messages', await small.encrypt(await small.sign(small.envelope(filing(220)))))
+      t.same([one.status, (one.json as { code: string }).code], [429, 'TB_ERR_RATE_LIMITED'], 'and a sixth sent alone is over the same budget')
     })
 
     t.test('no personal data in logs or in clear in the database', async (t) => w.checkLogs(t))

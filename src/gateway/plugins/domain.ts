@@ -12,6 +12,7 @@ import { ConfigError } from '../../config/index.ts'
 import { PkiError, TrustStore } from '../../crypto/index.ts'
 import { batchValidator, createMessageValidator } from '../../core/schemas.ts'
 import { BatchService } from '../../core/batches.ts'
+import { chargeMessages, limitFailureLog } from '../../inbound/quotas.ts'
 import { DeliveryService } from '../../outbound/delivery.ts'
 import { QueryForwarder } from '../../outbound/query.ts'
 import { QueryService } from '../../core/queries.ts'
@@ -116,9 +117,11 @@ export const deliveryPlugin = fp(async (app) => {
     enqueue: (deliveries) => delivery.enqueue(deliveries),
     dueAt: (kind, openedAt, variant) => deadlines.dueAt(kind, openedAt, variant),
   })
+  const chargeFailure = limitFailureLog(tb.logger, tb.clock)
   tb.batches = new BatchService({
     db: tb.db, directory: tb.directory, validator: tb.validator, keyring: tb.keyring, clock: tb.clock, logger: tb.logger, accept: tb.accept,
     batchValidator: batchValidator(), replayWindowSeconds: tb.config.limits.replayWindowSeconds, maxMessages: tb.config.limits.batchMessages,
+    charge: (sender, count) => chargeMessages(tb.redis, tb.config, sender, count, chargeFailure),
   })
   const forwarder = new QueryForwarder({
     adapters: tb.adapters, keyring: tb.keyring, directory: tb.directory, clock: tb.clock, logger: tb.logger,
