@@ -1,7 +1,7 @@
 import { TongbanError } from '../errors.ts'
 import { digestHex, parseJws, signJws, suiteOf, type GatewayKeyring, type Suite } from '../crypto/index.ts'
 import type { Db } from '../store/db.ts'
-import { findBatch, storeBatch } from '../store/batches.ts'
+import { claimBatch, completeBatch, releaseBatch } from '../store/batches.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import type { AcceptService } from './accept.ts'
@@ -42,14 +42,28 @@ export interface BatchDeps {
   readonly batchValidator: (payload: unknown) => ValidationResult
   readonly replayWindowSeconds: number
   readonly maxMessages: number
+  /** The largest message (limits.bodyBytes): a message of a batch is no larger than one sent alone. */
+  readonly maxMessageBytes: number
   /** Charges the batch's messages to the sender's messagesPerMinute (all or none), or refuses with 429. */
   readonly charge: (sender: Participant, count: number) => Promise<void>
 }
 
 interface Batch { readonly batchId: string; readonly from: string; readonly iat: number; readonly messages: readonly string[] }
 
-/** How many messages of a batch are accepted at once (each in its own transaction). */
+/** How many messages of a batch are accepted at once (each in its own transaction; one case's in order). */
 const IN_FLIGHT = 8
+
+/** What orders a message among the others: its case, else its id (the same message twice); undefined when unreadable. */
+function laneOf(jwsText: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(jwsText.split('.')[1] ?? '', 'base64url').toString('utf8')) as { caseId?: unknown; id?: unknown }
+    if (typeof payload.caseId === 'string') return `case:${payload.caseId}`
+    if (typeof payload.id === 'string') return `id:${payload.id}`
+  } catch {
+    // Read for real (and refused) in #one.
+  }
+  return undefined
+}
 
 /**
  * Batches (批量办理): many messages of one sender in one request and one JWE. The batch is a JWS
@@ -83,46 +97,73 @@ export class BatchService {
     }
     const requestDigest = digestHex(suite, raw)
 
-    // The same batch again: the receipt it got; the same id with other bytes: refused.
-    const earlier = await findBatch(d.db, sender.id, batch.batchId)
-    if (earlier !== undefined) return this.#again(earlier, requestDigest, suite, batch.batchId)
-    const now = d.clock.now()
-    if (Math.abs(now.getTime() / 1000 - batch.iat) > d.replayWindowSeconds) {
-      throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${d.replayWindowSeconds} s of the gateway clock`, { detail: { gatewayTime: Math.floor(now.getTime() / 1000), windowSeconds: d.replayWindowSeconds } })
-    }
-    // Each message counts against the sender's messagesPerMinute, as if sent one by one.
-    await d.charge(sender, batch.messages.length)
-
-    const results: BatchResult[] = new Array(batch.messages.length)
-    let next = 0
-    const work = async (): Promise<void> => {
-      while (next < batch.messages.length) {
-        const i = next++
-        results[i] = await this.#one(i, batch.messages[i] as string, sender, suite)
+    // The batch id is claimed with these bytes before any message is looked at: the same id with
+    // other bytes is refused at once, even while the first batch is still being accepted.
+    const claim = await claimBatch(d.db, { sender: sender.id, batchId: batch.batchId, requestDigest, suite, messages: batch.messages.length, receivedAt: d.clock.now() })
+    if (claim.state === 'taken') {
+      if (claim.requestDigest !== requestDigest || claim.suite !== suite) throw new TongbanError('TB_ERR_DUPLICATE_ID', 'this batch id was already used for a different batch', { detail: { batchId: batch.batchId } })
+      // The same batch again: the receipt it got.
+      if (claim.receipt !== null) return { status: 200, receipt: claim.receipt }
+      // Claimed by an attempt that has not finished (or died): go on; its messages are answered
+      // by their receipts, and the receipt stored first is the answer.
+    } else {
+      const now = d.clock.now()
+      if (Math.abs(now.getTime() / 1000 - batch.iat) > d.replayWindowSeconds) {
+        await releaseBatch(d.db, sender.id, batch.batchId)
+        throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${d.replayWindowSeconds} s of the gateway clock`, { detail: { gatewayTime: Math.floor(now.getTime() / 1000), windowSeconds: d.replayWindowSeconds } })
+      }
+      // Each message counts against the sender's messagesPerMinute, as if sent one by one.
+      try {
+        await d.charge(sender, batch.messages.length)
+      } catch (err) {
+        await releaseBatch(d.db, sender.id, batch.batchId)
+        throw err
       }
     }
-    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batch.messages.length) }, work))
 
+    const results = await this.#all(batch.messages, sender, suite)
     const accepted = results.filter((r) => 'receipt' in r).length
-    const body: BatchReceipt = { batchId: batch.batchId, from: sender.id, receivedAt: now.toISOString(), digest: requestDigest, accepted, refused: results.length - accepted, results }
+    const body: BatchReceipt = { batchId: batch.batchId, from: sender.id, receivedAt: d.clock.now().toISOString(), digest: requestDigest, accepted, refused: results.length - accepted, results }
     const signer = d.keyring.signer(suite)
     if (signer === undefined) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `the gateway does not sign in the ${suite} suite`)
     const receipt = await signJws(Buffer.from(JSON.stringify(body), 'utf8'), signer, { typ: BATCH_RECEIPT_TYP })
-    if (!(await storeBatch(d.db, { sender: sender.id, batchId: batch.batchId, requestDigest, suite, receipt, messages: results.length, receivedAt: now }))) {
-      // A concurrent attempt of this batch stored its receipt first: that one is the answer.
-      const stored = await findBatch(d.db, sender.id, batch.batchId)
-      if (stored === undefined) throw new TongbanError('TB_ERR_INTERNAL', 'the batch was stored and then not found')
-      return this.#again(stored, requestDigest, suite, batch.batchId)
-    }
+    // A concurrent attempt of the same batch may have stored its receipt first: that one is the answer.
+    const stored = await completeBatch(d.db, sender.id, batch.batchId, receipt)
     d.logger.info({ batchId: batch.batchId, from: sender.id, messages: results.length, accepted, refused: results.length - accepted }, 'batch accepted')
-    return { status: 202, receipt }
+    return { status: claim.state === 'taken' ? 200 : 202, receipt: stored }
   }
 
-  #again(earlier: { requestDigest: string; suite: string; receipt: string }, requestDigest: string, suite: Suite, batchId: string): { status: 200; receipt: string } {
-    if (earlier.requestDigest !== requestDigest || earlier.suite !== suite) {
-      throw new TongbanError('TB_ERR_DUPLICATE_ID', 'this batch id was already used for a different batch', { detail: { batchId } })
+  /**
+   * Every message, in order where order matters: messages on one case (or the same message
+   * twice) are accepted one after another, as they would be sent one by one; different cases
+   * run up to IN_FLIGHT at once. The first gateway fault stops the rest and fails the batch.
+   */
+  async #all(messages: readonly string[], sender: Participant, suite: Suite): Promise<BatchResult[]> {
+    const lanes = new Map<string, number[]>()
+    messages.forEach((m, i) => {
+      const key = laneOf(m) ?? `#${i}`
+      const lane = lanes.get(key)
+      if (lane === undefined) lanes.set(key, [i])
+      else lane.push(i)
+    })
+    const queue = [...lanes.values()]
+    const results: BatchResult[] = new Array(messages.length)
+    let failed = false
+    const work = async (): Promise<void> => {
+      for (let lane = queue.shift(); lane !== undefined && !failed; lane = queue.shift()) {
+        for (const i of lane) {
+          if (failed) return
+          try {
+            results[i] = await this.#one(i, messages[i] as string, sender, suite)
+          } catch (err) {
+            failed = true
+            throw err
+          }
+        }
+      }
     }
-    return { status: 200, receipt: earlier.receipt }
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, queue.length) }, work))
+    return results
   }
 
   /**
@@ -135,6 +176,7 @@ export class BatchService {
     const d = this.#d
     let messageId: string | null = null
     try {
+      if (jwsText.length > d.maxMessageBytes) throw new TongbanError('TB_ERR_BODY_TOO_LARGE', `a message is at most ${d.maxMessageBytes} bytes (limits.bodyBytes), in a batch as alone`)
       const jws = parseJws(jwsText)
       if (suiteOf(jws.header) !== suite) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `a batch is in one suite: this message is not in the batch's (${suite})`)
       const owner = await verifySignature(jws, JWS_TYP, d)

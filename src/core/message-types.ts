@@ -68,6 +68,8 @@ export interface MessageTypeRule {
   readonly linksCase?: string
   /** Only on a case linked to its home case (an application the home centre accepted). */
   readonly needsLink?: boolean
+  /** Where the body repeats the sender's credit code (a JSON pointer into the body): it must be the CODE of `from`. */
+  readonly bodySenderCode?: string
 }
 
 const RULES: readonly MessageTypeRule[] = [
@@ -102,8 +104,8 @@ const RULES: readonly MessageTypeRule[] = [
   // 批量办理: a developer (ENTERPRISE) files the first registration, or the pre-sale
   // pre-registrations, of a building's units with the centre of their division, each unit a
   // message, many in one batch (POST /v1/batches). The centre opens its own cases from them.
-  { type: 'enterprise.registration.request', kind: 'async', from: ['ENTERPRISE'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/unit/unitCode' },
-  { type: 'enterprise.preregistration.request', kind: 'async', from: ['ENTERPRISE'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/unit/unitCode' },
+  { type: 'enterprise.registration.request', kind: 'async', from: ['ENTERPRISE'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/unit/unitCode', bodySenderCode: '/developer/uscc' },
+  { type: 'enterprise.preregistration.request', kind: 'async', from: ['ENTERPRISE'], to: ['REG'], route: 'division', needs: { caseId: false, unitCode: true }, bodyUnitCode: '/unit/unitCode', bodySenderCode: '/developer/uscc' },
   // 水电气热同步过户: once the transfer is entered (registration.completed naming the services the
   // applicants opted in to), the centre that owns the case tells each such utility; it answers.
   { type: 'utility.transfer.notice', kind: 'async', from: ['REG'], to: ['UTILITY'], route: 'utility', needs: { caseId: true, unitCode: true }, step: { open: 'utility', perService: true }, bodyUnitCode: '/unitCode' },
@@ -126,7 +128,7 @@ export function allRules(): readonly MessageTypeRule[] {
  * The envelope fields a type requires, and that the body's copy of the unit code (if the type
  * has one and the body gives it) equals the envelope's: routing and cases go by the envelope.
  */
-export function envelopeViolations(env: { type: string; to?: string; caseId?: string; unitCode?: string; body: unknown }, rule: MessageTypeRule): Violation[] {
+export function envelopeViolations(env: { type: string; from?: string; to?: string; caseId?: string; unitCode?: string; body: unknown }, rule: MessageTypeRule): Violation[] {
   const out: Violation[] = []
   if (rule.needs.caseId && env.caseId === undefined) out.push({ pointer: '/caseId', rule: 'required', message: `${rule.type} requires caseId` })
   if (rule.needs.unitCode && env.unitCode === undefined) out.push({ pointer: '/unitCode', rule: 'required', message: `${rule.type} requires unitCode` })
@@ -138,6 +140,19 @@ export function envelopeViolations(env: { type: string; to?: string; caseId?: st
     }
   }
   return out
+}
+
+/**
+ * Where the body names its sender (a developer's credit code), that it is the sender: checked
+ * with the route (router.ts), after the sender's role, so that a role that may not send the type
+ * is told so (403) whatever its body says.
+ */
+export function senderCodeViolations(env: { from?: string; body: unknown }, rule: MessageTypeRule): Violation[] {
+  if (rule.bodySenderCode === undefined) return []
+  // A developer files in its own name only.
+  const code = bodyString(env.body, rule.bodySenderCode)
+  if (code === undefined || code === env.from?.split(':')[1]) return []
+  return [{ pointer: `/body${rule.bodySenderCode}`, rule: 'const', message: 'must be the sender\'s own credit code (the CODE of "from")' }]
 }
 
 /** The value at a JSON pointer of the body (schema-checked before this is asked), if any. */

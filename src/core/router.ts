@@ -4,7 +4,7 @@ import { findOpenSteps, getCase, isParticipant, listParticipants, participation,
 import { mayJoinCase, mayOpenCase } from './case-join.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { Envelope } from './envelope.ts'
-import { bodyString, stepKind, type MessageTypeRule } from './message-types.ts'
+import { bodyString, senderCodeViolations, stepKind, type MessageTypeRule } from './message-types.ts'
 import { divisionCovers, divisionOfUnitCode, responsibleFor, splitParticipantId } from './roles.ts'
 import { caseIdIssuer } from './formats.ts'
 
@@ -27,6 +27,8 @@ function forbidden(message: string): TongbanError {
  */
 export async function planRoute(env: Envelope, rule: MessageTypeRule, sender: Participant, directory: Directory, db: Db): Promise<RoutePlan> {
   if (!rule.from.includes(sender.role) || !sender.send.has(env.type)) throw forbidden(`${sender.id} may not send ${env.type}`)
+  const notOwnName = senderCodeViolations(env, rule)
+  if (notOwnName.length > 0) throw new TongbanError('TB_ERR_SCHEMA', 'the message names another sender than you', { violations: notOwnName })
   if (rule.senderServesUnit === true && env.unitCode !== undefined) {
     const division = divisionOfUnitCode(env.unitCode)
     if (!sender.divisions.some((d) => divisionCovers(d, division))) throw forbidden(`${sender.id} does not serve division ${division}`)

@@ -85,6 +85,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: u
   else request.log.info({ code, status, cause: (err as { cause?: { message?: string } }).cause?.message }, 'request rejected')
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="tongban"')
   if (status === 503) void reply.header('retry-after', '5')
+  if (status === 429 && typeof body.retryAfterSeconds === 'number') void reply.header('retry-after', String(body.retryAfterSeconds))
   return reply.code(status).type('application/problem+json').send(body)
 }
 

@@ -97,6 +97,12 @@ return { 1, ttl }
  */
 export async function chargeMessages(redis: Redis, config: Config, participant: Participant, count: number, onError: (err: unknown) => void): Promise<void> {
   const max = quotaOf(config, participant, 'messagesPerMinute')
+  // More than a whole minute's budget never fits: a fault of the batch, not a wait.
+  if (count > max) {
+    throw new TongbanError('TB_ERR_SCHEMA', `the batch has ${count} messages, more than the ${max} a minute of ${participant.id}: split it`, {
+      violations: [{ pointer: '/messages', rule: 'maxItems', message: `at most ${max} messages (this sender's messagesPerMinute)` }],
+    })
+  }
   let r: unknown
   try {
     r = await redis.eval(CHARGE_LUA, 1, `${limitsPrefix(config)}POST/v1/messages-${participant.id}`, 60_000, count, max)

@@ -10,6 +10,8 @@ import { World } from '../helpers/world.ts'
 const REG = 'REG:231202'
 const DEV = 'ENTERPRISE:91231202MA1K0D0W06'
 const OTHER_DEV = 'ENTERPRISE:91231202MA1KFC0019'
+const TAX = 'TAX:231202'
+const OTHER_SUITE_KEY_HOLDER = 'ENTERPRISE:91231221MA1W00003C'
 /** A developer allowed 5 messages a minute (its directory quota). */
 const SMALL_DEV = 'ENTERPRISE:91231200MA1Q00004P'
 const TYPES = ['enterprise.registration.request', 'enterprise.preregistration.request']
@@ -21,15 +23,21 @@ function unit(n: number): { unitCode: string; body: Record<string, unknown> } {
   const b = bodyOf(f) as { unit: Record<string, unknown>; contract: Record<string, unknown> }
   return { unitCode, body: { ...b, unit: { ...b.unit, unitCode, room: String(100 + n) }, contract: { ...b.contract, contractNumber: `YS231202202600${1000 + n}`, filingNumber: `BA231202202600${1000 + n}` } } }
 }
-const filing = (n: number) => ({ type: 'enterprise.preregistration.request', unitCode: unit(n).unitCode, body: unit(n).body })
+const filing = (n: number, developer = DEV) => {
+  const b = unit(n).body as { developer: Record<string, unknown> }
+  return { type: 'enterprise.preregistration.request', unitCode: unit(n).unitCode, body: { ...b, developer: { ...b.developer, uscc: developer.split(':')[1] } } }
+}
 
 for (const suite of ['national', 'international'] as const) {
   t.test(`a developer's batch (${suite})`, async (t) => {
     const w = await World.start({
       label: `batch${suite.slice(0, 3)}`,
-      config: { limits: { batchMessages: 50 } },
+      config: { limits: { batchMessages: 50, bodyBytes: 8_192 } },
       partners: [
-        { id: REG, suite, send: [], receive: TYPES },
+        { id: REG, suite, send: ['tax.assessment.request'], receive: TYPES },
+        { id: TAX, suite, send: [], receive: ['tax.assessment.request'] },
+        // A developer of the other suite: its key signs the message of the wrong suite.
+        { id: OTHER_SUITE_KEY_HOLDER, suite: suite === 'national' ? 'international' : 'national', send: TYPES, receive: [] },
         { id: DEV, suite, send: TYPES, receive: [] },
         { id: OTHER_DEV, suite, send: TYPES, receive: [] },
         { id: SMALL_DEV, suite, send: TYPES, receive: [], quotas: { messagesPerMinute: 5 } },
@@ -101,14 +109,40 @@ for (const suite of ['national', 'international'] as const) {
     t.test('a batch\'s messages count against messagesPerMinute, with the messages sent one by one', async (t) => {
       const small = w.client(SMALL_DEV)
       const before = (await w.counts()).exchanges
-      const six = await small.prepareBatch(Array.from({ length: 6 }, (_, i) => filing(200 + i)))
+      const six = await small.prepareBatch(Array.from({ length: 6 }, (_, i) => filing(200 + i, SMALL_DEV)))
       const r = await small.http('POST', '/v1/batches', six.body)
-      t.same([r.status, (r.json as { code: string }).code], [429, 'TB_ERR_RATE_LIMITED'], 'six do not fit in five: the batch is refused whole')
-      t.equal((await w.counts()).exchanges, before, 'and nothing of it is stored')
-      const five = await small.sendBatch(Array.from({ length: 5 }, (_, i) => filing(210 + i)))
-      t.same([five.status, five.accepted], [202, 5], 'five fit')
-      const one = await small.http('POST', '/v1/messages', await small.encrypt(await small.sign(small.envelope(filing(220)))))
-      t.same([one.status, (one.json as { code: string }).code], [429, 'TB_ERR_RATE_LIMITED'], 'and a sixth sent alone is over the same budget')
+      t.same([r.status, (r.json as { code: string }).code], [400, 'TB_ERR_SCHEMA'], 'six never fit in five a minute: split the batch')
+      const four = await small.sendBatch(Array.from({ length: 4 }, (_, i) => filing(210 + i, SMALL_DEV)))
+      t.same([four.status, four.accepted], [202, 4], 'four fit')
+      const two = await small.http('POST', '/v1/batches', (await small.prepareBatch([filing(215, SMALL_DEV), filing(216, SMALL_DEV)])).body)
+      t.same([two.status, (two.json as { code: string }).code], [429, 'TB_ERR_RATE_LIMITED'], 'two more do not: the batch is refused whole')
+      t.ok(Number(two.headers['retry-after']) >= 1, 'with Retry-After')
+      t.equal((await w.counts()).exchanges, before + 4, 'and nothing of it is stored')
+      const fifth = await small.http('POST', '/v1/messages', await small.encrypt(await small.sign(small.envelope(filing(220, SMALL_DEV)))))
+      t.equal(fifth.status, 202, 'one more sent alone fits: the refused batch took nothing')
+      const sixth = await small.http('POST', '/v1/messages', await small.encrypt(await small.sign(small.envelope(filing(221, SMALL_DEV)))))
+      t.same([sixth.status, (sixth.json as { code: string }).code], [429, 'TB_ERR_RATE_LIMITED'], 'and the next is over the one budget')
+    })
+
+    t.test('a message sent alone is another request in a batch; a message too large, unreadable or in another suite is refused in it', async (t) => {
+      const alone = dev.envelope(filing(30))
+      t.equal((await dev.send(alone)).status, 202)
+      const huge = dev.envelope({ ...filing(31), body: { ...unit(31).body, padding: 'x'.repeat(10_000) } })
+      const foreignSuite = w.partner(OTHER_SUITE_KEY_HOLDER).signingKey
+      const otherSuite = await signJws(Buffer.from(JSON.stringify(dev.envelope(filing(32)))), foreignSuite, { typ: 'tongban+jws' })
+      const r = await dev.sendBatch([alone, huge, otherSuite, 'e30.e30.e30', filing(33)])
+      t.same(r.results.map((x) => ('problem' in x ? x.problem.code : x.status)), ['TB_ERR_DUPLICATE_ID', 'TB_ERR_BODY_TOO_LARGE', 'TB_ERR_ALG_UNSUPPORTED', 'TB_ERR_JOSE_MALFORMED', 202])
+    })
+
+    t.test('messages on one case are accepted in the batch\'s order', async (t) => {
+      const reg = w.client(REG)
+      const request = validFixture('tax.assessment.request')
+      const first = reg.envelope({ ...request.envelope, caseId: '231202-2026-007001' })
+      const second = reg.envelope({ ...request.envelope, caseId: '231202-2026-007001' })
+      const others = Array.from({ length: 10 }, (_, i) => reg.envelope({ ...request.envelope, caseId: `231202-2026-0071${String(i).padStart(2, '0')}` }))
+      const r = await reg.sendBatch([first, ...others, second])
+      t.same([r.results[0]?.status, r.results[11] !== undefined && 'problem' in r.results[11] ? r.results[11].problem.code : r.results[11]?.status], [202, 'TB_ERR_CASE_CONFLICT'], 'the first opens the tax step, the second finds it open')
+      t.equal(r.accepted, 11)
     })
 
     t.test('no personal data in logs or in clear in the database', async (t) => w.checkLogs(t))

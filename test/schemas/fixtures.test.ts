@@ -2,15 +2,20 @@ import t from 'tap'
 import { createMessageValidator, type ValidationResult } from '../../src/core/schemas.ts'
 import type { Violation } from '../../src/errors.ts'
 import { fullEnvelope, loadFixtures, personalData } from './fixtures.ts'
+import { combineViolations, envelopeViolations, ruleFor, senderCodeViolations } from '../../src/core/message-types.ts'
 
 const validator = createMessageValidator()
 const fixtures = loadFixtures()
 
-/** What the gateway does: the envelope first, then the body of its type. */
+/** What the gateway does: the envelope first, then the body of its type and the checks across the two (message-types.ts). */
 function validate(envelope: Record<string, unknown>): ValidationResult {
   const env = validator.validateEnvelope(envelope)
   if (!env.ok) return env
-  return validator.validateBody(envelope.type as string, envelope.v as number, envelope.body)
+  const body = validator.validateBody(envelope.type as string, envelope.v as number, envelope.body)
+  const rule = ruleFor(envelope.type as string)
+  const cross = rule === undefined ? [] : [...envelopeViolations(envelope as Parameters<typeof envelopeViolations>[0], rule), ...senderCodeViolations(envelope as Parameters<typeof senderCodeViolations>[0], rule)]
+  const all = combineViolations(body.ok ? [] : body.violations, cross)
+  return all.length === 0 ? { ok: true } : { ok: false, violations: all }
 }
 
 const violationsOf = (r: ValidationResult): Violation[] => (r.ok ? [] : r.violations)

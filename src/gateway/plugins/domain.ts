@@ -120,7 +120,7 @@ export const deliveryPlugin = fp(async (app) => {
   const chargeFailure = limitFailureLog(tb.logger, tb.clock)
   tb.batches = new BatchService({
     db: tb.db, directory: tb.directory, validator: tb.validator, keyring: tb.keyring, clock: tb.clock, logger: tb.logger, accept: tb.accept,
-    batchValidator: batchValidator(), replayWindowSeconds: tb.config.limits.replayWindowSeconds, maxMessages: tb.config.limits.batchMessages,
+    batchValidator: batchValidator(), replayWindowSeconds: tb.config.limits.replayWindowSeconds, maxMessages: tb.config.limits.batchMessages, maxMessageBytes: tb.config.limits.bodyBytes,
     charge: (sender, count) => chargeMessages(tb.redis, tb.config, sender, count, chargeFailure),
   })
   const forwarder = new QueryForwarder({

@@ -8,8 +8,9 @@ import { answers, CompactJws } from '../responses.ts'
 /**
  * POST /v1/batches (批量办理): many messages of one sender in one request and one JWE; each is
  * accepted on its own (src/core/batches.ts). 202 with the gateway's signed batch receipt; 200
- * with the same receipt for the same batch again. A batch counts once against the sender's
- * messagesPerMinute; its body may be up to limits.batchBytes.
+ * with the same receipt for the same batch again. Each of its messages counts against the
+ * sender's messagesPerMinute (core/batches.ts charge), and the batch requests themselves too;
+ * its body may be up to limits.batchBytes.
  */
 export async function batchRoutes(app: FastifyInstance): Promise<void> {
   const quota = participantRateLimit(app.tb.config, 'messagesPerMinute', 'messages')
