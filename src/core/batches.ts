@@ -8,7 +8,8 @@ import type { AcceptService } from './accept.ts'
 import type { Directory, Participant } from './directory.ts'
 import type { DecodedMessage } from './envelope.ts'
 import type { MessageValidator, ValidationResult } from './schemas.ts'
-import { JWS_TYP, ownerId, parseEnvelope, parseSignedJson, verifySignature } from './verify.ts'
+import { checkIat } from './freshness.ts'
+import { openMessage, ownerId, parseSignedJson, verifySignature } from './verify.ts'
 
 /** JWS typ of a batch (POST /v1/batches) and of the gateway's batch receipt. */
 export const BATCH_TYP = 'tongban+batch'
@@ -107,13 +108,9 @@ export class BatchService {
       // Claimed by an attempt that has not finished (or died): go on; its messages are answered
       // by their receipts, and the receipt stored first is the answer.
     } else {
-      const now = d.clock.now()
-      if (Math.abs(now.getTime() / 1000 - batch.iat) > d.replayWindowSeconds) {
-        await releaseBatch(d.db, sender.id, batch.batchId)
-        throw new TongbanError('TB_ERR_IAT_WINDOW', `iat must be within ±${d.replayWindowSeconds} s of the gateway clock`, { detail: { gatewayTime: Math.floor(now.getTime() / 1000), windowSeconds: d.replayWindowSeconds } })
-      }
-      // Each message counts against the sender's messagesPerMinute, as if sent one by one.
       try {
+        checkIat(batch, d.clock.now(), d.replayWindowSeconds)
+        // Each message counts against the sender's messagesPerMinute, as if sent one by one.
         await d.charge(sender, batch.messages.length)
       } catch (err) {
         await releaseBatch(d.db, sender.id, batch.batchId)
@@ -177,13 +174,9 @@ export class BatchService {
     let messageId: string | null = null
     try {
       if (jwsText.length > d.maxMessageBytes) throw new TongbanError('TB_ERR_BODY_TOO_LARGE', `a message is at most ${d.maxMessageBytes} bytes (limits.bodyBytes), in a batch as alone`)
-      const jws = parseJws(jwsText)
-      if (suiteOf(jws.header) !== suite) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `a batch is in one suite: this message is not in the batch's (${suite})`)
-      const owner = await verifySignature(jws, JWS_TYP, d)
-      if (ownerId(owner) !== sender.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', 'the message is signed by another participant than the batch')
-      const envelope = parseEnvelope(jws, d.validator)
+      if (suiteOf(parseJws(jwsText).header) !== suite) throw new TongbanError('TB_ERR_ALG_UNSUPPORTED', `a batch is in one suite: this message is not in the batch's (${suite})`)
+      const { envelope, jws } = await openMessage(jwsText, sender, d)
       messageId = envelope.id
-      if (envelope.from !== sender.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', '"from" must be the signer of the batch')
       const decoded: DecodedMessage = { envelope, jws: jws.compact, suite, requestDigest: digestHex(suite, Buffer.from(jws.compact, 'ascii')) }
       const r = await d.accept.accept(decoded, sender)
       return { index, messageId, status: r.status, exchangeId: r.exchangeId, receipt: r.receipt }

@@ -1,5 +1,5 @@
 import { TongbanError } from '../errors.ts'
-import { CTY_JWS, decryptJwe, parseJweHeader, suiteOf, verifyJws, type GatewayKeyring, type ParsedJws } from '../crypto/index.ts'
+import { CTY_JWS, decryptJwe, parseJweHeader, parseJws, suiteOf, verifyJws, type GatewayKeyring, type ParsedJws, type Suite } from '../crypto/index.ts'
 import type { Clock } from '../util/ids.ts'
 import { decodeUtf8Strict, parseStrictJson } from '../util/json.ts'
 import type { Directory, KeyOwner, Participant } from './directory.ts'
@@ -55,6 +55,21 @@ export function parseEnvelope(jws: ParsedJws, validator: MessageValidator): Enve
   const result = validator.validateEnvelope(payload)
   if (!result.ok) throw new TongbanError('TB_ERR_SCHEMA', 'the envelope does not match its schema', { violations: result.violations })
   return payload as Envelope
+}
+
+/**
+ * A message's JWS from `caller`: signed with a key of the directory valid now (typ
+ * tongban+jws), by the caller, over an envelope that matches its schema (read strictly) and whose
+ * `from` is the caller. Shared by POST /v1/messages and each message of a batch.
+ */
+export async function openMessage(jwsText: string, caller: Participant, deps: { directory: Directory; clock: Clock; validator: MessageValidator }): Promise<{ envelope: Envelope; jws: ParsedJws; suite: Suite }> {
+  const jws = parseJws(jwsText)
+  const suite = suiteOf(jws.header)
+  const owner = await verifySignature(jws, JWS_TYP, deps)
+  if (ownerId(owner) !== caller.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', 'the signing key belongs to another participant than the token subject')
+  const envelope = parseEnvelope(jws, deps.validator)
+  if (envelope.from !== caller.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', '"from" must be the signer and the token subject')
+  return { envelope, jws, suite }
 }
 
 /**

@@ -1,7 +1,6 @@
-import { TongbanError } from '../errors.ts'
-import { digestHex, parseJws, suiteOf, type GatewayKeyring } from '../crypto/index.ts'
+import { digestHex, type GatewayKeyring } from '../crypto/index.ts'
 import type { Directory, Participant } from '../core/directory.ts'
-import { bareJwsAllowed, JWS_TYP, ownerId, parseEnvelope, unwrapToJws, verifySignature } from '../core/verify.ts'
+import { bareJwsAllowed, openMessage, unwrapToJws } from '../core/verify.ts'
 import type { DecodedMessage } from '../core/envelope.ts'
 import type { MessageValidator } from '../core/schemas.ts'
 import type { Clock } from '../util/ids.ts'
@@ -22,11 +21,6 @@ export interface DecodeDeps {
  */
 export async function decodeMessage(raw: Buffer, caller: Participant, deps: DecodeDeps, source: string): Promise<DecodedMessage> {
   const jwsText = await unwrapToJws(raw.toString('latin1').trim(), deps.keyring, bareJwsAllowed(caller, source))
-  const jws = parseJws(jwsText)
-  const suite = suiteOf(jws.header)
-  const owner = await verifySignature(jws, JWS_TYP, deps)
-  if (ownerId(owner) !== caller.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', 'the signing key belongs to another participant than the token subject')
-  const envelope = parseEnvelope(jws, deps.validator)
-  if (envelope.from !== caller.id) throw new TongbanError('TB_ERR_SIGNER_MISMATCH', '"from" must be the signer and the token subject')
+  const { envelope, jws, suite } = await openMessage(jwsText, caller, deps)
   return { envelope, jws: jws.compact, suite, requestDigest: digestHex(suite, raw) }
 }

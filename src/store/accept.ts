@@ -1,7 +1,7 @@
 import type { Db } from './db.ts'
 import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
 
-/** Everything the acceptance of one message writes (see migrations/0004, 0005, 0006, 0012, 0014 and 0015: tongban_accept). */
+/** Everything the acceptance of one message writes (see migrations/0004, 0005, 0006, 0012 and 0014: tongban_accept). */
 export interface AcceptDoc {
   readonly exchange: {
     readonly id: string; readonly sender: string; readonly messageId: string; readonly type: string; readonly v: number
@@ -27,9 +27,9 @@ export interface AcceptDoc {
     readonly closeStep?: { readonly id: string; readonly outcome: 'completed' | 'rejected' }
     /** A filed contract to link: only a filing of `housing`, the bureau responsible for the unit (null: none, no link). */
     readonly linkContract?: { readonly unitCode: string; readonly contractNumber: string | null; readonly filingNumber: string | null; readonly housing: string | null }
-    /** The utilities the applicants opted in to (registration.completed; kept, with a utility.opted-in event, only when the case's owner sends it: migration 0015). */
+    /** The utilities the applicants opted in to (registration.completed; kept, with a utility.opted-in event, only when the case's owner sends it: migration 0014). */
     readonly utilityServices?: readonly string[]
-    /** A cross-region application accepted into the sender's own (home) case: the two cases are linked (migration 0015). */
+    /** A cross-region application accepted into the sender's own (home) case: the two cases are linked (migration 0014). */
     readonly linkCase?: { readonly caseId: string }
     /** The case must not be linked to a home case yet (an examination of a cross-region application; TB006 otherwise). */
     readonly requireUnlinked?: boolean

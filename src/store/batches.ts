@@ -1,6 +1,6 @@
 import type { Db } from './db.ts'
 
-/** A batch id as claimed (migrations/0016): its bytes' digest, and its receipt once it has one. */
+/** A batch id as claimed (migrations/0015): its bytes' digest, and its receipt once it has one. */
 export type BatchClaim =
   | { readonly state: 'claimed' }
   | { readonly state: 'taken'; readonly requestDigest: string; readonly suite: string; readonly receipt: string | null }

@@ -50,7 +50,7 @@ const STEP_COLUMNS = `id, case_id AS "caseId", kind, status, requester, responde
 export async function getCase(db: Db | Tx, caseId: string): Promise<CaseRow | undefined> {
   return (await db.query<CaseRow>(
     `SELECT case_id AS "caseId", unit_code AS "unitCode", opened_by AS "openedBy", created_at AS "createdAt", utility_services AS "utilityServices",
-            home_case AS "homeCase", forwarded_from AS "forwardedFrom" FROM cases WHERE case_id = $1`,
+            home_case AS "homeCase", (SELECT f.case_id FROM cases f WHERE f.home_case = c.case_id) AS "forwardedFrom" FROM cases c WHERE case_id = $1`,
     [caseId],
   )).rows[0]
 }

@@ -114,17 +114,11 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
       resolve({ certificateNumber: b.certificateNumber, digest: b.document.digest.value })
     })
   })
-  await bank.client.send({
-    type: 'mortgage.registration.request', caseId: SALE.caseId, unitCode: SALE.unitCode,
-    body: {
-      applicationNo: 'DY2026112400888', registrationType: '100', loanApplicationNo: LOAN.applicationNo,
-      property: { unitCode: SALE.unitCode, location: SALE.location },
-      mortgagors: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, phone: BUYER.phone }],
-      debtors: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber }],
-      mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, mortgageType: 'ordinary', securedAmount: LOAN.amount,
-      term: { start: '2026-12-01', end: '2046-11-30' }, scope: '主债权本金、利息、罚息、违约金、损害赔偿金和实现抵押权的费用',
-      contractNumber: 'DYHT2026112400888', loanContractNumber: 'JKHT2026112400888', submittedAt: iso(new Date()),
-    },
+  await applyForMortgage(bank, SALE, {
+    applicationNo: 'DY2026112400888', loanApplicationNo: LOAN.applicationNo, borrower: BUYER,
+    mortgagee: { name: '示范银行绥化分行', uscc: BANK_USCC }, amount: LOAN.amount,
+    term: { start: '2026-12-01', end: '2046-11-30' }, scope: '主债权本金、利息、罚息、违约金、损害赔偿金和实现抵押权的费用',
+    contractNumber: 'DYHT2026112400888', loanContractNumber: 'JKHT2026112400888',
   })
   bank.say(`applied for the mortgage registration on case ${SALE.caseId}`)
 
@@ -147,6 +141,35 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   const title = await enterTransfer(reg, register, { caseId: SALE.caseId, unitCode: SALE.unitCode, businessNumber: '2026112400888', buyer: BUYER, utilities: SALE_UTILITIES })
   reg.say(`entered the transfer in the register (登簿): title ${title}; registration.completed fans out to everyone on the case`)
   return held
+}
+
+/** A lender's mortgage application (抵押登记申请): the borrower mortgages and owes; numbers are the lender's. */
+export interface MortgageApplication {
+  readonly applicationNo: string
+  readonly loanApplicationNo: string
+  readonly borrower: Person
+  readonly mortgagee: { readonly name: string; readonly uscc: string }
+  readonly amount: string
+  readonly term: { readonly start: string; readonly end: string }
+  readonly scope: string
+  readonly contractNumber: string
+  readonly loanContractNumber: string
+}
+
+/** A lender (a bank or a fund) applies for the mortgage registration on a case, as it declared the loan. */
+export async function applyForMortgage(lender: SimulatedAgency, c: { caseId: string; unitCode: string; location: string }, a: MortgageApplication): Promise<void> {
+  const { borrower } = a
+  await lender.client.send({
+    type: 'mortgage.registration.request', caseId: c.caseId, unitCode: c.unitCode,
+    body: {
+      applicationNo: a.applicationNo, registrationType: '100', loanApplicationNo: a.loanApplicationNo,
+      property: { unitCode: c.unitCode, location: c.location },
+      mortgagors: [{ name: borrower.name, idType: '1', idNumber: borrower.idNumber, phone: borrower.phone }],
+      debtors: [{ name: borrower.name, idType: '1', idNumber: borrower.idNumber }],
+      mortgagee: a.mortgagee, mortgageType: 'ordinary', securedAmount: a.amount, term: a.term, scope: a.scope,
+      contractNumber: a.contractNumber, loanContractNumber: a.loanContractNumber, submittedAt: iso(new Date()),
+    },
+  })
 }
 
 /** A mortgage the centre registers on a case (抵押登记). */

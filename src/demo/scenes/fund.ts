@@ -1,7 +1,7 @@
 import type { InboundDelivery } from '../../client/index.ts'
 import type { SimulatedAgency } from '../agency.ts'
-import { iso, type DemoRegister, type Person } from '../register.ts'
-import { enterTransfer, registerMortgage } from './day.ts'
+import type { DemoRegister, Person } from '../register.ts'
+import { applyForMortgage, enterTransfer, registerMortgage } from './day.ts'
 import { runTransfer, within, type TransferCase } from './transfer.ts'
 
 /** The provident fund centre (住房公积金管理中心): a lender like a bank. */
@@ -47,16 +47,9 @@ export async function providentFundLoan(reg: SimulatedAgency, fund: SimulatedAge
   const mortgagee = { name: FUND_NAME, uscc: FUND_USCC }
   const term = { start: '2026-12-01', end: '2051-11-30' }
   const scope = '公积金贷款本金、利息、罚息和实现抵押权的费用'
-  await fund.client.send({
-    type: 'mortgage.registration.request', caseId: c.caseId, unitCode: c.unitCode,
-    body: {
-      applicationNo: 'DY2026112400890', registrationType: '100', loanApplicationNo: LOAN.applicationNo,
-      property: { unitCode: c.unitCode, location: c.location },
-      mortgagors: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber, phone: BUYER.phone }],
-      debtors: [{ name: BUYER.name, idType: '1', idNumber: BUYER.idNumber }],
-      mortgagee, mortgageType: 'ordinary', securedAmount: LOAN.amount, term, scope,
-      contractNumber: 'GJJDY2026112400890', loanContractNumber: 'GJJJK2026112400890', submittedAt: iso(new Date()),
-    },
+  await applyForMortgage(fund, c, {
+    applicationNo: 'DY2026112400890', loanApplicationNo: LOAN.applicationNo, borrower: BUYER, mortgagee, amount: LOAN.amount, term, scope,
+    contractNumber: 'GJJDY2026112400890', loanContractNumber: 'GJJJK2026112400890',
   })
   fund.say(`applied for the mortgage registration on case ${c.caseId} (it joins the case under its declared loan)`)
 

@@ -1,15 +1,25 @@
--- Guards of cross-region links (0015), and the utility opt-in's timeline event (0014) written only
--- when the case's owner's opt-in is recorded.
+-- The rest of the one-window (issue 10): utilities' opt-in and cross-region links, as case state.
+--
+-- Utilities (水电气热同步过户): the services the applicants opted in to, as the case's owner entered
+-- the transfer (registration.completed); a utility.transfer.notice goes only to these.
+ALTER TABLE cases ADD COLUMN utility_services text[] NOT NULL DEFAULT '{}';
 
--- A link needs the forwarded case's cross-region step open (TB002 otherwise: returned meanwhile),
--- and neither case may be part of another link (no chains: a home case is not forwarded again).
-CREATE OR REPLACE FUNCTION tongban_link_cases(forwarded text, home text, unit text, centre text, xid uuid, at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+-- Cross-region applications (异地申请·属地审核·远程打印): the case of the centre where the applicants
+-- stand points to the home centre's case; the home case's forwarded case is the one pointing to it
+-- (one at most).
+ALTER TABLE cases ADD COLUMN home_case text;
+CREATE UNIQUE INDEX cases_home_case_key ON cases (home_case) WHERE home_case IS NOT NULL;
+
+-- Links the forwarded case to the home centre's own case, creating that case when it does not
+-- exist yet (opened by the home centre, for the same unit). The forwarded case's cross-region step
+-- must still be open (TB002: returned meanwhile), and neither case may be part of a link already
+-- (TB006; no chains), nor the home case be another centre's or another unit's (TB006).
+CREATE FUNCTION tongban_link_cases(forwarded text, home text, unit text, centre text, xid uuid, at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-  f cases%ROWTYPE;
   h cases%ROWTYPE;
 BEGIN
-  SELECT * INTO f FROM cases WHERE case_id = forwarded FOR UPDATE;
-  IF f.home_case IS NOT NULL OR f.forwarded_from IS NOT NULL THEN
+  IF (SELECT home_case FROM cases WHERE case_id = forwarded FOR UPDATE) IS NOT NULL
+     OR EXISTS (SELECT 1 FROM cases WHERE home_case = forwarded) THEN
     RAISE EXCEPTION USING ERRCODE = 'TB006', MESSAGE = 'the case is already linked';
   END IF;
   PERFORM 1 FROM case_steps WHERE case_id = forwarded AND kind = 'cross-region' AND status = 'open' FOR UPDATE;
@@ -18,19 +28,22 @@ BEGIN
   END IF;
   INSERT INTO cases (case_id, unit_code, opened_by, created_at) VALUES (home, unit, centre, at) ON CONFLICT (case_id) DO NOTHING;
   SELECT * INTO h FROM cases WHERE case_id = home FOR UPDATE;
-  IF h.opened_by <> centre OR h.unit_code <> unit OR h.forwarded_from IS NOT NULL OR h.home_case IS NOT NULL THEN
+  IF h.opened_by <> centre OR h.unit_code <> unit OR h.home_case IS NOT NULL OR EXISTS (SELECT 1 FROM cases WHERE home_case = home) THEN
     RAISE EXCEPTION USING ERRCODE = 'TB006', MESSAGE = 'the home case is another centre''s or another unit''s, or linked elsewhere';
   END IF;
   INSERT INTO case_participants (case_id, participant, confirmed) VALUES (home, centre, true)
   ON CONFLICT (case_id, participant) DO UPDATE SET confirmed = true;
   UPDATE cases SET home_case = home WHERE case_id = forwarded;
-  UPDATE cases SET forwarded_from = forwarded WHERE case_id = home;
   INSERT INTO case_events (case_id, at, event, actor, exchange_id, detail) VALUES
     (forwarded, at, 'case.linked', centre, xid, jsonb_build_object('linkedCase', home, 'relation', 'home')),
     (home, at, 'case.linked', centre, xid, jsonb_build_object('linkedCase', forwarded, 'relation', 'forwarded'));
 END $$;
 
-CREATE OR REPLACE FUNCTION tongban_accept(doc jsonb) RETURNS void LANGUAGE plpgsql AS $$
+-- tongban_accept becomes a wrapper: the core (0012's) runs first, then the effects added since,
+-- so a new effect does not repeat the whole function.
+ALTER FUNCTION tongban_accept(jsonb) RENAME TO tongban_accept_core;
+
+CREATE FUNCTION tongban_accept(doc jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   c jsonb := doc->'case';
   sender_id text := doc->'exchange'->>'sender';
