@@ -1,6 +1,7 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { plainEnv, tongbanCommand } from '../helpers/subprocess.ts'
+import { dropSchema, isolationName } from '../helpers/services.ts'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -84,7 +85,10 @@ t.test('tongban serve refuses a bad directory at start, naming the pointer (exit
     return spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000, env })
   }
   const keys = fileURLToPath(new URL('../../certs-example/gateway', import.meta.url))
-  const r = run(['serve', '--directory', bad, '--keys', keys, '--allow-sample-keys', '--port', '0'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TONGBAN_DB_SCHEMA: 't_dirtest_unused' })
+  // The gateway migrates its schema before it reads the directory: a schema of this run's own, dropped after.
+  const schema = isolationName('dirtest')
+  t.teardown(() => dropSchema(schema))
+  const r = run(['serve', '--directory', bad, '--keys', keys, '--allow-sample-keys', '--port', '0'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TONGBAN_DB_SCHEMA: schema })
   t.equal(r.status, 78)
   t.match(r.stderr, /\/participants\/0\/adapter: no adapter "carrier-pigeon"/)
   const check = run(['directory', 'check', bad])
