@@ -42,6 +42,11 @@ export const ERRORS = {
   // Content
   TB_ERR_SCHEMA: { status: 400, fault: 'client', title: 'Message does not match its schema' },
   TB_ERR_TYPE_UNKNOWN: { status: 400, fault: 'client', title: 'Unknown message type or version' },
+  // Attachments (申请材料)
+  TB_ERR_ATTACHMENT_MALFORMED: { status: 400, fault: 'client', title: 'Attachment stream malformed' },
+  TB_ERR_ATTACHMENT_MISMATCH: { status: 400, fault: 'client', title: 'Attachment differs from its declaration' },
+  TB_ERR_ATTACHMENT_UNKNOWN: { status: 400, fault: 'client', title: 'No such attachment of yours' },
+  TB_ERR_ATTACHMENT_UNSUPPORTED: { status: 422, fault: 'client', title: 'A recipient cannot receive attachments' },
   // Routing and cases
   TB_ERR_ROUTE_FORBIDDEN: { status: 403, fault: 'client', title: 'Route not allowed' },
   TB_ERR_NO_ROUTE: { status: 422, fault: 'client', title: 'No recipient for this message' },

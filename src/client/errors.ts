@@ -24,6 +24,8 @@ export const CLIENT_ERRORS = {
   TB_CLIENT_LEDGER_INCONSISTENT: 'the gateway\'s log is not consistent with a checkpoint seen before',
   /** An electronic certificate (电子证照) does not verify against the directory, or is not canonical. */
   TB_CLIENT_CERTIFICATE_INVALID: 'the electronic certificate does not verify',
+  /** An attachment's upload was answered for another file, or a downloaded one is not the file its message names (digest, size) or does not authenticate. */
+  TB_CLIENT_ATTACHMENT_INVALID: 'the attachment is not the file the message names',
   /** The entry is not yet under a signed checkpoint (the integrator places it within seconds): ask again. */
   TB_CLIENT_LEDGER_PENDING: 'the ledger entry is not yet under a checkpoint',
 } as const
@@ -38,8 +40,8 @@ export class TongbanClientError extends Error {
   /** The gateway's problem document (application/problem+json), when it refused. */
   readonly problem: unknown
 
-  constructor(code: ClientErrorCode | `TB_ERR_${string}`, message: string, options: { status?: number; problem?: unknown } = {}) {
-    super(message)
+  constructor(code: ClientErrorCode | `TB_ERR_${string}`, message: string, options: { status?: number; problem?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'TongbanClientError'
     this.code = code
     this.status = options.status

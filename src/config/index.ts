@@ -44,6 +44,8 @@ export interface Config {
   }
   readonly queries: { readonly timeoutMs: number; readonly maxAnswerBytes: number; readonly breakerFailures: number; readonly breakerResetMs: number }
   readonly deadlines: { readonly checkIntervalMs: number; readonly workingDays: Readonly<Record<string, number>>; readonly hours: Readonly<Record<string, number>> }
+  /** Attachments (申请材料): the largest file, the most one message names (bytes and count), and how long an unnamed upload is kept. */
+  readonly attachments: { readonly maxBytes: number; readonly maxMessageBytes: number; readonly maxPerMessage: number; readonly keepUnreferencedHours: number }
   /** What the gateway keeps, and for how long (docs/configuration.md "Retention"). */
   readonly retention: { readonly purgeAfterDays: number; readonly keepMonths: number; readonly checkIntervalMs: number }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
@@ -114,6 +116,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
     // plain transfer (一般转移登记 1小时办结).
     hours: { 'cross-region.plain': 1 },
   },
+  attachments: { maxBytes: 20 * 1_048_576, maxMessageBytes: 100 * 1_048_576, maxPerMessage: 20, keepUnreferencedHours: 24 },
   retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
   log: { level: 'info' },
   crypto: { smBackend: 'auto' },
@@ -153,6 +156,8 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_DELIVERY_LOCK_MS: { path: 'delivery.lockMs', type: 'integer' },
   TONGBAN_DELIVERY_CIRCUIT_FAILURES: { path: 'delivery.circuitFailures', type: 'integer' },
   TONGBAN_DELIVERY_CIRCUIT_OPEN_MS: { path: 'delivery.circuitOpenMs', type: 'integer' },
+  TONGBAN_ATTACHMENT_MAX_BYTES: { path: 'attachments.maxBytes', type: 'integer' },
+  TONGBAN_ATTACHMENT_MESSAGE_BYTES: { path: 'attachments.maxMessageBytes', type: 'integer' },
   TONGBAN_RETENTION_PURGE_AFTER_DAYS: { path: 'retention.purgeAfterDays', type: 'integer' },
   TONGBAN_RETENTION_KEEP_MONTHS: { path: 'retention.keepMonths', type: 'integer' },
   TONGBAN_QUERY_TIMEOUT_MS: { path: 'queries.timeoutMs', type: 'integer' },

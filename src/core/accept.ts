@@ -17,6 +17,7 @@ import { mayOpenCase } from './case-join.ts'
 import { certificateViolations } from './e-certificates.ts'
 import { closeOutcome, stepKind, stepVariant, type MessageTypeRule } from './message-types.ts'
 import { planRoute, type RoutePlan } from './router.ts'
+import type { AttachmentService } from './attachments.ts'
 import { makeEntry, tagged } from '../ledger/index.ts'
 import type { MessageValidator } from './schemas.ts'
 
@@ -39,6 +40,8 @@ export interface AcceptDeps {
   readonly replayWindowSeconds: number
   /** Hands committed deliveries to the queue; a failure here is repaired by the sweeper. */
   readonly enqueue: (deliveries: readonly PendingDelivery[]) => Promise<void>
+  /** Checks the attachments a message names (and returns their ids). */
+  readonly attachments: Pick<AttachmentService, 'checkNamed'>
   /** When a step of `kind` (and deadline variant) opened at `openedAt` is due, or null when it has no deadline. */
   readonly dueAt: (kind: string, openedAt: Date, variant?: string) => Date | null
 }
@@ -97,13 +100,14 @@ export class AcceptService {
     const rule = checkContent(env, d.validator, 'async')
     const plan = await planRoute(env, rule, sender, d.directory, d.db)
     await this.#checkCarriedCertificate(env, rule)
+    const attachments = await d.attachments.checkNamed(env, plan.recipients)
 
     // Claimed last, so that a message rejected for another reason does not burn its nonce.
     const inFlight = await this.#claimNonce(msg)
     if (inFlight) return inFlight
     let result: AcceptResult | 'repeat'
     try {
-      result = await this.#commit(msg, sender, rule, plan, now)
+      result = await this.#commit(msg, sender, rule, plan, now, attachments)
     } catch (err) {
       // Not accepted: the nonce may be used again (by this very message, retried).
       await d.nonces.release('msg', env.from, env.nonce).catch(() => {})
@@ -182,7 +186,7 @@ export class AcceptService {
     return { status: 200, receipt: earlier.receipt, exchangeId: earlier.id, digest: earlier.requestDigest }
   }
 
-  async #commit(msg: DecodedMessage, sender: Participant, rule: MessageTypeRule, plan: RoutePlan, now: Date): Promise<AcceptResult | 'repeat'> {
+  async #commit(msg: DecodedMessage, sender: Participant, rule: MessageTypeRule, plan: RoutePlan, now: Date, attachments: readonly string[]): Promise<AcceptResult | 'repeat'> {
     const d = this.#d
     const env = msg.envelope
     const exchangeId = d.ids.uuid7()
@@ -203,6 +207,7 @@ export class AcceptService {
         messageSealed: d.keyring.sealer().seal(Buffer.from(msg.jws, 'ascii'), exchangeId).toString('base64'),
       },
       deliveries: deliveries.map((x) => ({ id: x.id, recipient: x.recipient })),
+      attachments,
       ...(effects.housingContract ? { housingContract: effects.housingContract } : {}),
       ...(env.caseId === undefined ? {} : {
         case: {
@@ -270,6 +275,8 @@ function acceptConflict(conflict: Exclude<AcceptConflict, 'repeat'>, env: Envelo
       return new TongbanError('TB_ERR_FILING_CONFLICT', 'this bureau already filed the contract number for another unit, or the filing number for another contract')
     case 'link-conflict':
       return new TongbanError('TB_ERR_CASE_CONFLICT', `case ${env.caseId ?? ''} is linked to another case, or the home case named is another centre's, another unit's or linked elsewhere`, { detail })
+    case 'attachment-gone':
+      return new TongbanError('TB_ERR_ATTACHMENT_UNKNOWN', 'an attachment the message names was deleted meanwhile (upload it again)')
     case 'not-a-participant':
       // The same answer whether the case does not exist or is someone else's: no probing.
       return new TongbanError('TB_ERR_CASE_NOT_FOUND', `no case ${env.caseId ?? ''} that you take part in`, { detail })

@@ -9,7 +9,18 @@ export interface Envelope {
   readonly unitCode?: string
   readonly iat: number
   readonly nonce: string
+  /** The files it carries (申请材料), uploaded first: see AttachmentRef. */
+  readonly attachments?: readonly AttachmentRef[]
   readonly body: Readonly<Record<string, unknown>>
+}
+
+/** An attachment as a signed envelope names it (schemas/envelope.v1.json /attachments). */
+export interface AttachmentRef {
+  readonly id: string
+  readonly digestAlg: 'SM3' | 'SHA-256'
+  readonly digest: string
+  readonly mediaType: string
+  readonly size: number
 }
 
 /** A request body that was decrypted, verified and checked against the envelope schema. */

@@ -115,6 +115,8 @@ export class QueryService {
     checkIat(env, now, d.replayWindowSeconds)
 
     const rule = checkContent(env, d.validator, 'sync')
+    // An answer must come within queries.timeoutMs: a query names no files (send a message for that).
+    if (env.attachments !== undefined) throw new TongbanError('TB_ERR_SCHEMA', 'a query carries no attachments', { violations: [{ pointer: '/attachments', rule: 'sync', message: 'not allowed on a synchronous query' }] })
     const policy = d.policies.get(env.type)
     if (policy === undefined) throw new TongbanError('TB_ERR_TYPE_UNKNOWN', `${env.type} has no query policy`, { detail: { messageType: env.type } })
 

@@ -1,4 +1,5 @@
 import type { Db } from '../store/db.ts'
+import { purgeAttachments } from '../store/attachments.ts'
 import { dropMonth, ensureMonths, listMonths, monthKey, purgeSettledBodies } from '../store/retention.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
@@ -12,6 +13,8 @@ export interface RetentionDeps {
   readonly purgeAfterDays: number
   /** Whole months kept before the current one; older months are dropped (0 keeps every month: config retention.keepMonths). */
   readonly keepMonths: number
+  /** Hours an attachment no message names is kept (config attachments.keepUnreferencedHours); undefined keeps them. */
+  readonly keepUnreferencedHours?: number
   /** Bodies purged per transaction. */
   readonly batch?: number
 }
@@ -19,6 +22,8 @@ export interface RetentionDeps {
 /** What one maintenance round did. */
 export interface Maintenance {
   readonly purged: number
+  /** Attachments deleted: named by no message any more (or never), or never finished. */
+  readonly attachmentsPurged: number
   /** Partitions made (this month and the next two, when missing). */
   readonly made: readonly string[]
   /** Months dropped (`YYYY_MM`), and months due but kept because a delivery of theirs is still pending. */
@@ -60,8 +65,27 @@ export class RetentionService {
     return total
   }
 
+  /**
+   * Deletes the attachments no message names (their messages' bodies purged, or never named)
+   * and the uploads never finished, keepUnreferencedHours after their upload began.
+   */
+  async purgeAttachments(): Promise<number> {
+    const d = this.#d
+    if (d.keepUnreferencedHours === undefined) return 0
+    const before = new Date(d.clock.now().getTime() - d.keepUnreferencedHours * 3_600_000)
+    const batch = d.batch ?? 1_000
+    let total = 0
+    for (;;) {
+      const n = await purgeAttachments(d.db, before, batch)
+      total += n
+      if (n < batch) break
+    }
+    if (total > 0) d.logger.info({ purged: total, createdBefore: before.toISOString() }, 'attachments no message names deleted (retention)')
+    return total
+  }
+
   /** Makes the partitions of this month and the next two, and drops the months past keepMonths (unless a delivery of theirs is pending). */
-  async maintainPartitions(): Promise<Omit<Maintenance, 'purged'>> {
+  async maintainPartitions(): Promise<Omit<Maintenance, 'purged' | 'attachmentsPurged'>> {
     const d = this.#d
     const now = d.clock.now()
     const month = (k: number): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + k, 1))
@@ -82,10 +106,11 @@ export class RetentionService {
     return { made, dropped, keptPending }
   }
 
-  /** One round: partitions, then the purge. */
+  /** One round: partitions, then the purges (bodies first: that frees their attachments). */
   async maintain(): Promise<Maintenance> {
     const partitions = await this.maintainPartitions()
-    return { ...partitions, purged: await this.purgeBodies() }
+    const purged = await this.purgeBodies()
+    return { ...partitions, purged, attachmentsPurged: await this.purgeAttachments() }
   }
 
   /** Runs maintain() every `intervalMs` (and once at once). */

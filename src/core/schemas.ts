@@ -81,11 +81,20 @@ export function tokenRequestValidator(gatewayId: string, options: { dir?: URL } 
   }
 }
 
-/** The payload of a batch (schemas/batch.v1.json). Violations as for messages (never the values). */
-export function batchValidator(options: { dir?: URL } = {}): (payload: unknown) => ValidationResult {
-  const schema = JSON.parse(readFileSync(new URL('batch.v1.json', options.dir ?? SCHEMA_DIR), 'utf8')) as object
-  const validate = newAjv().compile(schema)
+/** A payload against one schema file of schemas/. Violations as for messages (never the values). */
+function fileValidator(file: string, dir: URL = SCHEMA_DIR): (payload: unknown) => ValidationResult {
+  const validate = newAjv().compile(JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as object)
   return (payload) => run(validate, payload, '')
+}
+
+/** The payload of a batch (schemas/batch.v1.json). */
+export function batchValidator(options: { dir?: URL } = {}): (payload: unknown) => ValidationResult {
+  return fileValidator('batch.v1.json', options.dir)
+}
+
+/** The key header of an attachment stream (schemas/attachment-key.v1.json). */
+export function attachmentKeyValidator(options: { dir?: URL } = {}): (payload: unknown) => ValidationResult {
+  return fileValidator('attachment-key.v1.json', options.dir)
 }
 
 /** ajv as DESIGN wants it: strict, every error, no coercion, no defaults, nothing removed. */

@@ -11,6 +11,7 @@ import { caseRoutes } from '../inbound/routes/cases.ts'
 import { directoryRoutes, openApiRoutes } from '../inbound/routes/directory.ts'
 import { healthRoutes } from '../inbound/routes/health.ts'
 import { messageRoutes } from '../inbound/routes/messages.ts'
+import { attachmentRoutes } from '../inbound/routes/attachments.ts'
 import { batchRoutes } from '../inbound/routes/batches.ts'
 import { queryRoutes } from '../inbound/routes/queries.ts'
 import { adapterRoutes } from '../inbound/routes/adapters.ts'
@@ -115,6 +116,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       await app.register(tokenRoutes)
       await app.register(messageRoutes)
       await app.register(batchRoutes)
+      await app.register(attachmentRoutes)
       await app.register(queryRoutes)
       await app.register(caseRoutes)
       await app.register(ledgerRoutes)

@@ -3,6 +3,7 @@ import type { Config } from '../config/index.ts'
 import type { GatewayKeyring } from '../crypto/index.ts'
 import type { AcceptService } from '../core/accept.ts'
 import type { BatchService } from '../core/batches.ts'
+import type { AttachmentService } from '../core/attachments.ts'
 import type { WorkingCalendar } from '../core/calendar.ts'
 import type { DeadlineService } from '../core/deadlines.ts'
 import type { RetentionService } from '../core/retention.ts'
@@ -57,6 +58,7 @@ export interface Tongban {
   consoleRoutes?: string[]
   accept: AcceptService
   batches: BatchService
+  attachments: AttachmentService
   delivery: DeliveryService
   deadlines: DeadlineService
   /** The purge of settled bodies (retention.purgeAfterDays). */

@@ -76,6 +76,10 @@ export const QueryProblem = obj({
 })
 
 const hashAlg = { enum: ['SM3', 'SHA-256'] }
+/** POST /v1/attachments: what was stored (name it so in a message's `attachments`). */
+export const AttachmentInfo = obj({ id: uuid, digestAlg: hashAlg, digest: { type: 'string', pattern: '^[0-9a-f]{64}$' }, mediaType: str, size: int })
+/** GET /v1/attachments/:id: not JSON, a stream (application/vnd.tongban.attachment). */
+export const AttachmentStream: Schema = { description: 'An attachment stream (application/vnd.tongban.attachment): "TBA1", the key JWE to your encryption key, then the records (docs/protocol.md, Attachments)' }
 export const Checkpoint = obj({ origin: str, hashAlg, treeSize: int, rootHash: b64, timestamp: str, note: str, vkeys: list(str) })
 export const InclusionProof = obj({ index: int, treeSize: int, hashAlg, leafHash: b64, hashes: list(b64), rootHash: b64, checkpoint: str, tlogProof: str }, ['checkpoint', 'tlogProof'])
 export const ConsistencyProof = obj({ from: int, to: int, hashAlg, hashes: list(b64), fromRoot: b64, toRoot: b64 })

@@ -38,7 +38,12 @@ export const ROUTE_ERRORS = {
   'GET /v1/directory': [],
   'GET /v1/openapi.json': [],
   'POST /v1/token': [...SIGNED, 'TB_ERR_RATE_LIMITED', 'TB_ERR_UNAVAILABLE'],
-  'POST /v1/messages': [...ENVELOPE, 'TB_ERR_CASE_NOT_FOUND', 'TB_ERR_CASE_MISMATCH', 'TB_ERR_CASE_CONFLICT', 'TB_ERR_CONTRACT_AMBIGUOUS', 'TB_ERR_FILING_CONFLICT'],
+  'POST /v1/messages': [...ENVELOPE, 'TB_ERR_CASE_NOT_FOUND', 'TB_ERR_CASE_MISMATCH', 'TB_ERR_CASE_CONFLICT', 'TB_ERR_CONTRACT_AMBIGUOUS', 'TB_ERR_FILING_CONFLICT',
+    'TB_ERR_ATTACHMENT_UNKNOWN', 'TB_ERR_ATTACHMENT_MISMATCH', 'TB_ERR_ATTACHMENT_UNSUPPORTED'],
+  // An upload: a stream whose key JWE is opened like a message's JWE (no signature: the message that names it is signed).
+  'POST /v1/attachments': [...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_RATE_LIMITED', 'TB_ERR_CONTENT_TYPE', 'TB_ERR_BODY_TOO_LARGE', 'TB_ERR_JOSE_MALFORMED', 'TB_ERR_ALG_UNSUPPORTED',
+    'TB_ERR_KEY_UNKNOWN', 'TB_ERR_DECRYPT', 'TB_ERR_SCHEMA', 'TB_ERR_ATTACHMENT_MALFORMED', 'TB_ERR_ATTACHMENT_MISMATCH', 'TB_ERR_UNAVAILABLE'],
+  'GET /v1/attachments/:id': [...READ, 'TB_ERR_FORBIDDEN', 'TB_ERR_NOT_FOUND'],
   // A batch: opened like a message (no nonce of its own: its id is unique per sender); its
   // messages' own refusals are in the batch receipt, each a 4xx of POST /v1/messages.
   'POST /v1/batches': [...AUTH, 'TB_ERR_FORBIDDEN', 'TB_ERR_RATE_LIMITED', ...SIGNED.filter((c) => c !== 'TB_ERR_REPLAY'), 'TB_ERR_DECRYPT', 'TB_ERR_ENCRYPTION_REQUIRED', 'TB_ERR_DUPLICATE_ID', 'TB_ERR_UNAVAILABLE'],

@@ -49,8 +49,8 @@ export interface QueryRecorded {
 
 export interface CaseRead {
   readonly reader: string
-  /** What was read: one case, one exchange, the list of one's cases, or the query record. */
-  readonly what: 'case' | 'exchange' | 'cases' | 'queries' | 'evidence' | 'deliveries'
+  /** What was read: one case, one exchange, the list of one's cases, the query record, an evidence package, deliveries, or an attachment. */
+  readonly what: 'case' | 'exchange' | 'cases' | 'queries' | 'evidence' | 'deliveries' | 'attachment'
   readonly ref?: string
   /** How many records a list read returned. */
   readonly count?: number

@@ -11,6 +11,8 @@ export interface AcceptDoc {
     readonly receipt: string; readonly receivedAt: string
   }
   readonly deliveries: ReadonlyArray<{ readonly id: string; readonly recipient: string }>
+  /** The attachments the message names (migration 0016: exchange_attachments, written in the same statement). */
+  readonly attachments: readonly string[]
   readonly housingContract?: { readonly unitCode: string; readonly contractNumber: string; readonly filingNumber: string }
   readonly case?: {
     readonly caseId: string; readonly unitCode: string
@@ -45,13 +47,24 @@ export type AcceptConflict =
   | 'filing-conflict'
   /** The case or the home case named is linked elsewhere, or the home case is another centre's or another unit's. */
   | 'link-conflict'
+  /** An attachment the message names was deleted (retention) between its check and the acceptance. */
+  | 'attachment-gone'
 
 /** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
 export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
   try {
-    // With its ledger entry, in the same statement (one transaction): both or neither.
-    if (entry === undefined) await db.query('SELECT tongban_accept($1::jsonb)', [JSON.stringify(doc)])
-    else await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)) ${entryInsert(2, 'accepted')}`, [JSON.stringify(doc), ...entryParams(entry)])
+    // With its ledger entry and its attachments' links, in the same statement (one transaction): all or nothing.
+    const json = JSON.stringify(doc)
+    if (doc.attachments.length === 0) {
+      if (entry === undefined) await db.query('SELECT tongban_accept($1::jsonb)', [json])
+      else await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)) ${entryInsert(2, 'accepted')}`, [json, ...entryParams(entry)])
+      return undefined
+    }
+    const link = `linked AS (INSERT INTO exchange_attachments (exchange_id, attachment_id, received_at)
+                   SELECT $2::uuid, a, $3::timestamptz FROM unnest($4::uuid[]) a WHERE EXISTS (SELECT 1 FROM accepted))`
+    const params = [json, doc.exchange.id, doc.exchange.receivedAt, doc.attachments]
+    if (entry === undefined) await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${link} SELECT 1`, params)
+    else await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${link} ${entryInsert(5, 'accepted')}`, [...params, ...entryParams(entry)])
     return undefined
   } catch (err) {
     const e = err as { code?: string; constraint?: string }
@@ -63,6 +76,7 @@ export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerReco
     if (e.code === 'TB006') return 'link-conflict'
     if (e.code === '23505' && e.constraint === 'housing_contracts_filing_key') return 'filing-conflict'
     if (e.code === '23505' && e.constraint === 'exchange_keys_pkey') return 'repeat'
+    if (e.code === '23503' && e.constraint === 'exchange_attachments_attachment_id_fkey') return 'attachment-gone'
     if (e.code === '23505' && e.constraint === 'case_steps_one_open') return 'step-already-open'
     throw err
   }

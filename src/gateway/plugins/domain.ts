@@ -10,7 +10,8 @@ import { TongbanError } from '../../errors.ts'
 import type { DirectoryReload } from '../services.ts'
 import { ConfigError } from '../../config/index.ts'
 import { PkiError, TrustStore } from '../../crypto/index.ts'
-import { batchValidator, createMessageValidator } from '../../core/schemas.ts'
+import { attachmentKeyValidator, batchValidator, createMessageValidator } from '../../core/schemas.ts'
+import { AttachmentService } from '../../core/attachments.ts'
 import { BatchService } from '../../core/batches.ts'
 import { chargeMessages, limitFailureLog } from '../../inbound/quotas.ts'
 import { DeliveryService } from '../../outbound/delivery.ts'
@@ -109,12 +110,19 @@ export const deliveryPlugin = fp(async (app) => {
   }
   const deadlines = new DeadlineService({ db: tb.db, clock: tb.clock, logger: tb.logger, calendar, workingDays: tb.config.deadlines.workingDays, hours: tb.config.deadlines.hours })
   tb.deadlines = deadlines
-  const retention = new RetentionService({ db: tb.db, clock: tb.clock, logger: tb.logger, purgeAfterDays: tb.config.retention.purgeAfterDays, keepMonths: tb.config.retention.keepMonths })
+  const retention = new RetentionService({
+    db: tb.db, clock: tb.clock, logger: tb.logger, purgeAfterDays: tb.config.retention.purgeAfterDays, keepMonths: tb.config.retention.keepMonths,
+    keepUnreferencedHours: tb.config.attachments.keepUnreferencedHours,
+  })
   tb.retention = retention
+  tb.attachments = new AttachmentService({
+    db: tb.db, keyring: tb.keyring, directory: tb.directory, clock: tb.clock, ids: tb.ids, limits: tb.config.attachments, validateKey: attachmentKeyValidator(),
+  })
   tb.accept = new AcceptService({
     db: tb.db, directory: tb.directory, validator: tb.validator, nonces: tb.nonces, keyring: tb.keyring,
     clock: tb.clock, ids: tb.ids, logger: tb.logger, ledger: tb.ledger, replayWindowSeconds: tb.config.limits.replayWindowSeconds,
     enqueue: (deliveries) => delivery.enqueue(deliveries),
+    attachments: tb.attachments,
     dueAt: (kind, openedAt, variant) => deadlines.dueAt(kind, openedAt, variant),
   })
   const chargeFailure = limitFailureLog(tb.logger, tb.clock)
