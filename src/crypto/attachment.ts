@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual, type Hash } from 'node:crypto'
 import { TongbanError } from '../errors.ts'
-import { decryptJwe, encryptJwe, parseJweHeader, type JoseHeader } from './jose.ts'
+import { decryptJwe, encryptJwe, parseJweHeader, suiteOf, type JoseHeader } from './jose.ts'
 import type { PrivateKey, PublicKey } from './keys.ts'
 import { sm2JweTag, SM2_JWE_ENC } from './national/jwe.ts'
 import { sm } from './sm/index.ts'
@@ -194,6 +194,8 @@ export async function* readAttachment(source: AsyncIterable<Uint8Array>, opts: A
   if (n === 0 || n > MAX_KEY_JWE) throw malformed(`the key JWE is 1 to ${MAX_KEY_JWE} bytes`)
   const jwe = ((await r.take(n, 'the key JWE')) as Buffer).toString('latin1')
   const jweHeader = parseJweHeader(jwe)
+  // alg and enc of one of the two suites (TB_ERR_ALG_UNSUPPORTED otherwise).
+  suiteOf(jweHeader)
   if (jweHeader.cty !== CTY_ATTACHMENT_KEY) throw new TongbanError('TB_ERR_JOSE_MALFORMED', `the key JWE's cty must be "${CTY_ATTACHMENT_KEY}"`)
   const keys = opts.keys(jweHeader)
   if (keys.length === 0) throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the key JWE is not encrypted to a key of the reader')

@@ -105,6 +105,8 @@ const delivered = (await w.deliveryStatus()).find((r) => r.status === 'delivered
 if (delivered?.n !== 1) throw new Error('the message was not delivered')
 const deliveryId = (await w.db.query<{ id: string }>('SELECT id FROM deliveries WHERE exchange_id = $1', [sent.exchangeId])).rows[0]?.id as string
 
+const upload = await reg.uploadAttachment(Buffer.from('scanned application form'), 'application/pdf')
+
 type Method = 'GET' | 'POST'
 
 /** The three refusals of a token, on a participant's request. */
@@ -179,6 +181,13 @@ const triggers: Triggers = {
   'GET /v1/exchanges/:id': {
     ...read(`/v1/exchanges/${sent.exchangeId}`),
     TB_ERR_NOT_FOUND: () => reg.http('GET', `/v1/exchanges/${randomUUID()}`),
+  },
+
+  // REG's own upload: its uploader reads it; an operator is no participant.
+  'GET /v1/attachments/:id': {
+    ...read(`/v1/attachments/${upload.id}`),
+    TB_ERR_FORBIDDEN: () => ops.http('GET', `/v1/attachments/${upload.id}`),
+    TB_ERR_NOT_FOUND: () => reg.http('GET', `/v1/attachments/${randomUUID()}`),
   },
 
   // The ledger: a size beyond the tree is not there (yet).

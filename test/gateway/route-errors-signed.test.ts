@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PrivateKey, signJws } from '../../src/crypto/index.ts'
+import { AttachmentWriter, digestHex, PrivateKey, signJws, type PublicKey } from '../../src/crypto/index.ts'
 import type { Envelope } from '../../src/core/envelope.ts'
 import type { TongbanClient } from '../../src/client/index.ts'
 import { TestClock } from '../helpers/clock.ts'
@@ -25,6 +25,11 @@ const HOUSING = 'HOUSING:231202'
 const BANK = 'BANK:91230100MA1B2C3D49:suihua'
 /** A bank allowed one message and one query a minute (its directory quotas): for TB_ERR_RATE_LIMITED. */
 const SMALL_BANK = 'BANK:91350100M000100Y43'
+/** Wangkui's tax bureau, behind the legacy adapter: it cannot fetch attachments (TB_ERR_ATTACHMENT_UNSUPPORTED). */
+const REG_WK = 'REG:231221'
+const TAX_LEGACY = 'TAX:231221'
+const WK_UNIT = '231221101002GB00345F00020003'
+const ATTACHMENT = 'application/vnd.tongban.attachment'
 const BODY_BYTES = 64 * 1024
 const BATCH_BYTES = 128 * 1024
 const QUERY_TIMEOUT_MS = 3_000
@@ -72,6 +77,8 @@ const w = await World.start({
     { id: HOUSING, send: ['housing.contract.filed'], receive: [] },
     { id: BANK, send: ['mortgage.query'], receive: [] },
     { id: SMALL_BANK, send: ['mortgage.query'], receive: [], quotas: { messagesPerMinute: 1, queriesPerMinute: 1 } },
+    { id: REG_WK, send: ['tax.assessment.request'], receive: [] },
+    { id: TAX_LEGACY, adapter: 'legacy-tax', sharedSecret: true, send: [], receive: ['tax.assessment.request'] },
   ],
 })
 t.teardown(async () => {
@@ -201,6 +208,25 @@ async function afterAcceptedMessage(client: TongbanClient, env: Envelope, again:
   return post(client, '/v1/messages', await again(env, jws))
 }
 
+/**
+ * An attachment stream of REG's: `bytes` (a small file unless given), declared as it is unless
+ * `declare` says otherwise, encrypted to the gateway (or to `to`), its bytes changed by `mutate`.
+ */
+async function attachmentStream(o: { bytes?: Buffer; declare?: Record<string, unknown>; to?: PublicKey; mutate?: (b: Buffer) => Buffer } = {}): Promise<Buffer> {
+  const bytes = o.bytes ?? Buffer.from('scanned application form')
+  const writer = new AttachmentWriter()
+  const head = await writer.header(o.to ?? (await reg.directory()).gatewayEncryptionKey('national'), { digestAlg: 'SM3', digest: digestHex('national', bytes), size: bytes.length, mediaType: 'application/pdf', ...o.declare })
+  const stream = Buffer.concat([head, writer.record(bytes, true)])
+  return o.mutate ? o.mutate(stream) : stream
+}
+/** A stream whose key JWE is `jwe` (its records never read). */
+const withKeyJwe = (jwe: string): Buffer => {
+  const n = Buffer.alloc(4)
+  n.writeUInt32BE(jwe.length)
+  return Buffer.concat([Buffer.from('TBA1'), n, Buffer.from(jwe)])
+}
+const upload = (body: Buffer, opts: { auth?: boolean | string; contentType?: string; as?: TongbanClient } = {}) => (opts.as ?? reg).http('POST', '/v1/attachments', body, { contentType: ATTACHMENT, ...opts })
+
 const schemaFault = (type: string) => {
   const f = invalidFixtures(type).find((x) => x.expect?.code === 'TB_ERR_SCHEMA')
   if (f === undefined) throw new Error(`no invalid fixture of ${type} with TB_ERR_SCHEMA`)
@@ -209,7 +235,7 @@ const schemaFault = (type: string) => {
 
 // Every client holds its token before the walk: no trigger's request waits on a token request
 // (one made while the database is cut off would itself fail).
-for (const c of [reg, tax, housing, bank, smallBank, operator]) await c.token()
+for (const c of [reg, tax, housing, bank, smallBank, operator, w.client(REG_WK)]) await c.token()
 
 const triggers: Triggers = {
   'POST /v1/token': {
@@ -283,6 +309,23 @@ const triggers: Triggers = {
       const body = await sealed(reg, regRequest())
       return withoutDatabase(() => post(reg, '/v1/messages', body))
     },
+    // Attachments: an id that is no upload of REG's; REG's upload named with another size; and
+    // a recipient behind the legacy adapter, whose partner has no token to fetch files with.
+    TB_ERR_ATTACHMENT_UNKNOWN: async () => {
+      const ref = await reg.uploadAttachment(Buffer.from('a'), 'application/pdf')
+      return post(reg, '/v1/messages', await sealed(reg, regRequest({ attachments: [{ ...ref, id: crypto.randomUUID() }] })))
+    },
+    TB_ERR_ATTACHMENT_MISMATCH: async () => {
+      const ref = await reg.uploadAttachment(Buffer.from('ab'), 'application/pdf')
+      return post(reg, '/v1/messages', await sealed(reg, regRequest({ attachments: [{ ...ref, size: 1 }] })))
+    },
+    TB_ERR_ATTACHMENT_UNSUPPORTED: async () => {
+      const wk = w.client(REG_WK)
+      const ref = await wk.uploadAttachment(Buffer.from('abc'), 'application/pdf')
+      const b = bodyOf(taxRequest) as { property: Record<string, unknown> }
+      const env = wk.envelope({ ...taxRequest.envelope, caseId: '231221-2026-000801', unitCode: WK_UNIT, attachments: [ref], body: { ...b, property: { ...b.property, unitCode: WK_UNIT } } })
+      return post(wk, '/v1/messages', await sealed(wk, env))
+    },
     // A payment on a case that has no open tax step.
     TB_ERR_CASE_NOT_FOUND: async () => post(tax, '/v1/messages', await sealed(tax, tax.envelope({ ...paid.envelope, caseId: '231202-2026-999999' }))),
     // The same case named with another unit (body and envelope agree with each other).
@@ -351,6 +394,31 @@ const triggers: Triggers = {
     },
   },
 
+  'POST /v1/attachments': {
+    TB_ERR_TOKEN_MISSING: async () => upload(await attachmentStream(), { auth: false }),
+    TB_ERR_TOKEN_INVALID: async () => upload(await attachmentStream(), { auth: 'not-a-token' }),
+    TB_ERR_TOKEN_EXPIRED: () => withExpiredToken(reg, '/v1/attachments'),
+    TB_ERR_FORBIDDEN: async () => upload(await attachmentStream(), { as: operator }),
+    // An upload counts against the sender's messagesPerMinute.
+    TB_ERR_RATE_LIMITED: () => overQuota(smallBank, '/v1/attachments'),
+    TB_ERR_CONTENT_TYPE: async () => upload(await attachmentStream(), { contentType: 'application/octet-stream' }),
+    // Declared larger than attachments.maxBytes: refused at its key header.
+    TB_ERR_BODY_TOO_LARGE: async () => upload(await attachmentStream({ declare: { size: w.config.attachments.maxBytes + 1 } })),
+    TB_ERR_JOSE_MALFORMED: () => upload(withKeyJwe('not.a.jwe.at.all')),
+    TB_ERR_ALG_UNSUPPORTED: () => upload(withKeyJwe(`${b64({ alg: 'A128KW', enc: 'A128GCM', cty: 'tongban+attachment-key' })}.a.b.c.d`)),
+    // Encrypted to REG's own key, not to one of the gateway's.
+    TB_ERR_KEY_UNKNOWN: async () => upload(await attachmentStream({ to: w.partner(REG).encryptionKey.publicKey })),
+    // One bit of the record's tag flipped.
+    TB_ERR_DECRYPT: async () => upload(await attachmentStream({ mutate: (b) => { const c = Buffer.from(b); c[c.length - 1]! ^= 1; return c } })),
+    TB_ERR_SCHEMA: async () => upload(await attachmentStream({ declare: { mediaType: 'PDF' } })),
+    TB_ERR_ATTACHMENT_MALFORMED: () => upload(Buffer.from('TBA0')),
+    TB_ERR_ATTACHMENT_MISMATCH: async () => upload(await attachmentStream({ declare: { digest: '0'.repeat(64) } })),
+    TB_ERR_UNAVAILABLE: async () => {
+      const body = await attachmentStream()
+      return withoutDatabase(() => upload(body))
+    },
+  },
+
   'POST /v1/queries': {
     TB_ERR_TOKEN_MISSING: async () => post(bank, '/v1/queries', await sealed(bank, bankQuery()), { auth: false }),
     TB_ERR_TOKEN_INVALID: async () => post(bank, '/v1/queries', await sealed(bank, bankQuery()), { auth: 'not-a-token' }),
@@ -378,8 +446,8 @@ const triggers: Triggers = {
     TB_ERR_TYPE_UNKNOWN: async () => post(reg, '/v1/queries', await sealed(reg, regRequest())),
     // A registration centre may not ask a mortgage query.
     TB_ERR_ROUTE_FORBIDDEN: async () => post(reg, '/v1/queries', await sealed(reg, reg.envelope({ ...mortgageQuery.envelope }))),
-    // A unit of division 231221, which no registration centre of this world serves.
-    TB_ERR_NO_ROUTE: async () => post(bank, '/v1/queries', await sealed(bank, bank.envelope({ ...validFixture('mortgage.query', (f) => f.file.includes('wangkui')).envelope }))),
+    // "to" names a registration centre the directory does not have.
+    TB_ERR_NO_ROUTE: async () => post(bank, '/v1/queries', await sealed(bank, bankQuery({ to: 'REG:231203' }))),
     // The answered query's id again, with a fresh nonce.
     TB_ERR_DUPLICATE_ID: () => afterAnsweredQuery(async (first) => sealed(bank, bankQuery({ id: first.id }))),
     TB_ERR_UNAVAILABLE: async () => {

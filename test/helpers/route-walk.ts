@@ -16,11 +16,11 @@ export type ConsoleTriggers = { readonly [K in ConsoleRouteKey]?: { readonly [C 
  */
 export const WALKS = {
   /** test/gateway/route-errors-signed.test.ts */
-  signed: ['POST /v1/token', 'POST /v1/messages', 'POST /v1/batches', 'POST /v1/queries'],
+  signed: ['POST /v1/token', 'POST /v1/messages', 'POST /v1/batches', 'POST /v1/attachments', 'POST /v1/queries'],
   /** test/gateway/route-errors-reads.test.ts */
   reads: [
     'GET /healthz', 'GET /readyz', 'GET /v1/directory', 'GET /v1/openapi.json',
-    'GET /v1/queries', 'GET /v1/queries/:id/problem', 'GET /v1/cases', 'GET /v1/cases/:caseId', 'GET /v1/cases/:caseId/evidence', 'GET /v1/exchanges/:id',
+    'GET /v1/queries', 'GET /v1/queries/:id/problem', 'GET /v1/cases', 'GET /v1/cases/:caseId', 'GET /v1/cases/:caseId/evidence', 'GET /v1/exchanges/:id', 'GET /v1/attachments/:id',
     'GET /v1/ledger/checkpoint', 'GET /v1/ledger/proof/inclusion', 'GET /v1/ledger/proof/consistency', 'GET /v1/ledger/entries/:ref',
     'GET /v1/admin/deliveries', 'POST /v1/admin/deliveries/:id/replay', 'POST /v1/admin/directory/reload', 'POST /v1/admin/cases/:caseId/steps/:stepId/close',
     'POST /v1/adapters/:adapter/:participant/:path',
