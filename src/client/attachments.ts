@@ -71,7 +71,7 @@ async function measure(source: AttachmentSource, alg: 'SM3' | 'SHA-256'): Promis
 }
 
 /**
- * Uploads a file (POST /v1/attachments) as a stream encrypted to the gateway, one record of 1 MiB
+ * Uploads a file (POST /v1/attachments) as a stream encrypted to the gateway, one record of 256 KiB
  * at a time: never the whole file in memory. Returns the reference to name it by in a message's
  * `attachments` (the gateway's answer, checked against what was sent).
  */

@@ -49,7 +49,7 @@ const info = (a: StoredAttachment): AttachmentInfo => ({ id: a.id, digestAlg: a.
 /**
  * Attachments (申请材料, docs/protocol.md "Attachments"): files uploaded once as an encrypted
  * stream, checked against their declared digest and size while they stream, stored once (sealed
- * records of 1 MiB in PostgreSQL), named by messages, and streamed to each reader encrypted to
+ * records of 256 KiB in PostgreSQL), named by messages, and streamed to each reader encrypted to
  * its own key. No file is ever held whole in memory: one record at a time.
  */
 export class AttachmentService {

@@ -7,7 +7,7 @@ import { sm } from './sm/index.ts'
 
 /**
  * The attachment stream (申请材料, docs/protocol.md "Attachments"): a file encrypted to one
- * party in records of at most 1 MiB, so that neither end ever holds it whole.
+ * party in records of at most 256 KiB, so that neither end ever holds it whole.
  *
  *   "TBA1" ‖ u32 n ‖ key JWE (n ASCII bytes) ‖ record* ;  record = u8 last ‖ u32 len ‖ iv ‖ ciphertext ‖ tag
  *
@@ -22,7 +22,7 @@ import { sm } from './sm/index.ts'
 export const ATTACHMENT_MAGIC = Buffer.from('TBA1', 'ascii')
 export const CTY_ATTACHMENT_KEY = 'tongban+attachment-key'
 /** Plaintext bytes of every record but the last. */
-export const RECORD_BYTES = 1_048_576
+export const RECORD_BYTES = 262_144
 /** The most a record adds to its plaintext (SM4-CBC: iv 16, padding up to 16, tag 16). */
 export const RECORD_OVERHEAD = 48
 /** The longest key JWE accepted (an RSA-4096 wrap with a long header is far below). */

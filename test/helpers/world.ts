@@ -252,6 +252,11 @@ export class World {
     this.#connect()
   }
 
+  /** The child-process gateway's pid, while it runs. */
+  gatewayPid(): number | undefined {
+    return this.#child?.pid
+  }
+
   /** The child-process gateway's peak resident memory so far in MB (VmHWM), while it runs. */
   gatewayPeakRssMb(): number | undefined {
     return treePeakRssMb(this.#child?.pid)

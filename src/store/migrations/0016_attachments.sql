@@ -1,5 +1,5 @@
 -- Attachments (申请材料, POST /v1/attachments): a file uploaded once, stored once, in records of
--- at most 1 MiB each sealed with the gateway's store key (bound to the attachment and the record's
+-- at most 256 KiB each sealed with the gateway's store key (bound to the attachment and the record's
 -- index), and named by messages (exchange_attachments, written in the acceptance's statement).
 -- An upload is 'uploading' until its last record and digest check, then 'complete'.
 CREATE TABLE attachments (
