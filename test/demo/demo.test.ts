@@ -136,7 +136,7 @@ t.test('after the demo, every fact has its ledger entry, kind by kind', async (t
   // Reads of personal data: the successful GETs of a case, an exchange, the case list, the query record or an evidence package, from the gateway's request log.
   const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { reqId?: string; msg?: string; req?: { method?: string; url?: string }; res?: { statusCode?: number } })
   const ok = new Set(lines.filter((l) => l.msg === 'request completed' && l.res?.statusCode === 200).map((l) => l.reqId))
-  const reads = lines.filter((l) => l.msg === 'incoming request' && l.req?.method === 'GET' && ok.has(l.reqId) && /^\/v1\/(cases|exchanges|queries)(\/|\?|$)/.test(l.req.url ?? ''))
+  const reads = lines.filter((l) => l.msg === 'incoming request' && l.req?.method === 'GET' && ok.has(l.reqId) && /^\/v1\/(cases|exchanges|queries|attachments)(\/|\?|$)/.test(l.req.url ?? ''))
   t.ok(reads.length >= 5, `the demo read ${reads.length} times`)
   t.equal(kinds['case.read'], reads.length, 'one case.read per read answered')
   t.equal(kinds['operator.action'] ?? 0, 0, 'no operator acted in the demo')

@@ -18,10 +18,10 @@ export const SUIHUA = {
   seller: SELLER, buyer: BUYER,
 }
 
-/** A scanned material as the accepting centre names it: its digest, type and size (the bytes stay with it). */
-function material(name: string, mediaType: string, text: string, pages: number): object {
-  const bytes = Buffer.from(`${name} ${text}`.repeat(2000), 'utf8')
-  return { name, digest: { alg: 'SM3', value: digestHex('national', bytes) }, mediaType, size: bytes.length, pages }
+/** A scanned material: its bytes (made up, a few hundred KB), and how the application names it (digest, type, size). */
+function material(name: string, mediaType: string, text: string, pages: number): { bytes: Buffer; entry: { name: string; digest: { alg: 'SM3'; value: string }; mediaType: string; size: number; pages: number } } {
+  const bytes = Buffer.from(`${name} ${text} `.repeat(pages * 6000), 'utf8')
+  return { bytes, entry: { name, digest: { alg: 'SM3', value: digestHex('national', bytes) }, mediaType, size: bytes.length, pages } }
 }
 
 /**
@@ -35,6 +35,18 @@ export function homeCentre(wk: SimulatedAgency, o: { clerkMs: number }): void {
     wk.say(`received an application forwarded by ${b.acceptingOffice.name} for unit ${d.envelope.unitCode ?? ''}: ${b.applicants.length} applicants, materials ${b.materials.map((m) => m.name).join('、')}${b.plainTransfer ? ' (a plain transfer: the one-hour promise)' : ''}`)
     const caseId = d.envelope.caseId as string
     const unitCode = d.envelope.unitCode as string
+    // The scanned materials came as attachments: each fetched, checked against the signed envelope
+    // (by the SDK) and against the application's list of materials (by SM3 digest).
+    let bytes = 0
+    for (const ref of d.envelope.attachments ?? []) {
+      const parts: Buffer[] = []
+      for await (const piece of wk.client.downloadAttachment(ref)) parts.push(piece)
+      const file = Buffer.concat(parts)
+      const named = (b.materials as unknown as Array<{ name: string; digest: { value: string } }>).find((m) => m.digest.value === digestHex('national', file))
+      if (named === undefined) throw new Error(`attachment ${ref.id} is none of the application's materials`)
+      bytes += file.length
+    }
+    wk.say(`fetched the ${(d.envelope.attachments ?? []).length} scanned materials (${Math.round(bytes / 1024)} KB, streamed, each checked against the signed application)`)
     await wk.client.send({ type: 'registration.application.examined', caseId, unitCode, body: { result: 'accepted', homeCaseId: SUIHUA.homeCaseId, examinedAt: iso(new Date()) } })
     wk.say(`examined it (属地审核): accepted into its own case ${SUIHUA.homeCaseId}, linked to ${caseId}`)
     await new Promise((r) => setTimeout(r, o.clerkMs))
@@ -70,14 +82,19 @@ export async function suihuaCase(bl: SimulatedAgency): Promise<string> {
     bl.say(`printed on form 23001261234 and handed to the buyer`)
     resolve()
   }))
+  // The scanned materials travel as attachments (申请材料): uploaded first, named in the envelope.
+  const materials = [material('不动产登记申请书', 'application/pdf', s.caseId, 2), material('身份证明', 'image/jpeg', s.caseId, 2), material('不动产权证书', 'application/pdf', s.oldTitle, 4)]
+  const attachments = []
+  for (const m of materials) attachments.push(await bl.client.uploadAttachment(m.bytes, m.entry.mediaType))
+  bl.say(`uploaded the application's ${materials.length} scanned materials (${Math.round(materials.reduce((n, m) => n + m.bytes.length, 0) / 1024)} KB) as attachments, encrypted to the gateway`)
   const applicant = (p: Person, side: 'obligor' | 'holder') => ({ side, name: p.name, idType: '1', idNumber: p.idNumber, ...(side === 'holder' ? { share: '1', phone: p.phone } : {}) })
   const r = await bl.client.send({
-    type: 'registration.application.forwarded', caseId: s.caseId, unitCode: s.unitCode,
+    type: 'registration.application.forwarded', caseId: s.caseId, unitCode: s.unitCode, attachments,
     body: {
       registrationType: '200', plainTransfer: true,
       property: { unitCode: s.unitCode, certificateNumber: s.oldTitle, location: s.location },
       applicants: [applicant(SELLER, 'obligor'), applicant(BUYER, 'holder')],
-      materials: [material('不动产登记申请书', 'application/pdf', s.caseId, 2), material('身份证明', 'image/jpeg', s.caseId, 2), material('不动产权证书', 'application/pdf', s.oldTitle, 4)],
+      materials: materials.map((m) => m.entry),
       acceptedAt: iso(new Date()), acceptingOffice: { name: '绥化市北林区不动产登记中心', division: '231202' },
     },
   })
