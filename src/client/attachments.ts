@@ -5,11 +5,8 @@ import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { request, type Dispatcher } from 'undici'
 import { AttachmentWriter, newDigest, readAttachment, RECORD_BYTES, type PrivateKey, type PublicKey } from '../crypto/index.ts'
-import type { AttachmentRef } from '../core/envelope.ts'
+import { ATTACHMENT_TYPE, type AttachmentRef } from '../core/envelope.ts'
 import { TongbanClientError } from './errors.ts'
-
-/** The media type of an attachment stream (docs/protocol.md "Attachments"). */
-export const ATTACHMENT_TYPE = 'application/vnd.tongban.attachment'
 
 /** A file to upload: its bytes, or a way to read them (twice at most: the digest first, unless given). */
 export type AttachmentSource = Uint8Array | { readonly path: string } | { readonly open: () => AsyncIterable<Uint8Array>; readonly size: number; readonly digest: string }

@@ -6,7 +6,7 @@
 export { TongbanClient } from './client.ts'
 export type { ClientOptions, OutgoingMessage, SendResult, HttpResult, QueryAnswer, BatchItem, BatchResult, PreparedBatch } from './client.ts'
 export { PartnerInbox } from './inbox.ts'
-export { ATTACHMENT_TYPE } from './attachments.ts'
+export { ATTACHMENT_TYPE } from '../core/envelope.ts'
 export type { AttachmentSource } from './attachments.ts'
 export type { AttachmentRef } from '../core/envelope.ts'
 export { LedgerClient, FileCheckpointStore, MemoryCheckpointStore } from './ledger.ts'

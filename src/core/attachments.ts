@@ -120,8 +120,9 @@ export class AttachmentService {
    */
   async read(id: string, reader: Participant): Promise<{ info: AttachmentInfo; stream: AsyncGenerator<Buffer> }> {
     const d = this.#d
-    const a = await readableAttachment(d.db, id, reader.id)
-    if (a === undefined) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such attachment visible to you')
+    const found = await readableAttachment(d.db, id, reader.id)
+    if (found === undefined) throw new TongbanError('TB_ERR_NOT_FOUND', 'no such attachment visible to you')
+    const a: StoredAttachment = found
     const key = d.directory.encryptionKeyFor(reader, d.clock.now())
     if (key === undefined) throw new TongbanError('TB_ERR_FORBIDDEN', `${reader.id} has no encryption key valid now to receive the attachment with`)
     const writer = new AttachmentWriter()
@@ -130,11 +131,11 @@ export class AttachmentService {
     const db = d.db
     async function* stream(): AsyncGenerator<Buffer> {
       yield head
-      for (let seq = 0; seq < a!.records; seq++) {
-        const sealed = await getRecord(db, a!.id, seq)
+      for (let seq = 0; seq < a.records; seq++) {
+        const sealed = await getRecord(db, a.id, seq)
         // Deleted meanwhile (retention): cut the stream short; the reader sees no last record.
-        if (sealed === undefined) throw new Error(`attachment ${a!.id} lost record ${seq} while it was read`)
-        yield writer.record(sealer.open(sealed, recordAad(a!.id, seq)), seq === a!.records - 1)
+        if (sealed === undefined) throw new Error(`attachment ${a.id} lost record ${seq} while it was read`)
+        yield writer.record(sealer.open(sealed, recordAad(a.id, seq)), seq === a.records - 1)
       }
     }
     return { info: info(a), stream: stream() }

@@ -14,6 +14,9 @@ export interface Envelope {
   readonly body: Readonly<Record<string, unknown>>
 }
 
+/** The media type of an attachment stream (docs/protocol.md "Attachments"), both ways. */
+export const ATTACHMENT_TYPE = 'application/vnd.tongban.attachment'
+
 /** An attachment as a signed envelope names it (schemas/envelope.v1.json /attachments). */
 export interface AttachmentRef {
   readonly id: string

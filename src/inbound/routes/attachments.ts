@@ -1,13 +1,11 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
+import { ATTACHMENT_TYPE } from '../../core/envelope.ts'
 import { TongbanError } from '../../errors.ts'
 import { UUID_RE } from '../../util/ids.ts'
 import { participantOf, requireCaller } from '../auth.ts'
 import { participantRateLimit } from '../quotas.ts'
 import { answers, AttachmentInfo, AttachmentStream } from '../responses.ts'
-
-/** The media type of an attachment stream (docs/protocol.md "Attachments"). */
-export const ATTACHMENT_TYPE = 'application/vnd.tongban.attachment'
 
 /**
  * POST /v1/attachments (an upload: the stream encrypted to the gateway, read record by record,
