@@ -145,6 +145,33 @@ for (const suite of ['national', 'international'] as const) {
       t.equal(r.accepted, 11)
     })
 
+    t.test('a gateway fault part-way stops the batch; the same bytes again finish it, nothing stored twice', async (t) => {
+      const filings = Array.from({ length: 12 }, (_, i) => ({ ...filing(60 + i), id: crypto.randomUUID() }))
+      const faulty = filings[6]?.id as string
+      // PostgreSQL refuses the seventh message's exchange as a server going down would (57P03): a 503.
+      await w.db.query(`CREATE FUNCTION t_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING ERRCODE = '57P03', MESSAGE = 'test fault'; END $$`)
+      await w.db.query(`CREATE TRIGGER t_fault BEFORE INSERT ON exchanges FOR EACH ROW WHEN (NEW.message_id = '${faulty}') EXECUTE FUNCTION t_fault()`)
+      const stored = async (): Promise<number> => Number((await w.db.query('SELECT count(*)::int AS n FROM exchanges WHERE message_id = ANY($1::text[])', [filings.map((f) => f.id)])).rows[0].n)
+      const b = await dev.prepareBatch(filings)
+      try {
+        const first = await dev.http('POST', '/v1/batches', b.body)
+        t.same([first.status, (first.json as { code: string }).code], [503, 'TB_ERR_UNAVAILABLE'])
+        const before = await stored()
+        t.ok(before < filings.length, `the batch stopped: ${before} of ${filings.length} stored, each whole`)
+        t.equal(Number((await w.db.query('SELECT count(*)::int AS n FROM exchanges WHERE message_id = $1', [faulty])).rows[0].n), 0, 'not the faulty one')
+      } finally {
+        await w.db.query('DROP TRIGGER t_fault ON exchanges')
+        await w.db.query('DROP FUNCTION t_fault()')
+      }
+      const again = await dev.sendPreparedBatch(b)
+      t.same([again.status, again.accepted, again.refused], [200, filings.length, 0], 'the same bytes: every message accepted now or before')
+      t.ok(again.results.every((r) => r.status === 200 || r.status === 202), 'those stored before answered with their receipts (200), the rest accepted (202)')
+      t.ok(again.results.some((r) => r.status === 202), 'the rest accepted now')
+      t.equal(await stored(), filings.length, 'each message stored once')
+      const third = await dev.sendPreparedBatch(b)
+      t.equal(third.receiptJws, again.receiptJws, 'and the batch receipt is kept: the same bytes again, the same receipt')
+    })
+
     t.test('no personal data in logs or in clear in the database', async (t) => w.checkLogs(t))
   })
 }

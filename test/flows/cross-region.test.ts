@@ -131,6 +131,31 @@ for (const suite of ['national', 'international'] as const) {
       t.same(await refuse(WK, { ...(await signedPrint()), caseId: '231202-2026-000902' }), [409, 'TB_ERR_CASE_NOT_FOUND'], 'and nothing is printed for it')
     })
 
+    t.test('two examinations at once: one is accepted, the other refused, and the case links once', async (t) => {
+      const fresh = '231202-2026-000904'
+      await w.client(BL).send({ ...forwarded.envelope, caseId: fresh })
+      await waitType(WK, 'registration.application.forwarded', 2)
+      const wk = w.client(WK)
+      const returned = validFixture('registration.application.examined', (f) => f.file.includes('returned'))
+      const bodies = await Promise.all([
+        { ...examined.envelope, caseId: fresh, body: { ...bodyOf(examined), homeCaseId: '231221-2026-000061' } },
+        { ...examined.envelope, caseId: fresh, body: { ...bodyOf(examined), homeCaseId: '231221-2026-000062' } },
+        { ...returned.envelope, caseId: fresh },
+      ].map(async (env) => wk.encrypt(await wk.sign(wk.envelope(env as never)))))
+      const answers = await Promise.all(bodies.map(async (b) => {
+        const r = await wk.http('POST', '/v1/messages', b)
+        return r.status === 202 ? 'accepted' : `${r.status} ${(r.json as { code: string }).code}`
+      }))
+      t.equal(answers.filter((a) => a === 'accepted').length, 1, `exactly one examination stands (${answers.join(', ')})`)
+      t.ok(answers.every((a) => a === 'accepted' || a === '409 TB_ERR_CASE_CONFLICT' || a === '409 TB_ERR_CASE_NOT_FOUND'), 'the others are refused as conflicts (or find the step closed)')
+      const c = await view(BL, fresh)
+      const winner = answers.findIndex((a) => a === 'accepted')
+      if (winner === 2) t.same([c.linkedCase, c.steps.map((x) => x.status)], [null, ['rejected']], 'returned: no link')
+      else t.same(c.linkedCase?.caseId, winner === 0 ? '231221-2026-000061' : '231221-2026-000062', 'linked to the home case of the examination that stood')
+      const links = await w.db.query<{ n: number }>('SELECT count(*)::int AS n FROM cases WHERE home_case IS NOT NULL AND case_id = $1', [fresh])
+      t.equal(links.rows[0]?.n, winner === 2 ? 0 : 1, 'one link, or none')
+    })
+
     t.test('a plain transfer not done within the hour is flagged', async (t) => {
       await w.client(BL).send({ ...forwarded.envelope, caseId: '231202-2026-000903' })
       clock.advance(61 * 60_000)
