@@ -1,13 +1,15 @@
-// Bouncy Castle side of Tongban's national-suite interop tests (test/crypto/interop-bc.test.ts).
+// Bouncy Castle side of Tongban's national-suite interop tests (test/crypto/interop-bc.test.ts,
+// test/interop/attachments-java.test.ts).
 //
 // Run as a single-file program (Java 17+), one JVM for a whole batch:
 //   java -cp /usr/share/java/bcprov.jar test/interop/java/TongbanInterop.java < requests > answers
 //
 // Each request line is "<op> <arg> ...", binary arguments and results in hex ("-" for empty bytes); each answer
 // line is "OK <result>" or "ERR <exception class>", in request order. Nothing here shares code with
-// Tongban: the SM2/SM3/SM4 primitives are Bouncy Castle's, and the JOSE framing below is written
-// from docs/national-suite.md alone.
+// Tongban: the SM2/SM3/SM4 primitives are Bouncy Castle's, the JOSE framing below is written
+// from docs/national-suite.md alone, and the attachment stream from docs/protocol.md ("Attachments").
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
@@ -16,6 +18,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.bouncycastle.asn1.gm.GMNamedCurves;
@@ -195,6 +198,79 @@ public class TongbanInterop {
         return sm4Cbc(false, Arrays.copyOfRange(cek, 16, 32), iv, ct);
     }
 
+    // ------------------------------------------------------------------ attachment stream, from docs/protocol.md "Attachments"
+
+    static final int RECORD = 262144;
+    static final byte[] MAGIC = "TBA1".getBytes(StandardCharsets.US_ASCII);
+
+    /** The associated data of record `index`: "TBA1" || u32 index || u8 last. */
+    static byte[] attAad(int index, boolean last) {
+        return ByteBuffer.allocate(9).put(MAGIC).putInt(index).put((byte) (last ? 1 : 0)).array();
+    }
+
+    /** "TBA1" || u32 n || key JWE || records (u8 last || u32 len || iv || ciphertext || tag), SM4-CBC-HMAC-SM3 under a fresh k. */
+    static byte[] attWrite(byte[] point, String kid, byte[] file, String mediaType) throws Exception {
+        byte[] k = new byte[32];
+        RANDOM.nextBytes(k);
+        String header = "{\"k\":\"" + b64(k) + "\",\"digestAlg\":\"SM3\",\"digest\":\"" + Hex.toHexString(sm3(file))
+            + "\",\"size\":" + file.length + ",\"mediaType\":\"" + mediaType + "\"}";
+        String jwe = jweEncrypt(point, "{\"alg\":\"SM2\",\"enc\":\"SM4-CBC-HMAC-SM3\",\"kid\":\"" + kid + "\",\"cty\":\"tongban+attachment-key\"}", header.getBytes(StandardCharsets.UTF_8));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(MAGIC);
+        out.write(ByteBuffer.allocate(4).putInt(jwe.length()).array());
+        out.write(jwe.getBytes(StandardCharsets.US_ASCII));
+        int records = Math.max(1, (file.length + RECORD - 1) / RECORD);
+        for (int i = 0; i < records; i++) {
+            boolean last = i == records - 1;
+            byte[] pt = Arrays.copyOfRange(file, i * RECORD, Math.min(file.length, (i + 1) * RECORD));
+            byte[] iv = new byte[16];
+            RANDOM.nextBytes(iv);
+            byte[] ct = sm4Cbc(true, Arrays.copyOfRange(k, 16, 32), iv, pt);
+            byte[] t = tag(Arrays.copyOfRange(k, 0, 16), attAad(i, last), iv, ct);
+            out.write(last ? 1 : 0);
+            out.write(ByteBuffer.allocate(4).putInt(iv.length + ct.length + t.length).array());
+            out.write(iv);
+            out.write(ct);
+            out.write(t);
+        }
+        return out.toByteArray();
+    }
+
+    /** Reads a stream to the key d: the key header's JSON and the file, each record's tag and the file's SM3 digest checked. */
+    static String attRead(byte[] d, byte[] stream) throws Exception {
+        ByteBuffer b = ByteBuffer.wrap(stream);
+        byte[] magic = new byte[4];
+        b.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) throw new IllegalArgumentException("not TBA1");
+        byte[] jwe = new byte[b.getInt()];
+        b.get(jwe);
+        byte[] header = jweDecrypt(d, new String(jwe, StandardCharsets.US_ASCII));
+        String json = new String(header, StandardCharsets.UTF_8);
+        Matcher km = Pattern.compile("\"k\"\\s*:\\s*\"([A-Za-z0-9_-]{43})\"").matcher(json);
+        if (!km.find()) throw new IllegalArgumentException("no k");
+        byte[] k = unb64(km.group(1));
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        for (int i = 0; ; i++) {
+            int flag = b.get() & 0xff;
+            if (flag > 1) throw new IllegalArgumentException("bad flag");
+            boolean last = flag == 1;
+            byte[] rec = new byte[b.getInt()];
+            b.get(rec);
+            byte[] iv = Arrays.copyOfRange(rec, 0, 16);
+            byte[] ct = Arrays.copyOfRange(rec, 16, rec.length - 16);
+            byte[] t = Arrays.copyOfRange(rec, rec.length - 16, rec.length);
+            if (!MessageDigest.isEqual(tag(Arrays.copyOfRange(k, 0, 16), attAad(i, last), iv, ct), t)) throw new SecurityException("record tag");
+            byte[] pt = sm4Cbc(false, Arrays.copyOfRange(k, 16, 32), iv, ct);
+            if (!last && pt.length != RECORD) throw new IllegalArgumentException("short record");
+            file.write(pt);
+            if (last) break;
+        }
+        if (b.hasRemaining()) throw new IllegalArgumentException("bytes after the last record");
+        Matcher dm = Pattern.compile("\"digest\"\\s*:\\s*\"([0-9a-f]{64})\"").matcher(json);
+        if (!dm.find() || !dm.group(1).equals(Hex.toHexString(sm3(file.toByteArray())))) throw new SecurityException("digest");
+        return out(header) + "," + out(file.toByteArray());
+    }
+
     // ------------------------------------------------------------------ request loop
 
     static byte[] hex(String s) {
@@ -228,6 +304,10 @@ public class TongbanInterop {
                 String jws = new String(jweDecrypt(hex(a[1]), a[3]), StandardCharsets.US_ASCII);
                 return out(jwsOpen(hex(a[2]), jws));
             }
+            // attwrite pubRecipient kidHex fileHex mediaTypeHex: an attachment stream to the recipient
+            case "attwrite": return out(attWrite(hex(a[1]), new String(hex(a[2]), StandardCharsets.US_ASCII), hex(a[3]), new String(hex(a[4]), StandardCharsets.US_ASCII)));
+            // attread dRecipient streamHex: "<key header JSON hex>,<file hex>"
+            case "attread": return attRead(hex(a[1]), hex(a[2]));
             default: throw new IllegalArgumentException("unknown op " + a[0]);
         }
     }
