@@ -139,5 +139,26 @@ for (const suite of ['national', 'international'] as const) {
       const wkRequest = { caseId: '231221-2026-000777', unitCode: unit, body: { ...bodyOf(request), property: { ...(bodyOf(request).property as object), unitCode: unit } } }
       t.same(await send([wk], REG_LEGACY, wkRequest), { status: 422, code: 'TB_ERR_ATTACHMENT_UNSUPPORTED' })
     })
+
+    t.test('a batch\'s message carries attachments as a message sent alone does', async (t) => {
+      const r = await reg.sendBatch([{ ...request.envelope, caseId: '231202-2026-008801', attachments: [ref] }, { ...request.envelope, caseId: '231202-2026-008802', attachments: [{ ...ref, digest: '2'.repeat(64) }] }])
+      t.same(r.results.map((x) => ('problem' in x ? x.problem.code : x.status)), [202, 'TB_ERR_ATTACHMENT_MISMATCH'])
+    })
+
+    t.test('an attachment deleted between its check and the acceptance: the message is refused whole', async (t) => {
+      // Retention deleting the file at that very moment, played by a trigger: the link's foreign key fails.
+      await w.db.query(`CREATE FUNCTION t_gone() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM attachments WHERE id = NEW.attachment_id; RETURN NEW; END $$`)
+      await w.db.query('CREATE TRIGGER t_gone BEFORE INSERT ON exchange_attachments FOR EACH ROW EXECUTE FUNCTION t_gone()')
+      try {
+        const gone = await reg.uploadAttachment(randomBytes(10), 'image/png')
+        const exchanges = async (): Promise<number> => Number((await w.db.query('SELECT count(*)::int AS n FROM exchanges')).rows[0].n)
+        const before = await exchanges()
+        t.same(await send([gone], REG, { caseId: '231202-2026-008803' }), { status: 400, code: 'TB_ERR_ATTACHMENT_UNKNOWN' })
+        t.equal(await exchanges(), before, 'nothing of the message was stored')
+      } finally {
+        await w.db.query('DROP TRIGGER t_gone ON exchange_attachments')
+        await w.db.query('DROP FUNCTION t_gone()')
+      }
+    })
   })
 }
