@@ -15,6 +15,7 @@ export interface GatewayMetrics {
   readonly queries: Counter<'type' | 'outcome'>
   readonly acceptSeconds: Histogram<'suite'>
   readonly circuitEvents: Counter<'recipient' | 'event'>
+  readonly attachmentBytes: Counter<'direction'>
 }
 
 /**
@@ -63,5 +64,6 @@ export function createMetrics(db: () => Db | undefined, breakers: () => Readonly
     },
   })
   const circuitEvents = new Counter({ name: 'tongban_delivery_circuit_events_total', help: 'Delivery circuit events in this process, by recipient: opened, probing (half-open), closed, and held (a delivery put back without an attempt while the circuit was open)', labelNames: ['recipient', 'event'], registers: [registry] })
-  return { registry, accepted, rejected, deliveries, queries, acceptSeconds, circuitEvents }
+  const attachmentBytes = new Counter({ name: 'tongban_attachment_bytes_total', help: 'Bytes of attachments (申请材料) stored from uploads (direction="in") and sent whole to readers (direction="out"), counted as file bytes', labelNames: ['direction'], registers: [registry] })
+  return { registry, accepted, rejected, deliveries, queries, acceptSeconds, circuitEvents, attachmentBytes }
 }

@@ -79,6 +79,9 @@ for (const suite of ['national', 'international'] as const) {
       const again: Buffer[] = []
       for await (const p of reg.downloadAttachment(ref)) again.push(p)
       t.ok(Buffer.concat(again).equals(file), 'the uploader reads its own upload')
+      const metrics = await (await fetch(w.app.tb.metricsUrl ?? '')).text()
+      const bytes = (direction: string): number => Number(new RegExp(`^tongban_attachment_bytes_total\\{direction="${direction}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? -1)
+      t.ok(bytes('in') >= file.length && bytes('out') >= 2 * file.length, 'the bytes in and out are on /metrics')
     })
 
     t.test('nobody else reads it, and a reference that lies is caught by the reader', async (t) => {

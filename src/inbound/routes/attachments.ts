@@ -23,7 +23,9 @@ export async function attachmentRoutes(app: FastifyInstance): Promise<void> {
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
     if (type !== ATTACHMENT_TYPE || !(request.body instanceof Readable)) throw new TongbanError('TB_ERR_CONTENT_TYPE', `send the body as ${ATTACHMENT_TYPE}`)
     try {
-      return await reply.code(201).send(await app.tb.attachments.upload(request.body, owner))
+      const stored = await app.tb.attachments.upload(request.body, owner)
+      app.tb.metrics.attachmentBytes.inc({ direction: 'in' }, stored.size)
+      return await reply.code(201).send(stored)
     } catch (err) {
       // Refused part-way, the rest of the upload is still on its way: answer, then close the
       // connection rather than read up to attachments.maxBytes of it for nothing.
@@ -39,6 +41,7 @@ export async function attachmentRoutes(app: FastifyInstance): Promise<void> {
     const { info, stream } = await app.tb.attachments.read(id, reader)
     // On record before a byte leaves (the personal-data access log): scanned materials are personal data.
     await app.tb.ledger.write('case.read', { reader: reader.id, what: 'attachment', ref: id })
+    reply.raw.once('finish', () => app.tb.metrics.attachmentBytes.inc({ direction: 'out' }, info.size))
     return reply
       .type(ATTACHMENT_TYPE)
       .header('tongban-attachment-digest', `${info.digestAlg}=${info.digest}`)
