@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import { request, type Dispatcher } from 'undici'
 import { AttachmentWriter, newDigest, readAttachment, RECORD_BYTES, type PrivateKey, type PublicKey } from '../crypto/index.ts'
 import { ATTACHMENT_TYPE, type AttachmentRef } from '../core/envelope.ts'
-import { TongbanClientError } from './errors.ts'
+import { refused, TongbanClientError } from './errors.ts'
 
 /** A file to upload: its bytes, or a way to read them (twice at most: the digest first, unless given). */
 export type AttachmentSource = Uint8Array | { readonly path: string } | { readonly open: () => AsyncIterable<Uint8Array>; readonly size: number; readonly digest: string }
@@ -87,10 +87,7 @@ export async function uploadAttachment(t: AttachmentTransport, source: Attachmen
   const text = await res.body.text()
   let json: unknown
   try { json = JSON.parse(text) } catch { json = undefined }
-  if (res.statusCode !== 201) {
-    const p = json as { code?: string; detail?: string } | undefined
-    throw new TongbanClientError((p?.code ?? 'TB_CLIENT_CONFIG') as `TB_ERR_${string}`, `attachment upload refused: ${res.statusCode} ${p?.detail ?? ''}`, { status: res.statusCode, problem: json })
-  }
+  if (res.statusCode !== 201) throw refused('attachment upload', { status: res.statusCode, json })
   const ref = json as AttachmentRef
   if (ref.digest !== m.digest || ref.size !== m.size || ref.digestAlg !== t.digestAlg || ref.mediaType !== mediaType) {
     throw new TongbanClientError('TB_CLIENT_ATTACHMENT_INVALID', 'the gateway answered for another file than the one uploaded')
@@ -111,10 +108,9 @@ export async function* downloadAttachment(t: AttachmentTransport, ref: Attachmen
     method: 'GET', dispatcher: t.dispatcher, headers: { authorization: `Bearer ${await t.token()}` },
   })
   if (res.statusCode !== 200) {
-    const text = await res.body.text()
-    let p: { code?: string; detail?: string } | undefined
-    try { p = JSON.parse(text) as typeof p } catch { p = undefined }
-    throw new TongbanClientError((p?.code ?? 'TB_CLIENT_ATTACHMENT_INVALID') as `TB_ERR_${string}`, `attachment refused: ${res.statusCode} ${p?.detail ?? ''}`, { status: res.statusCode, problem: p })
+    let json: unknown
+    try { json = JSON.parse(await res.body.text()) } catch { json = undefined }
+    throw refused('attachment download', { status: res.statusCode, json })
   }
   const invalid = (why: string): TongbanClientError => new TongbanClientError('TB_CLIENT_ATTACHMENT_INVALID', `attachment ${ref.id}: ${why}`)
   const h = newDigest(ref.digestAlg)

@@ -1,5 +1,5 @@
 import { TongbanError } from '../errors.ts'
-import { CTY_JWS, decryptJwe, parseJweHeader, parseJws, suiteOf, verifyJws, type GatewayKeyring, type ParsedJws, type Suite } from '../crypto/index.ts'
+import { CTY_JWS, decryptJweWithAny, parseJweHeader, parseJws, suiteOf, verifyJws, type GatewayKeyring, type ParsedJws, type Suite } from '../crypto/index.ts'
 import type { Clock } from '../util/ids.ts'
 import { decodeUtf8Strict, parseStrictJson } from '../util/json.ts'
 import type { Directory, KeyOwner, Participant } from './directory.ts'
@@ -84,19 +84,7 @@ export async function unwrapToJws(text: string, keyring: GatewayKeyring, bareAll
     suiteOf(header)
     if (header.cty !== CTY_JWS) throw new TongbanError('TB_ERR_JOSE_MALFORMED', `the JWE must carry cty "${CTY_JWS}"`)
     const keys = keyring.decrypters(header.kid, header.alg)
-    if (keys.length === 0) throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the JWE is not encrypted to a key of this gateway (see GET /v1/directory)')
-    // During a rotation a partner may still encrypt to the previous key under the same kid:
-    // the current key first, then the previous one (a wrong key fails its integrity check).
-    let failure: unknown
-    for (const key of keys) {
-      try {
-        return (await decryptJwe(text, key)).plaintext.toString('latin1')
-      } catch (err) {
-        if (!(err instanceof TongbanError && err.code === 'TB_ERR_DECRYPT')) throw err
-        failure = err
-      }
-    }
-    throw failure
+    return (await decryptJweWithAny(text, keys, 'the JWE is not encrypted to a key of this gateway (see GET /v1/directory)')).plaintext.toString('latin1')
   }
   if (parts === 3) {
     // Encryption may be waived only on a link the directory marks as a private network, and

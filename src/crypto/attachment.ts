@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual, type Hash } from 'node:crypto'
 import { TongbanError } from '../errors.ts'
-import { decryptJwe, encryptJwe, parseJweHeader, suiteOf, type JoseHeader } from './jose.ts'
+import { decryptJweWithAny, encryptJwe, parseJweHeader, suiteOf, type JoseHeader } from './jose.ts'
 import type { PrivateKey, PublicKey } from './keys.ts'
 import { sm2JweTag, SM2_JWE_ENC } from './national/jwe.ts'
 import { sm } from './sm/index.ts'
@@ -138,8 +138,6 @@ class ByteReader {
   readonly #it: AsyncIterator<Uint8Array>
   #buf: Buffer = Buffer.alloc(0)
   #ended = false
-  /** Bytes read so far. */
-  consumed = 0
 
   constructor(source: AsyncIterable<Uint8Array>) {
     this.#it = source[Symbol.asyncIterator]()
@@ -165,7 +163,6 @@ class ByteReader {
       parts.push(piece)
       have += piece.length
     }
-    this.consumed += have
     if (have === 0 && n > 0) return undefined
     if (have < n) throw malformed(`the stream ends inside ${what}`)
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, n)
@@ -197,27 +194,12 @@ export async function* readAttachment(source: AsyncIterable<Uint8Array>, opts: A
   // alg and enc of one of the two suites (TB_ERR_ALG_UNSUPPORTED otherwise).
   suiteOf(jweHeader)
   if (jweHeader.cty !== CTY_ATTACHMENT_KEY) throw new TongbanError('TB_ERR_JOSE_MALFORMED', `the key JWE's cty must be "${CTY_ATTACHMENT_KEY}"`)
-  const keys = opts.keys(jweHeader)
-  if (keys.length === 0) throw new TongbanError('TB_ERR_KEY_UNKNOWN', 'the key JWE is not encrypted to a key of the reader')
-  // During a key rotation: the current key first, then the previous one (a wrong key fails its tag).
-  let opened: { plaintext: Buffer; header: JoseHeader } | undefined
-  let failure: unknown
-  for (const key of keys) {
-    try {
-      opened = await decryptJwe(jwe, key)
-      break
-    } catch (err) {
-      if (!(err instanceof TongbanError && err.code === 'TB_ERR_DECRYPT')) throw err
-      failure = err
-    }
-  }
-  if (opened === undefined) throw failure
+  const opened = await decryptJweWithAny(jwe, opts.keys(jweHeader), 'the key JWE is not encrypted to a key of the reader')
   const { plaintext } = opened
   const enc = opened.header.enc as ChunkEnc
-  const parseHeader = opts.parseHeader
   let cek: Buffer | undefined
   try {
-    const parsed = parseHeader(plaintext)
+    const parsed = opts.parseHeader(plaintext)
     const k = typeof parsed.k === 'string' && /^[A-Za-z0-9_-]{43}$/.test(parsed.k) ? Buffer.from(parsed.k, 'base64url') : undefined
     if (k?.length !== 32) throw new TongbanError('TB_ERR_SCHEMA', 'the key header\'s k is 32 bytes, base64url', { violations: [{ pointer: '/k', rule: 'pattern', message: 'must be 32 bytes, base64url without padding' }] })
     cek = k
@@ -239,6 +221,7 @@ export async function* readAttachment(source: AsyncIterable<Uint8Array>, opts: A
     }
     if ((await r.take(1, 'the end')) !== undefined) throw malformed('bytes after the last record')
   } finally {
+    plaintext.fill(0)
     cek?.fill(0)
   }
 }

@@ -5,7 +5,7 @@
  */
 export { PublicKey, PrivateKey, suiteOfAlg } from './keys.ts'
 export type { KeyKind, Suite, JwsAlg, JweAlg } from './keys.ts'
-export { CTY_JWS, parseJws, parseJweHeader, suiteOf, verifyJws, signJws, encryptJwe, decryptJwe } from './jose.ts'
+export { CTY_JWS, parseJws, parseJweHeader, suiteOf, verifyJws, signJws, encryptJwe, decryptJwe, decryptJweWithAny } from './jose.ts'
 export type { JoseHeader, ParsedJws } from './jose.ts'
 export { digestHex, digestAlg, hmacHex } from './digest.ts'
 export { GatewayKeyring, GATEWAY_KEY_FILES } from './keyring.ts'

@@ -123,6 +123,26 @@ export async function encryptJwe(plaintext: Uint8Array, recipient: PublicKey, he
     .encrypt(m.node)
 }
 
+/**
+ * Decrypts a compact JWE with the first of `keys` that opens it: during a key rotation a sender
+ * may still encrypt to the previous key under the same kid, so the current key comes first, then
+ * the previous one (a wrong key fails its integrity check). No key: TB_ERR_KEY_UNKNOWN (`unknown`
+ * says to what); none opens it: TB_ERR_DECRYPT.
+ */
+export async function decryptJweWithAny(compact: string, keys: readonly PrivateKey[], unknown: string): Promise<{ plaintext: Buffer; header: JoseHeader }> {
+  if (keys.length === 0) throw new TongbanError('TB_ERR_KEY_UNKNOWN', unknown)
+  let failure: unknown
+  for (const key of keys) {
+    try {
+      return await decryptJwe(compact, key)
+    } catch (err) {
+      if (!(err instanceof TongbanError && err.code === 'TB_ERR_DECRYPT')) throw err
+      failure = err
+    }
+  }
+  throw failure
+}
+
 /** Decrypts a compact JWE with `key`. Any failure is TB_ERR_DECRYPT, whatever its cause (no oracle). */
 export async function decryptJwe(compact: string, key: PrivateKey): Promise<{ plaintext: Buffer; header: JoseHeader }> {
   const header = parseJweHeader(compact)

@@ -91,6 +91,8 @@ for (const suite of ['national', 'international'] as const) {
       t.equal(none.status, 404)
       const bad = await w.client(TAX).http('GET', '/v1/attachments/not-a-uuid')
       t.equal(bad.status, 404)
+      await t.rejects(async () => { for await (const _ of w.client(HOUSING).downloadAttachment(ref)) void _ }, { code: 'TB_ERR_NOT_FOUND', status: 404 }, 'the SDK says the gateway\'s code')
+      await t.rejects(() => w.client(HOUSING).uploadAttachment(randomBytes(10), 'PDF'), { code: 'TB_ERR_SCHEMA', status: 400 }, 'and an upload\'s refusal too')
       const lie = { ...ref, digest: '0'.repeat(64) }
       await t.rejects(async () => { for await (const _ of w.client(TAX).downloadAttachment(lie)) void _ }, { code: 'TB_CLIENT_ATTACHMENT_INVALID' })
     })

@@ -143,15 +143,19 @@ export async function secondHandSale(c: DayCast, register: DemoRegister): Promis
   return held
 }
 
-/** A lender's mortgage application (抵押登记申请): the borrower mortgages and owes; numbers are the lender's. */
-export interface MortgageApplication {
-  readonly applicationNo: string
-  readonly loanApplicationNo: string
-  readonly borrower: Person
+/** What a mortgage secures, as the lender applies for it and as the centre registers it. */
+export interface MortgageTerms {
   readonly mortgagee: { readonly name: string; readonly uscc: string }
   readonly amount: string
   readonly term: { readonly start: string; readonly end: string }
   readonly scope: string
+}
+
+/** A lender's mortgage application (抵押登记申请): the borrower mortgages and owes; numbers are the lender's. */
+export interface MortgageApplication extends MortgageTerms {
+  readonly applicationNo: string
+  readonly loanApplicationNo: string
+  readonly borrower: Person
   readonly contractNumber: string
   readonly loanContractNumber: string
 }
@@ -173,14 +177,10 @@ export async function applyForMortgage(lender: SimulatedAgency, c: { caseId: str
 }
 
 /** A mortgage the centre registers on a case (抵押登记). */
-export interface MortgageEntry {
+export interface MortgageEntry extends MortgageTerms {
   readonly caseId: string
   readonly unitCode: string
   readonly businessNumber: string
-  readonly mortgagee: { readonly name: string; readonly uscc: string }
-  readonly amount: string
-  readonly term: { readonly start: string; readonly end: string }
-  readonly scope: string
 }
 
 /**
