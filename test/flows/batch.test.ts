@@ -149,8 +149,13 @@ for (const suite of ['national', 'international'] as const) {
       const filings = Array.from({ length: 12 }, (_, i) => ({ ...filing(60 + i), id: crypto.randomUUID() }))
       const faulty = filings[6]?.id as string
       // PostgreSQL refuses the seventh message's exchange as a server going down would (57P03): a 503.
-      await w.db.query(`CREATE FUNCTION t_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING ERRCODE = '57P03', MESSAGE = 'test fault'; END $$`)
-      await w.db.query(`CREATE TRIGGER t_fault BEFORE INSERT ON exchanges FOR EACH ROW WHEN (NEW.message_id = '${faulty}') EXECUTE FUNCTION t_fault()`)
+      // The trigger stays; the fault is armed and disarmed by a row, so no DDL meets the gateway's work.
+      await w.db.query('CREATE TABLE t_faults (message_id text PRIMARY KEY)')
+      await w.db.query(`CREATE FUNCTION t_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF EXISTS (SELECT 1 FROM t_faults WHERE message_id = NEW.message_id) THEN RAISE EXCEPTION USING ERRCODE = '57P03', MESSAGE = 'test fault'; END IF;
+        RETURN NEW; END $$`)
+      await w.db.query('CREATE TRIGGER t_fault BEFORE INSERT ON exchanges FOR EACH ROW EXECUTE FUNCTION t_fault()')
+      await w.db.query('INSERT INTO t_faults VALUES ($1)', [faulty])
       const stored = async (): Promise<number> => Number((await w.db.query('SELECT count(*)::int AS n FROM exchanges WHERE message_id = ANY($1::text[])', [filings.map((f) => f.id)])).rows[0].n)
       const b = await dev.prepareBatch(filings)
       try {
@@ -160,8 +165,7 @@ for (const suite of ['national', 'international'] as const) {
         t.ok(before < filings.length, `the batch stopped: ${before} of ${filings.length} stored, each whole`)
         t.equal(Number((await w.db.query('SELECT count(*)::int AS n FROM exchanges WHERE message_id = $1', [faulty])).rows[0].n), 0, 'not the faulty one')
       } finally {
-        await w.db.query('DROP TRIGGER t_fault ON exchanges')
-        await w.db.query('DROP FUNCTION t_fault()')
+        await w.db.query('DELETE FROM t_faults')
       }
       const again = await dev.sendPreparedBatch(b)
       t.same([again.status, again.accepted, again.refused], [200, filings.length, 0], 'the same bytes: every message accepted now or before')
