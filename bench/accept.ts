@@ -14,7 +14,9 @@
  * (every acceptance writes its entry in the same transaction; the integrator places entries and
  * signs checkpoints in the background) and twice with it off (ledger.enabled false), alternating,
  * and the ratio of the means is printed (issue 8: at least 0.9). Each run reports the gateway
- * process's peak resident memory (VmHWM; issue 9: at most 300 MB). Prints a table and, last, one JSON line.
+ * process's peak resident memory (VmHWM; issue 9: at most 300 MB). Prints a table, the CPU per
+ * message counted by the kernel (bench/cpu.ts) and, last, one JSON line. Each run first sends
+ * warm-up messages (a fifth, at least 200, not counted) to the very gateway it measures.
  *
  *   --messages N   (or TONGBAN_BENCH_MESSAGES) messages per suite (default 1500)
  *   --concurrency N  requests in flight (default 32)
@@ -35,6 +37,7 @@ import { join, resolve } from 'node:path'
 import { World } from '../test/helpers/world.ts'
 import { report, summarize } from './profile.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
+import { cpuSnapshot, cpuSpent, perMessage } from './cpu.ts'
 
 const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' }, processes: { type: 'string' } }, strict: true })
 /** Gateway processes sharing the port (config `processes`): 2 lets both cores run the gateway. */
@@ -56,7 +59,7 @@ function opensslSpeed(): { sign: number; verify: number } {
 
 const percentile = (xs: number[], p: number): number => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0
 
-interface RunResult { perSecond: number; p50: number; p99: number; p999: number; accepted: number; refused: number; seconds: number; peakRssMb: number }
+interface RunResult { perSecond: number; p50: number; p99: number; p999: number; accepted: number; refused: number; seconds: number; peakRssMb: number; cpu: ReturnType<typeof perMessage>; warmed: number }
 
 async function run(suite: 'national' | 'international', ledger = true, n = N, rate?: number, nodeArgs: readonly string[] = []): Promise<RunResult> {
   const REG = 'REG:231202'
@@ -76,62 +79,72 @@ async function run(suite: 'national' | 'international', ledger = true, n = N, ra
     const reg = w.client(REG)
     const token = await reg.token()
     const request = validFixture('tax.assessment.request')
+    // The first messages warm this very gateway process up (its JIT, its pools, PostgreSQL's caches)
+    // and are not counted: a long-running gateway is measured, not one still compiling its code.
+    const warm = Math.max(200, Math.floor(n / 5))
     const bodies: string[] = []
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < warm + n; i++) {
       const env = reg.envelope({ ...request.envelope, caseId: `231202-2026-9${String(i).padStart(6, '0')}` })
       bodies.push(await reg.encrypt(await reg.sign(env)))
     }
     // Open loop: enough connections that the sender never waits for one (a request due while all
     // are busy would queue in the pool, and its wait still counts: latency runs from when it was due).
     const pool = new Pool(w.url, { connections: rate === undefined ? C : 512, pipelining: 1 })
-    const latencies: number[] = []
-    let accepted = 0
-    let refused = 0
-    let next = 0
-    const started = performance.now()
-    const send = async (i: number, from: number): Promise<void> => {
-      const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: bodies[i] })
-      await res.body.dump()
-      latencies.push(performance.now() - from)
-      if (res.statusCode === 202) accepted++
-      else refused++
-    }
-    if (rate !== undefined) {
-      const sent: Promise<void>[] = []
-      for (let i = 0; i < bodies.length; i++) {
-        const due = started + (i * 1000) / rate
-        const wait = due - performance.now()
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-        sent.push(send(i, due))
+    const phase = async (from: number, to: number): Promise<{ latencies: number[]; accepted: number; refused: number; seconds: number }> => {
+      const latencies: number[] = []
+      let accepted = 0
+      let refused = 0
+      const send = async (i: number, due: number): Promise<void> => {
+        const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: bodies[i] })
+        await res.body.dump()
+        latencies.push(performance.now() - due)
+        if (res.statusCode === 202) accepted++
+        else refused++
       }
-      await Promise.all(sent)
-      const seconds = (performance.now() - started) / 1000
-      await pool.close()
-      return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds, peakRssMb: w.gatewayPeakRssMb() ?? 0 }
-    }
-    await Promise.all(Array.from({ length: C }, async () => {
-      for (;;) {
-        const i = next++
-        if (i >= bodies.length) return
-        await send(i, performance.now())
+      const started = performance.now()
+      if (rate !== undefined) {
+        const sent: Promise<void>[] = []
+        for (let i = from; i < to; i++) {
+          const due = started + ((i - from) * 1000) / rate
+          const wait = due - performance.now()
+          if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+          sent.push(send(i, due))
+        }
+        await Promise.all(sent)
+      } else {
+        let next = from
+        await Promise.all(Array.from({ length: C }, async () => {
+          for (;;) {
+            const i = next++
+            if (i >= to) return
+            await send(i, performance.now())
+          }
+        }))
       }
-    }))
-    const seconds = (performance.now() - started) / 1000
+      return { latencies, accepted, refused, seconds: (performance.now() - started) / 1000 }
+    }
+    await phase(0, warm)
+    const before = cpuSnapshot(w.gatewayPid())
+    const r = await phase(warm, warm + n)
+    const cpu = perMessage(cpuSpent(before, cpuSnapshot(w.gatewayPid())), r.accepted + r.refused)
     await pool.close()
-    return { perSecond: accepted / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted, refused, seconds, peakRssMb: w.gatewayPeakRssMb() ?? 0 }
+    const { latencies } = r
+    return { perSecond: r.accepted / r.seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), accepted: r.accepted, refused: r.refused, seconds: r.seconds, peakRssMb: w.gatewayPeakRssMb() ?? 0, cpu, warmed: warm }
   } finally {
     await w.close()
   }
 }
 
 const round = (v: number): number => Math.round(v * 1000) / 1000
+/** CPU per message over the measured messages, counted by the kernel (bench/cpu.ts). */
+const cpuLine = (r: RunResult): string =>
+  `CPU per message (ms, /proc): gateway main thread ${r.cpu.mainMs}, whole gateway process ${r.cpu.gatewayMs}, PostgreSQL ${r.cpu.postgresMs}, Redis ${r.cpu.redisMs}; the whole machine ${r.cpu.machineMs} (load generator included)`
 
 if (values.profile !== undefined) {
   const dir = resolve(values.profile)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   console.log(`${SUITE} suite, ${N} messages${RATE === undefined ? `, ${C} in flight` : ` offered at ${RATE}/s`}, gateway API-only under node --cpu-prof (profiles in ${dir})\n`)
-  await run(SUITE, true, Math.max(50, Math.floor(N / 3)), RATE)
   const r = await run(SUITE, true, N, RATE, ['--cpu-prof', '--cpu-prof-dir', dir])
   const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
   if (profiles.length === 0) throw new Error(`no CPU profile was written to ${dir}`)
@@ -139,19 +152,19 @@ if (values.profile !== undefined) {
   const { lines, json } = report(totals)
   for (const l of lines) console.log(l)
   const busy = [...totals].filter(([b]) => b !== 'idle').reduce((n, [, ms]) => n + ms, 0)
-  console.log(`\n${r.accepted} accepted at ${r.perSecond.toFixed(0)}/s (p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms); the gateway process's main thread over the whole run (start and stop included): ${busy.toFixed(0)} ms busy, ${(busy / r.accepted).toFixed(2)} ms per message`)
-  console.log(JSON.stringify({ suite: SUITE, accepted: r.accepted, perSecond: round(r.perSecond), mainThreadMsPerMessage: round(busy / r.accepted), shares: json }))
+  console.log(`\n${r.accepted} accepted at ${r.perSecond.toFixed(0)}/s (p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms); the gateway process's main thread over the whole run (start and stop included): ${busy.toFixed(0)} ms busy, ${(busy / (r.accepted + r.warmed)).toFixed(2)} ms per message (${r.warmed} warm-up messages included)`)
+  console.log(JSON.stringify({ suite: SUITE, accepted: r.accepted, perSecond: round(r.perSecond), mainThreadMsPerMessage: round(busy / (r.accepted + r.warmed)), shares: json }))
   process.exit(0)
 }
 
 if (RATE !== undefined) {
-  // Open loop at a fixed offered rate: one warm-up run (not counted), then the measured one.
+  // Open loop at a fixed offered rate: warm-up messages first (not counted), then the measured ones.
   console.log(`${SUITE} suite, ${N} messages offered at ${RATE}/s (open loop), gateway API-only as its own process (tongban serve${PROCESSES > 1 ? ` --processes ${PROCESSES}: peak RSS is their sum` : ''}), load generator on the same machine\n`)
-  await run(SUITE, true, Math.max(50, Math.floor(N / 3)), RATE)
   const r = await run(SUITE, true, N, RATE)
   console.log(`${'offered/s'.padStart(10)}${'reached/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'p99.9 ms'.padStart(10)}${'accepted'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
   console.log(`${String(RATE).padStart(10)}${r.perSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}${r.p999.toFixed(1).padStart(10)}${`${r.accepted}/${r.accepted + r.refused}`.padStart(12)}${r.peakRssMb.toFixed(0).padStart(13)}`)
-  console.log(JSON.stringify({ suite: SUITE, processes: PROCESSES, offeredPerSecond: RATE, reachedPerSecond: round(r.perSecond), p50Ms: round(r.p50), p99Ms: round(r.p99), p999Ms: round(r.p999), accepted: r.accepted, refused: r.refused, seconds: round(r.seconds), gatewayPeakRssMb: r.peakRssMb }))
+  console.log(`\n${cpuLine(r)}`)
+  console.log(JSON.stringify({ suite: SUITE, processes: PROCESSES, offeredPerSecond: RATE, reachedPerSecond: round(r.perSecond), p50Ms: round(r.p50), p99Ms: round(r.p99), p999Ms: round(r.p999), accepted: r.accepted, refused: r.refused, seconds: round(r.seconds), gatewayPeakRssMb: r.peakRssMb, cpuMsPerMessage: r.cpu }))
   process.exit(r.refused === 0 ? 0 : 1)
 }
 
@@ -159,8 +172,6 @@ const ossl = opensslSpeed()
 const ceiling = 1 / (2 / ossl.sign + 1 / ossl.verify)
 console.log(`openssl speed sm2 (this machine, now): ${ossl.sign.toFixed(0)} sign/s, ${ossl.verify.toFixed(0)} verify/s → national crypto ceiling ${ceiling.toFixed(0)} messages/s on one core`)
 console.log(`${N} messages per suite, ${C} in flight, gateway API-only as its own process (tongban serve${PROCESSES > 1 ? ` --processes ${PROCESSES}: peak RSS is their sum` : ''})\n`)
-// A first, shorter run warms the machine up (PostgreSQL's caches, the CPU's clock); it is not counted.
-await run('national', true, Math.max(50, Math.floor(N / 3)))
 const on1 = await run('national', true)
 const off1 = await run('national', false)
 const on2 = await run('national', true)
@@ -176,6 +187,7 @@ console.log(row('  ledger off', off1))
 console.log(row('national', on2))
 console.log(row('  ledger off', off2))
 console.log(row('international', international))
+console.log(`\nnational, ${cpuLine(national)}`)
 const ledgerRatio = mean(on1, on2) / mean(off1, off2)
 console.log(`\nevidence ledger: national accept rate with it on ÷ off (means of two runs each): ${ledgerRatio.toFixed(2)} (${mean(on1, on2).toFixed(0)} / ${mean(off1, off2).toFixed(0)} msg/s)`)
 const XROAD = 110 // messages/s an X-Road user reported on 32-core servers (DESIGN §7)
@@ -186,4 +198,5 @@ console.log(JSON.stringify({
   p99NationalMs: round(national.p99), refused: [on1, off1, on2, off2, international].reduce((n, r) => n + r.refused, 0),
   ledgerOnPerSecond: round(mean(on1, on2)), ledgerOffPerSecond: round(mean(off1, off2)), ledgerOnToOffRatio: round(ledgerRatio),
   gatewayPeakRssMb: Math.max(...[on1, off1, on2, off2, international].map((r) => r.peakRssMb)),
+  nationalCpuMsPerMessage: national.cpu,
 }))
