@@ -26,6 +26,7 @@ typedef struct {
   const BIGNUM *order;
   BIGNUM *order_minus_1; /* private keys live in [1, n-2] */
   EVP_MD *sm3;
+  struct sm2p_curve *fast; /* sm2_p256.c: the point multiplications */
 } sm2_curve;
 
 typedef enum { SM2_OP_SIGN, SM2_OP_VERIFY, SM2_OP_ENCRYPT, SM2_OP_DECRYPT } sm2_op;

@@ -1,0 +1,37 @@
+/*
+ * Point multiplication on the SM2 curve (GB/T 32918.5) in 64-bit limbs: the scalar
+ * multiplications of sm2_core.c, which keeps OpenSSL for everything else (point validation,
+ * scalars mod n, SM3, random numbers).
+ *
+ * Field elements are four 64-bit limbs in Montgomery form; points are homogeneous projective
+ * and are added with the complete formulas for a = -3 of Renes, Costello and Batina ("Complete
+ * addition formulas for prime order elliptic curves", 2016, algorithms 4 and 6): no input is an
+ * exception, the point at infinity and doubling included. Secret scalars go through fixed
+ * windows with every table entry read (no branch and no memory address depends on them).
+ *
+ * The curve's constants (p, b, G) are read from OpenSSL's NID_sm2 group once, and checked: the
+ * arithmetic needs p = 2^256 - 2^224 - 2^96 + 2^64 - 1's form (p ≡ -1 mod 2^64) and a = -3.
+ */
+#ifndef TONGBAN_SM2_P256_H
+#define TONGBAN_SM2_P256_H
+
+#include <openssl/ec.h>
+#include <stdint.h>
+
+/* The fixed-base table of G (64 windows of 16 multiples), built once, then read-only. */
+typedef struct sm2p_curve sm2p_curve;
+
+/* Builds the tables from OpenSSL's group; NULL when the group is not the SM2 curve. */
+sm2p_curve *sm2p_new(const EC_GROUP *group);
+void sm2p_free(sm2p_curve *c);
+
+/* out = x || y (32 bytes each, big-endian) of k·G; k is 32 bytes big-endian. 0 when k·G is infinity. Constant time in k. */
+int sm2p_mul_base(const sm2p_curve *c, const uint8_t k[32], uint8_t out[64]);
+
+/* out = x || y of k·P, P = x || y a point on the curve (checked by the caller). 0 for infinity. Constant time in k. */
+int sm2p_mul(const sm2p_curve *c, const uint8_t k[32], const uint8_t p[64], uint8_t out[64]);
+
+/* out = x || y of s·G + t·P (public scalars: signature verification). 0 for infinity. */
+int sm2p_mul2(const sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], const uint8_t p[64], uint8_t out[64]);
+
+#endif
