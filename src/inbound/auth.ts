@@ -1,6 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
+import { createVerifier } from 'fast-jwt'
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { TongbanError } from '../errors.ts'
 import type { Caller } from '../gateway/services.ts'
 import { ownerId } from '../core/verify.ts'
@@ -11,7 +12,17 @@ interface TokenClaims {
   /** The key (directory kid) whose signed token request obtained the token. */
   readonly kid: string
   readonly aud?: unknown
+  readonly exp?: unknown
+  readonly nbf?: unknown
 }
+
+/**
+ * One token verifier per gateway, built once: `app.jwt.verify` with per-call options (the
+ * gateway's clock) builds a new verifier and a new key object on every request. Its signature,
+ * algorithm, issuer and audience checks are fast-jwt's; expiry and not-before are checked in
+ * `authenticate` against the gateway's clock, as fast-jwt would (expired when now > exp).
+ */
+const verifiers = new WeakMap<FastifyInstance['tb'], (token: string) => TokenClaims>()
 
 /** Access tokens: HS256 JWTs issued by POST /v1/token, short-lived, checked on every call. */
 export const authPlugin = fp(async (app) => {
@@ -22,6 +33,10 @@ export const authPlugin = fp(async (app) => {
     sign: { algorithm: 'HS256', iss: config.gatewayId, aud: config.gatewayId },
     verify: { algorithms: ['HS256'], allowedIss: config.gatewayId, allowedAud: config.gatewayId },
   })
+  // Keyed by the gateway's services, which every encapsulated context (request.server) shares.
+  verifiers.set(app.tb, createVerifier({
+    key: keyring.tokenSecret(), algorithms: ['HS256'], allowedIss: config.gatewayId, allowedAud: config.gatewayId, ignoreExpiration: true, ignoreNotBefore: true,
+  }) as (token: string) => TokenClaims)
 }, { name: 'tongban-auth', dependencies: ['tongban-keys'] })
 
 /** Issues an access token for a verified key owner, bound to the key `kid` that proved it. */
@@ -42,14 +57,20 @@ export function authenticate(request: FastifyRequest): Caller {
   if (header === undefined || header === '') throw new TongbanError('TB_ERR_TOKEN_MISSING', 'send "Authorization: Bearer <token>" (POST /v1/token)')
   const m = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(header)
   if (!m) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the Authorization header is not a Bearer token')
+  const verify = verifiers.get(app.tb)
+  if (verify === undefined) throw new TongbanError('TB_ERR_INTERNAL', 'no token verifier')
   let claims: TokenClaims
   try {
-    claims = app.jwt.verify<TokenClaims>(m[1] as string, { clockTimestamp: app.tb.clock.now().getTime() })
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? ''
-    if (/EXPIRED/.test(code)) throw new TongbanError('TB_ERR_TOKEN_EXPIRED', 'the access token has expired: request a new one')
+    claims = verify(m[1] as string)
+  } catch {
     throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the access token is not valid')
   }
+  const now = app.tb.clock.now().getTime()
+  const date = (v: unknown): number | undefined => (v === undefined ? undefined : typeof v === 'number' ? v * 1000 : NaN)
+  const exp = date(claims.exp)
+  const nbf = date(claims.nbf)
+  if (Number.isNaN(exp) || Number.isNaN(nbf) || (nbf !== undefined && now < nbf)) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the access token is not valid')
+  if (exp !== undefined && now > exp) throw new TongbanError('TB_ERR_TOKEN_EXPIRED', 'the access token has expired: request a new one')
   // fast-jwt checks aud only when the token has one: a token without it is not for this gateway.
   if (claims.aud !== app.tb.config.gatewayId) throw new TongbanError('TB_ERR_TOKEN_INVALID', 'the access token is not for this gateway')
   // A token outlives nothing: it works only while the key that obtained it is in the directory,

@@ -79,6 +79,14 @@ t.test('a token names this gateway as its audience and the key that obtained it'
   t.equal((await readCases(forge({ ...base, aud: 'another-gateway' }))).code, 'TB_ERR_TOKEN_INVALID', 'another audience: refused')
   t.equal((await readCases(forge({ ...base, aud: w.config.gatewayId }))).status, 200, 'the same claims with this audience pass (the forge is faithful)')
   t.equal((await readCases(forge({ ...base, aud: w.config.gatewayId, kid: w.partner(TAX).signingKey.kid }))).code, 'TB_ERR_TOKEN_INVALID', 'a key of someone else: refused')
+  // Expiry and not-before, against the gateway's clock: to the second, and only as numbers.
+  const aud = w.config.gatewayId
+  t.equal((await readCases(forge({ ...base, aud, exp: now + 1 }))).status, 200, 'valid up to its exp')
+  t.same(await readCases(forge({ ...base, aud, exp: now - 1 })), { status: 401, code: 'TB_ERR_TOKEN_EXPIRED' }, 'expired a second ago')
+  t.same(await readCases(forge({ ...base, aud, exp: String(now + 300) })), { status: 401, code: 'TB_ERR_TOKEN_INVALID' }, 'an exp that is not a number')
+  t.same(await readCases(forge({ ...base, aud, nbf: now + 60 })), { status: 401, code: 'TB_ERR_TOKEN_INVALID' }, 'not valid before a time to come')
+  t.equal((await readCases(forge({ ...base, aud, nbf: now }))).status, 200, 'valid from its nbf')
+  t.same(await readCases(forge({ ...base, aud, iss: 'another-gateway' })), { status: 401, code: 'TB_ERR_TOKEN_INVALID' }, 'another issuer')
 })
 
 t.test('a token stops working when the key that obtained it is removed or expires', async (t) => {
