@@ -39,19 +39,34 @@ export function chinaCalendar(): WorkingCalendar {
   let knownUntil = 2004
   // The package holds a year's schedule when that year has named holidays; probe forward.
   for (let y = 2004; y <= 2100 && chineseDays.getHolidaysInRange(`${y}-01-01`, `${y}-12-31`, false).length > 0; y++) knownUntil = y
+  // Due dates by (China date opened, days): every step opened on one day is due at the same
+  // instant, and the schedule lookups cost more than the step. Bounded: cleared past 1,000.
+  const due = new Map<string, number>()
   return {
     isWorkingDay,
     knownUntil,
     dueAt(from: Date, days: number): Date {
       if (!Number.isInteger(days) || days < 1) throw new RangeError('days must be a positive integer')
-      let date = chinaDate(from)
-      let counted = 0
-      while (counted < days) {
-        date = nextDate(date)
-        if (isWorkingDay(date)) counted++
+      const key = `${Math.floor((from.getTime() + CST_OFFSET_MS) / DAY_MS)}:${days}`
+      let at = due.get(key)
+      if (at === undefined) {
+        at = dueFrom(chinaDate(from), days)
+        if (due.size >= 1000) due.clear()
+        due.set(key, at)
       }
-      // End of that day in China = start of the next day at 00:00 +08:00.
-      return new Date(Date.parse(`${nextDate(date)}T00:00:00+08:00`))
+      return new Date(at)
     },
+  }
+
+  /** The end of the `days`-th working day after the China date `opened`, in epoch ms. */
+  function dueFrom(opened: string, days: number): number {
+    let date = opened
+    let counted = 0
+    while (counted < days) {
+      date = nextDate(date)
+      if (isWorkingDay(date)) counted++
+    }
+    // End of that day in China = start of the next day at 00:00 +08:00.
+    return Date.parse(`${nextDate(date)}T00:00:00+08:00`)
   }
 }

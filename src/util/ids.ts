@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomFillSync } from 'node:crypto'
 
 /** Source of time for everything that stamps or compares times; tests freeze it. */
 export interface Clock {
@@ -15,8 +15,24 @@ export interface IdSource {
   nonce(bytes?: number): string
 }
 
+/**
+ * Random bytes for identifiers, drawn from the system's generator 4 KiB at a time (as
+ * crypto.randomUUID does): one call per id cost more than the id. Identifiers are unique, not
+ * secret; nonces and keys do not come from here.
+ */
+const pool = Buffer.alloc(4096)
+let poolAt = pool.length
+function idRandom(n: number): Uint8Array {
+  if (poolAt + n > pool.length) {
+    randomFillSync(pool)
+    poolAt = 0
+  }
+  poolAt += n
+  return pool.subarray(poolAt - n, poolAt)
+}
+
 /** UUIDv7 from a millisecond timestamp and 10 random bytes. */
-export function uuid7At(ms: number, random: Uint8Array = randomBytes(10)): string {
+export function uuid7At(ms: number, random: Uint8Array = idRandom(10)): string {
   const b = Buffer.alloc(16)
   b.writeUIntBE(ms, 0, 6)
   b[6] = 0x70 | ((random[0] ?? 0) & 0x0f)

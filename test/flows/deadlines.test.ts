@@ -34,6 +34,14 @@ t.test('the calendar', async (t) => {
   ]
   for (const [opened, n, due, why] of cases) t.equal(cal.dueAt(cst(opened), n).toISOString(), endOf(due), `${why} → end of ${due}`)
   t.throws(() => cal.dueAt(new Date(), 0), RangeError)
+
+  // Remembered per China date: a minute either side of midnight China time (16:00 UTC) is two dates.
+  t.equal(cal.dueAt(cst('2026-10-09T23:59:00'), 1).toISOString(), endOf('2026-10-10'), 'Friday 23:59: due at the end of the make-up Saturday')
+  t.equal(cal.dueAt(cst('2026-10-10T00:01:00'), 1).toISOString(), endOf('2026-10-12'), 'Saturday 00:01: due at the end of Monday')
+  t.equal(cal.dueAt(cst('2026-10-09T23:59:00'), 1).toISOString(), endOf('2026-10-10'), 'asked again: the same')
+  const a = cal.dueAt(cst('2026-09-25T10:00:00'), 5)
+  a.setTime(0)
+  t.equal(cal.dueAt(cst('2026-09-25T11:00:00'), 5).toISOString(), endOf('2026-10-09'), 'a caller changing its Date does not change the next answer')
 })
 
 t.test('overdue steps are flagged on the case, listed, and logged once', async (t) => {
