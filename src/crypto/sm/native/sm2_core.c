@@ -230,7 +230,7 @@ static sm2_status encrypt_core(const sm2_curve *c, BN_CTX *ctx, EVP_MD_CTX *mctx
     }
     /* C1 = [k]G (uncompressed), (x2, y2) = [k]P */
     out[0] = 0x04;
-    if (BN_bn2binpad(k, kb, FIELD) != FIELD || !sm2p_mul_base(c->fast, kb, out + 1) || !sm2p_mul(c->fast, kb, in->point + 1, x2y2) ||
+    if (BN_bn2binpad(k, kb, FIELD) != FIELD || !sm2p_mul_base(c->fast, kb, out + 1) || !sm2p_mul_known(c->fast, kb, in->point + 1, x2y2) ||
         !kdf(c, mctx, x2y2, sizeof x2y2, out + POINT + HASH, ml)) {
       failed = 1;
       break;

@@ -5,6 +5,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,11 +21,22 @@ typedef struct {
 /* p = 2^256 - 2^224 - 2^96 + 2^64 - 1, checked against OpenSSL's group when a curve is built. */
 static const fe P = {0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFF00000000ULL, 0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFEFFFFFFFFULL};
 
+/* The same windows for a public key the gateway meets often (a partner's): x || y and its table. */
+typedef struct {
+  uint8_t point[64];
+  pt table[WINDOWS][16];
+} key_table;
+
 struct sm2p_curve {
   fe one;      /* 1 in Montgomery form (R mod p) */
   fe r2;       /* R^2 mod p, to enter Montgomery form */
   fe b;        /* the curve's b, Montgomery form */
   pt base[WINDOWS][16]; /* base[i][j] = j·16^i·G */
+  /* Tables of known keys, added and never removed while the curve lives (so a reader holds no
+     lock while it uses one); at most SM2P_KEY_TABLES of them, the first keys met. */
+  pthread_mutex_t lock;
+  int keys;
+  key_table *key[SM2P_KEY_TABLES];
 };
 
 /* ---------------------------------------------------------------- field */
@@ -126,7 +138,7 @@ static void fe_from_bytes(const sm2p_curve *c, fe r, const uint8_t *in) {
   fe_mul(r, plain, c->r2);
 }
 
-static void fe_to_bytes(const sm2p_curve *c, uint8_t *out, const fe a) {
+static void fe_to_bytes(uint8_t *out, const fe a) {
   static const fe one_plain = {1, 0, 0, 0};
   fe plain;
   fe_mul(plain, a, one_plain);
@@ -261,8 +273,8 @@ static int pt_affine(const sm2p_curve *c, const pt *a, uint8_t out[64]) {
   fe_inv(c, zinv, a->Z);
   fe_mul(x, a->X, zinv);
   fe_mul(y, a->Y, zinv);
-  fe_to_bytes(c, out, x);
-  fe_to_bytes(c, out + 32, y);
+  fe_to_bytes(out, x);
+  fe_to_bytes(out + 32, y);
   return 1;
 }
 
@@ -272,16 +284,65 @@ static void pt_from_bytes(const sm2p_curve *c, pt *r, const uint8_t in[64]) {
   memcpy(r->Z, c->one, sizeof r->Z);
 }
 
-/* r = k·G: one addition per window from the fixed table. */
-static void mul_base(const sm2p_curve *c, pt *r, const uint8_t k[32]) {
+/* r = k·P from P's windows (windows[i][j] = j·16^i·P): one addition per window, no doubling. */
+static void mul_windows(const sm2p_curve *c, pt *r, const uint8_t k[32], const pt windows[WINDOWS][16]) {
   pt acc, q;
   pt_infinity(c, &acc);
   for (int i = 0; i < WINDOWS; i++) {
-    pt_select(&q, c->base[i], nibble(k, i));
+    pt_select(&q, windows[i], nibble(k, i));
     pt_add(c, &acc, &acc, &q);
   }
   *r = acc;
   OPENSSL_cleanse(&q, sizeof q);
+}
+
+static void mul_base(const sm2p_curve *c, pt *r, const uint8_t k[32]) {
+  mul_windows(c, r, k, c->base);
+}
+
+/* windows[i][j] = j·16^i·P */
+static void build_windows(const sm2p_curve *c, pt windows[WINDOWS][16], const pt *P) {
+  pt g = *P;
+  for (int i = 0; i < WINDOWS; i++) {
+    pt_infinity(c, &windows[i][0]);
+    windows[i][1] = g;
+    for (int j = 2; j < 16; j++) pt_add(c, &windows[i][j], &windows[i][j - 1], &g);
+    pt_add(c, &g, &windows[i][15], &g); /* 16^(i+1)·P */
+  }
+}
+
+/* The table of a known public key: found, or built (when there is room), or NULL. */
+static const key_table *key_table_of(sm2p_curve *c, const uint8_t p[64]) {
+  pthread_mutex_lock(&c->lock);
+  int full = c->keys >= SM2P_KEY_TABLES;
+  for (int i = 0; i < c->keys; i++) {
+    if (memcmp(c->key[i]->point, p, 64) == 0) {
+      const key_table *found = c->key[i];
+      pthread_mutex_unlock(&c->lock);
+      return found;
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  if (full) return NULL;
+  /* Built outside the lock (about a millisecond); another thread may have built it meanwhile. */
+  key_table *t = malloc(sizeof *t);
+  if (t == NULL) return NULL;
+  memcpy(t->point, p, 64);
+  pt P;
+  pt_from_bytes(c, &P, p);
+  build_windows(c, t->table, &P);
+  const key_table *use = t;
+  pthread_mutex_lock(&c->lock);
+  for (int i = 0; i < c->keys; i++) {
+    if (memcmp(c->key[i]->point, p, 64) == 0) use = c->key[i];
+  }
+  if (use == t) {
+    if (c->keys < SM2P_KEY_TABLES) c->key[c->keys++] = t;
+    else use = NULL;
+  }
+  pthread_mutex_unlock(&c->lock);
+  if (use != t) free(t);
+  return use;
 }
 
 /* r = k·P: fixed 4-bit windows, most significant first, over a table of 0·P … 15·P. */
@@ -318,11 +379,27 @@ int sm2p_mul(const sm2p_curve *c, const uint8_t k[32], const uint8_t p[64], uint
   return ok;
 }
 
-int sm2p_mul2(const sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], const uint8_t p[64], uint8_t out[64]) {
-  pt P, a, b;
-  pt_from_bytes(c, &P, p);
+int sm2p_mul_known(sm2p_curve *c, const uint8_t k[32], const uint8_t p[64], uint8_t out[64]) {
+  const key_table *t = key_table_of(c, p);
+  if (t == NULL) return sm2p_mul(c, k, p, out);
+  pt r;
+  mul_windows(c, &r, k, t->table);
+  int ok = pt_affine(c, &r, out);
+  OPENSSL_cleanse(&r, sizeof r);
+  return ok;
+}
+
+int sm2p_mul2(sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], const uint8_t p[64], uint8_t out[64]) {
+  pt a, b;
   mul_base(c, &a, s);
-  mul_point(c, &b, t, &P);
+  const key_table *kt = key_table_of(c, p);
+  if (kt != NULL) {
+    mul_windows(c, &b, t, kt->table);
+  } else {
+    pt P;
+    pt_from_bytes(c, &P, p);
+    mul_point(c, &b, t, &P);
+  }
   pt_add(c, &a, &a, &b);
   return pt_affine(c, &a, out);
 }
@@ -330,7 +407,10 @@ int sm2p_mul2(const sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], con
 /* ---------------------------------------------------------------- the curve */
 
 void sm2p_free(sm2p_curve *c) {
-  if (c != NULL) free(c);
+  if (c == NULL) return;
+  for (int i = 0; i < c->keys; i++) free(c->key[i]);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
 }
 
 /* 32 big-endian bytes of a BIGNUM < 2^256 into plain limbs. */
@@ -343,6 +423,10 @@ static int limbs_of_bn(fe r, const BIGNUM *bn) {
 
 sm2p_curve *sm2p_new(const EC_GROUP *group) {
   sm2p_curve *c = calloc(1, sizeof *c);
+  if (c != NULL && pthread_mutex_init(&c->lock, NULL) != 0) {
+    free(c);
+    c = NULL;
+  }
   BN_CTX *ctx = BN_CTX_new();
   BIGNUM *p = BN_new(), *a = BN_new(), *b = BN_new(), *x = BN_new(), *y = BN_new(), *t = BN_new();
   int ok = c != NULL && ctx != NULL && t != NULL && EC_GROUP_get_curve(group, p, a, b, ctx) && BN_num_bits(p) == 256 &&
@@ -370,12 +454,7 @@ sm2p_curve *sm2p_new(const EC_GROUP *group) {
   if (ok) {
     pt g;
     pt_from_bytes(c, &g, buf);
-    for (int i = 0; i < WINDOWS; i++) {
-      pt_infinity(c, &c->base[i][0]);
-      c->base[i][1] = g;
-      for (int j = 2; j < 16; j++) pt_add(c, &c->base[i][j], &c->base[i][j - 1], &g);
-      pt_add(c, &g, &c->base[i][15], &g); /* 16^(i+1)·G */
-    }
+    build_windows(c, c->base, &g);
     /* A self-check against OpenSSL: 2·G, from the table and from G's own windows, as OpenSSL has it. */
     uint8_t two[32] = {0}, got[64], want[65];
     two[31] = 2;

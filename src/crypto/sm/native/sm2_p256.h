@@ -31,7 +31,18 @@ int sm2p_mul_base(const sm2p_curve *c, const uint8_t k[32], uint8_t out[64]);
 /* out = x || y of k·P, P = x || y a point on the curve (checked by the caller). 0 for infinity. Constant time in k. */
 int sm2p_mul(const sm2p_curve *c, const uint8_t k[32], const uint8_t p[64], uint8_t out[64]);
 
-/* out = x || y of s·G + t·P (public scalars: signature verification). 0 for infinity. */
-int sm2p_mul2(const sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], const uint8_t p[64], uint8_t out[64]);
+/*
+ * Public keys met again and again (partners' signing and encryption keys) get a table of their
+ * own, as G has, the first SM2P_KEY_TABLES of them (98 KiB each, kept while the curve lives):
+ * a multiplication by such a key then costs what one by G does. Never for points a sender
+ * chooses per message (a ciphertext's C1): those go through sm2p_mul.
+ */
+#define SM2P_KEY_TABLES 32
+
+/* out = x || y of k·P for a known public key P (checked by the caller). 0 for infinity. Constant time in k. */
+int sm2p_mul_known(sm2p_curve *c, const uint8_t k[32], const uint8_t p[64], uint8_t out[64]);
+
+/* out = x || y of s·G + t·P, P a known public key (signature verification). 0 for infinity. */
+int sm2p_mul2(sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], const uint8_t p[64], uint8_t out[64]);
 
 #endif
