@@ -50,21 +50,27 @@ export type AcceptConflict =
   /** An attachment the message names was deleted (retention) between its check and the acceptance. */
   | 'attachment-gone'
 
+const ACCEPT = 'SELECT tongban_accept($1::jsonb)'
+const ACCEPT_ENTRY = `WITH accepted AS (SELECT tongban_accept($1::jsonb)) ${entryInsert(2, 'accepted')}`
+const LINK = `linked AS (INSERT INTO exchange_attachments (exchange_id, attachment_id, received_at)
+              SELECT $2::uuid, a, $3::timestamptz FROM unnest($4::uuid[]) a WHERE EXISTS (SELECT 1 FROM accepted))`
+const ACCEPT_LINKED = `WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${LINK} SELECT 1`
+const ACCEPT_LINKED_ENTRY = `WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${LINK} ${entryInsert(5, 'accepted')}`
+
 /** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
 export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
   try {
     // With its ledger entry and its attachments' links, in the same statement (one transaction): all or nothing.
+    // Named: each connection parses and plans the statement once (PostgreSQL's prepared statements).
     const json = JSON.stringify(doc)
     if (doc.attachments.length === 0) {
-      if (entry === undefined) await db.query('SELECT tongban_accept($1::jsonb)', [json])
-      else await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)) ${entryInsert(2, 'accepted')}`, [json, ...entryParams(entry)])
+      if (entry === undefined) await db.query({ name: 'tb-accept', text: ACCEPT, values: [json] })
+      else await db.query({ name: 'tb-accept-entry', text: ACCEPT_ENTRY, values: [json, ...entryParams(entry)] })
       return undefined
     }
-    const link = `linked AS (INSERT INTO exchange_attachments (exchange_id, attachment_id, received_at)
-                   SELECT $2::uuid, a, $3::timestamptz FROM unnest($4::uuid[]) a WHERE EXISTS (SELECT 1 FROM accepted))`
     const params = [json, doc.exchange.id, doc.exchange.receivedAt, doc.attachments]
-    if (entry === undefined) await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${link} SELECT 1`, params)
-    else await db.query(`WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${link} ${entryInsert(5, 'accepted')}`, [...params, ...entryParams(entry)])
+    if (entry === undefined) await db.query({ name: 'tb-accept-linked', text: ACCEPT_LINKED, values: params })
+    else await db.query({ name: 'tb-accept-linked-entry', text: ACCEPT_LINKED_ENTRY, values: [...params, ...entryParams(entry)] })
     return undefined
   } catch (err) {
     const e = err as { code?: string; constraint?: string }
