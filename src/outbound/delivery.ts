@@ -76,6 +76,8 @@ export class DeliveryService {
   #watcher: NodeJS.Timeout | undefined
   #watching: Promise<void> | undefined
   #closed = false
+  /** Jobs asked for in this turn of the event loop, by recipient, added together at its end. */
+  readonly #toAdd = new Map<string, Array<{ readonly id: string; readonly done: (err?: unknown) => void }>>()
 
   constructor(deps: DeliveryDeps) {
     this.#d = deps
@@ -93,17 +95,39 @@ export class DeliveryService {
     return q
   }
 
-  /** Schedules deliveries (idempotent: the delivery id is the job id). */
+  /**
+   * Schedules deliveries (idempotent: the delivery id is the job id). The jobs of every
+   * acceptance that finishes in one turn of the event loop go to Redis together, one round trip
+   * per recipient (BullMQ's addBulk), when the turn ends; each caller learns how its own went.
+   */
   async enqueue(deliveries: readonly PendingDelivery[]): Promise<void> {
+    await Promise.all(deliveries.map((dl) => new Promise<void>((resolve, reject) => {
+      const list = this.#toAdd.get(dl.recipient)
+      const entry = { id: dl.id, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) }
+      if (list !== undefined) {
+        list.push(entry)
+        return
+      }
+      if (this.#toAdd.size === 0) setImmediate(() => this.#addJobs())
+      this.#toAdd.set(dl.recipient, [entry])
+    })))
+  }
+
+  #addJobs(): void {
     const c = this.#d.config.delivery
-    await Promise.all(deliveries.map((dl) =>
-      withTimeout(this.#queue(dl.recipient).add('deliver', { deliveryId: dl.id }, {
-        jobId: dl.id,
-        attempts: c.attempts,
-        backoff: { type: 'tongban' },
-        removeOnComplete: true,
-        removeOnFail: true,
-      }), 2_000)))
+    const opts = { attempts: c.attempts, backoff: { type: 'tongban' }, removeOnComplete: true, removeOnFail: true }
+    for (const [recipient, entries] of this.#toAdd) {
+      if (this.#closed) {
+        for (const x of entries) x.done(new Error('the delivery service is closed'))
+        continue
+      }
+      const jobs = entries.map((x) => ({ name: 'deliver', data: { deliveryId: x.id }, opts: { ...opts, jobId: x.id } }))
+      withTimeout(this.#queue(recipient).addBulk(jobs), 2_000).then(
+        () => { for (const x of entries) x.done() },
+        (err: unknown) => { for (const x of entries) x.done(err ?? new Error('enqueue failed')) },
+      )
+    }
+    this.#toAdd.clear()
   }
 
   /**
