@@ -202,48 +202,6 @@ static void pt_add(const sm2p_curve *c, pt *r, const pt *a, const pt *b) {
   memcpy(r->Z, z3, sizeof z3);
 }
 
-/* r = 2a, complete (RCB 2016, algorithm 6, a = -3); r may alias a. */
-static void pt_double(const sm2p_curve *c, pt *r, const pt *a) {
-  fe t0, t1, t2, t3, x3, y3, z3;
-  fe_mul(t0, a->X, a->X);
-  fe_mul(t1, a->Y, a->Y);
-  fe_mul(t2, a->Z, a->Z);
-  fe_mul(t3, a->X, a->Y);
-  fe_add(t3, t3, t3);
-  fe_mul(z3, a->X, a->Z);
-  fe_add(z3, z3, z3);
-  fe_mul(y3, c->b, t2);
-  fe_sub(y3, y3, z3);
-  fe_add(x3, y3, y3);
-  fe_add(y3, x3, y3);
-  fe_sub(x3, t1, y3);
-  fe_add(y3, t1, y3);
-  fe_mul(y3, x3, y3);
-  fe_mul(x3, x3, t3);
-  fe_add(t3, t2, t2);
-  fe_add(t2, t2, t3);
-  fe_mul(z3, c->b, z3);
-  fe_sub(z3, z3, t2);
-  fe_sub(z3, z3, t0);
-  fe_add(t3, z3, z3);
-  fe_add(z3, z3, t3);
-  fe_add(t3, t0, t0);
-  fe_add(t0, t3, t0);
-  fe_sub(t0, t0, t2);
-  fe_mul(t0, t0, z3);
-  fe_add(y3, y3, t0);
-  fe_mul(t0, a->Y, a->Z);
-  fe_add(t0, t0, t0);
-  fe_mul(z3, t0, z3);
-  fe_sub(x3, x3, z3);
-  fe_mul(z3, t0, t1);
-  fe_add(z3, z3, z3);
-  fe_add(z3, z3, z3);
-  memcpy(r->X, x3, sizeof x3);
-  memcpy(r->Y, y3, sizeof y3);
-  memcpy(r->Z, z3, sizeof z3);
-}
-
 static void pt_infinity(const sm2p_curve *c, pt *r) {
   memset(r, 0, sizeof *r);
   memcpy(r->Y, c->one, sizeof r->Y);
@@ -345,21 +303,86 @@ static const key_table *key_table_of(sm2p_curve *c, const uint8_t p[64]) {
   return use;
 }
 
-/* r = k·P: fixed 4-bit windows, most significant first, over a table of 0·P … 15·P. */
+/* Jacobian coordinates (x = X/Z^2, y = Y/Z^3), for the runs of doublings of mul_point only. */
+typedef struct {
+  fe X, Y, Z;
+} jac;
+
+/* r = 2a, Jacobian, a = -3 ("dbl-2001-b": 3M + 5S, about half the complete doubling); r may alias a.
+   Z = 0 stays 0, and the curve has no point of order 2, so no input is an exception. */
+static void jac_double(jac *r, const jac *a) {
+  fe delta, gamma, beta, alpha, t0, t1, x3, y3, z3;
+  fe_mul(delta, a->Z, a->Z);
+  fe_mul(gamma, a->Y, a->Y);
+  fe_mul(beta, a->X, gamma);
+  fe_sub(t0, a->X, delta);
+  fe_add(t1, a->X, delta);
+  fe_mul(alpha, t0, t1);
+  fe_add(t0, alpha, alpha);
+  fe_add(alpha, t0, alpha); /* alpha = 3(X - delta)(X + delta) */
+  fe_add(t0, a->Y, a->Z);
+  fe_mul(t0, t0, t0);
+  fe_sub(t0, t0, gamma);
+  fe_sub(z3, t0, delta); /* Z3 = (Y + Z)^2 - gamma - delta */
+  fe_add(t1, beta, beta);
+  fe_add(t1, t1, t1); /* 4 beta */
+  fe_mul(t0, alpha, alpha);
+  fe_sub(t0, t0, t1);
+  fe_sub(x3, t0, t1); /* X3 = alpha^2 - 8 beta */
+  fe_sub(t1, t1, x3);
+  fe_mul(t1, alpha, t1);
+  fe_mul(t0, gamma, gamma);
+  fe_add(t0, t0, t0);
+  fe_add(t0, t0, t0);
+  fe_add(t0, t0, t0); /* 8 gamma^2 */
+  fe_sub(y3, t1, t0); /* Y3 = alpha (4 beta - X3) - 8 gamma^2 */
+  memcpy(r->X, x3, sizeof x3);
+  memcpy(r->Y, y3, sizeof y3);
+  memcpy(r->Z, z3, sizeof z3);
+}
+
+/* Projective (X : Y : Z) to Jacobian (X·Z, Y·Z^2, Z): the same point (infinity becomes (0, 0, 0)). */
+static void jac_from_pt(jac *r, const pt *a) {
+  fe z2;
+  fe_mul(z2, a->Z, a->Z);
+  fe_mul(r->X, a->X, a->Z);
+  fe_mul(r->Y, a->Y, z2);
+  memcpy(r->Z, a->Z, sizeof r->Z);
+}
+
+/* Jacobian to projective (X·Z : Y : Z^3); Z = 0 becomes (0 : 1 : 0), selected in constant time. */
+static void pt_from_jac(const sm2p_curve *c, pt *r, const jac *a) {
+  fe z2;
+  fe_mul(z2, a->Z, a->Z);
+  fe_mul(r->X, a->X, a->Z);
+  uint64_t z = a->Z[0] | a->Z[1] | a->Z[2] | a->Z[3];
+  uint64_t inf = 0 - (((z | (0 - z)) >> 63) ^ 1); /* all ones when Z = 0 */
+  for (int i = 0; i < 4; i++) r->Y[i] = (a->Y[i] & ~inf) | (c->one[i] & inf);
+  fe_mul(r->Z, z2, a->Z);
+}
+
+/* r = k·P: fixed 4-bit windows, most significant first, over a table of 0·P … 15·P; the four
+   doublings between windows in Jacobian coordinates, each addition complete. */
 static void mul_point(const sm2p_curve *c, pt *r, const uint8_t k[32], const pt *P) {
   pt table[16], acc, q;
+  jac j;
   pt_infinity(c, &table[0]);
   table[1] = *P;
-  for (int j = 2; j < 16; j++) pt_add(c, &table[j], &table[j - 1], P);
+  for (int t = 2; t < 16; t++) pt_add(c, &table[t], &table[t - 1], P);
   pt_infinity(c, &acc);
   for (int i = WINDOWS - 1; i >= 0; i--) {
-    for (int d = 0; d < 4; d++) pt_double(c, &acc, &acc);
+    if (i != WINDOWS - 1) {
+      jac_from_pt(&j, &acc);
+      for (int d = 0; d < 4; d++) jac_double(&j, &j);
+      pt_from_jac(c, &acc, &j);
+    }
     pt_select(&q, table, nibble(k, i));
     pt_add(c, &acc, &acc, &q);
   }
   *r = acc;
   OPENSSL_cleanse(table, sizeof table);
   OPENSSL_cleanse(&q, sizeof q);
+  OPENSSL_cleanse(&j, sizeof j);
 }
 
 int sm2p_mul_base(const sm2p_curve *c, const uint8_t k[32], uint8_t out[64]) {

@@ -4,10 +4,12 @@
  * scalars mod n, SM3, random numbers).
  *
  * Field elements are four 64-bit limbs in Montgomery form; points are homogeneous projective
- * and are added with the complete formulas for a = -3 of Renes, Costello and Batina ("Complete
- * addition formulas for prime order elliptic curves", 2016, algorithms 4 and 6): no input is an
- * exception, the point at infinity and doubling included. Secret scalars go through fixed
- * windows with every table entry read (no branch and no memory address depends on them).
+ * and are added with the complete formula for a = -3 of Renes, Costello and Batina ("Complete
+ * addition formulas for prime order elliptic curves", 2016, algorithm 4): no input is an
+ * exception, the point at infinity and doubling included. The runs of doublings of a variable
+ * point's multiplication are in Jacobian coordinates ("dbl-2001-b"), which has no exception on a
+ * curve without points of order 2. Secret scalars go through fixed windows with every table
+ * entry read (no branch and no memory address depends on them).
  *
  * The curve's constants (p, b, G) are read from OpenSSL's NID_sm2 group once, and checked: the
  * arithmetic needs p = 2^256 - 2^224 - 2^96 + 2^64 - 1's form (p ≡ -1 mod 2^64) and a = -3.
