@@ -8,7 +8,10 @@
  *
  * Prints the rate accepted and the rate delivered over the same span, their ratio (issue 9: at
  * least 0.8 at 500/s), the time from a message's receipt to its delivery at p50 and p99, and the
- * gateway's peak resident memory (VmHWM; the worker's too with --separate-worker); then one JSON line.
+ * gateway's peak resident memory (VmHWM; the worker's too with --separate-worker), each message's
+ * CPU from sending to delivery as the kernel counts it (bench/cpu.ts); then one JSON line. A fifth
+ * of the messages (at least 200) go first, uncounted, and are delivered before the measured ones
+ * are sent: the gateway and the worker are measured warm.
  *
  *   --rate R          messages offered a second (default 200)
  *   --messages N      messages sent (default 2000)
@@ -30,6 +33,7 @@ import { treePeakRssMb, World } from '../test/helpers/world.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 import { tongbanCommand } from '../test/helpers/subprocess.ts'
 import { report, summarize } from './profile.ts'
+import { cpuSnapshot, cpuSpent, perMessage } from './cpu.ts'
 
 const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' }, processes: { type: 'string' } }, strict: true })
 /** Gateway processes sharing the port (config `processes`; a separate worker reads the same file: as many). */
@@ -101,35 +105,52 @@ try {
   const reg = w.client(REG)
   const token = await reg.token()
   const request = validFixture('tax.assessment.request')
+  // The first messages (a fifth, at least 200) warm the gateway and the worker up, and are
+  // delivered before the measured ones are sent: long-running processes are measured.
+  const warm = Math.max(200, Math.floor(N / 5))
   const messages: Array<{ id: string; body: string }> = []
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < warm + N; i++) {
     const env = reg.envelope({ ...request.envelope, caseId: `231202-2026-6${String(i).padStart(6, '0')}` })
     messages.push({ id: env.id, body: await reg.encrypt(await reg.sign(env)) })
   }
   const pool = new Pool(w.url, { connections: 512, pipelining: 1 })
-  const receipted = new Map<string, number>()
+  let receipted = new Map<string, number>()
   let refused = 0
-  const started = performance.now()
-  const sent: Promise<void>[] = []
-  for (let i = 0; i < N; i++) {
-    const due = started + (i * 1000) / RATE
-    const wait = due - performance.now()
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-    const m = messages[i]!
-    sent.push((async () => {
-      const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: m.body })
-      await res.body.dump()
-      if (res.statusCode === 202) receipted.set(m.id, performance.now())
-      else refused++
-    })())
+  const offer = async (from: number, to: number): Promise<number> => {
+    const began = performance.now()
+    const sent: Promise<void>[] = []
+    for (let i = from; i < to; i++) {
+      const due = began + ((i - from) * 1000) / RATE
+      const wait = due - performance.now()
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+      const m = messages[i]!
+      sent.push((async () => {
+        const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/jose', authorization: `Bearer ${token}` }, body: m.body })
+        await res.body.dump()
+        if (res.statusCode === 202) receipted.set(m.id, performance.now())
+        else refused++
+      })())
+    }
+    await Promise.all(sent)
+    return began
   }
-  await Promise.all(sent)
+  await offer(0, warm)
+  await tax.waitFor(warm, 120_000).catch(() => {})
+  const warmArrived = new Set(arrived.keys())
+  receipted = new Map()
+  refused = 0
+  const cpu0 = cpuSnapshot(w.gatewayPid())
+  const workerCpu0 = worker?.pid === undefined ? undefined : cpuSnapshot(worker.pid)
+  const started = await offer(warm, warm + N)
   const acceptedAt = performance.now()
   const rss = (): { gateway: number; worker: number | undefined } => ({ gateway: w.gatewayPeakRssMb() ?? 0, worker: treePeakRssMb(worker?.pid) })
   await pool.close()
   // Delivery may lag: wait for every accepted message (bounded), then measure over what arrived.
-  await tax.waitFor(receipted.size, 600_000).catch(() => {})
+  await tax.waitFor(warmArrived.size + receipted.size, 600_000).catch(() => {})
+  const cpu = perMessage(cpuSpent(cpu0, cpuSnapshot(w.gatewayPid())), N)
+  const workerCpu = worker?.pid === undefined || workerCpu0 === undefined ? undefined : perMessage(cpuSpent(workerCpu0, cpuSnapshot(worker.pid)), N).gatewayMs
   const peak = rss()
+  for (const id of warmArrived) arrived.delete(id)
   const deliveredAt = Math.max(...[...arrived.values()])
   const lags = [...receipted].flatMap(([id, at]) => arrived.has(id) ? [arrived.get(id)! - at] : [])
   const acceptedPerSecond = receipted.size / ((acceptedAt - started) / 1000)
@@ -142,11 +163,13 @@ try {
   console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight${PROCESSES > 1 ? ` per process, ${PROCESSES} processes each (peak RSS summed)` : ''}, to a real partner endpoint; all on this machine\n`)
   console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
   console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}${`${peak.gateway.toFixed(0)}${peak.worker === undefined ? '' : `+${peak.worker.toFixed(0)}`}`.padStart(13)}`)
+  console.log(`\nCPU per message, sent to delivered (ms, /proc): gateway process ${cpu.gatewayMs}${workerCpu === undefined ? '' : `, worker process ${workerCpu}`}, PostgreSQL ${cpu.postgresMs}, Redis ${cpu.redisMs}; the whole machine ${cpu.machineMs} (load generator and partner endpoint included)`)
   console.log(JSON.stringify({
     offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
     lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4, separateWorker: SEPARATE, processes: PROCESSES,
     enqueueFailedAtAcceptance: enqueueFailed, reEnqueuedBySweeper: swept,
     gatewayPeakRssMb: peak.gateway, ...(peak.worker !== undefined ? { workerPeakRssMb: peak.worker } : {}),
+    cpuMsPerMessage: { ...cpu, ...(workerCpu !== undefined ? { workerMs: workerCpu } : {}) },
   }))
 } finally {
   if (worker !== undefined && worker.exitCode === null) {
