@@ -10,7 +10,7 @@ import { lockUnpurged } from '../store/retention.ts'
 import { addEvent } from '../store/cases.ts'
 import type { Circuit, CircuitStore } from '../store/circuits.ts'
 import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, recordFailure, reviveForReplay, startAttempt, type Delivery } from '../store/deliveries.ts'
-import { getExchange, getSealedMessage } from '../store/exchanges.ts'
+import { getExchange, getExchangeWithMessage } from '../store/exchanges.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import { Periodic } from '../util/periodic.ts'
@@ -377,14 +377,14 @@ export class DeliveryService {
       }
       d.onAttempt?.(delivery.recipient, 'retry')
       await recordFailure(d.db, id, reason, d.clock.now(), delivery.createdAt)
-      await this.#event(delivery, 'delivery.failed', null, { attempt: delivery.attempts, reason, retry: true })
+      await this.#event(delivery, 'delivery.failed', null, { attempt: delivery.attempts, reason, retry: true }, message.caseId)
       d.logger.info({ deliveryId: id, recipient: delivery.recipient, attempt: delivery.attempts, reason }, 'delivery attempt failed; will retry')
       throw new Error(reason)
     }
     d.onAttempt?.(delivery.recipient, 'delivered')
     const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts })
     if (await markDelivered(d.db, id, d.clock.now(), entry, delivery.createdAt)) {
-      await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
+      await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started }, message.caseId)
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
     }
     // After the record: the partner's answer is settled first, whatever Redis does.
@@ -394,10 +394,10 @@ export class DeliveryService {
 
   async #message(delivery: Delivery): Promise<OutboundMessage> {
     const d = this.#d
-    const exchange = await getExchange(d.db, delivery.exchangeId, delivery.createdAt)
-    const sealed = await getSealedMessage(d.db, delivery.exchangeId, delivery.createdAt)
+    const stored = await getExchangeWithMessage(d.db, delivery.exchangeId, delivery.createdAt)
     // (A purged body belongs to an exchange with no pending delivery: the purge and a replay lock it.)
-    if (exchange === undefined || sealed === undefined || sealed === null) throw new Error('exchange missing or its message purged')
+    if (stored === undefined || stored.sealed === null) throw new Error('exchange missing or its message purged')
+    const { exchange, sealed } = stored
     const jws = d.keyring.sealer().open(sealed, exchange.id).toString('latin1')
     const payload = jws.split('.')[1] ?? ''
     const envelope = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Envelope
@@ -434,10 +434,11 @@ export class DeliveryService {
     }
   }
 
-  async #event(delivery: Delivery, event: string, actor: string | null, detail: Record<string, unknown>): Promise<void> {
-    const exchange = await getExchange(this.#d.db, delivery.exchangeId, delivery.createdAt)
-    if (exchange?.caseId) {
-      await addEvent(this.#d.db, { caseId: exchange.caseId, at: this.#d.clock.now(), event, actor, exchangeId: exchange.id, deliveryId: delivery.id, detail: { recipient: delivery.recipient, ...detail } })
+  /** A timeline event of the delivery's case, if its exchange has one (`caseId` when already read: null for none). */
+  async #event(delivery: Delivery, event: string, actor: string | null, detail: Record<string, unknown>, caseId?: string | null): Promise<void> {
+    const c = caseId !== undefined ? caseId : (await getExchange(this.#d.db, delivery.exchangeId, delivery.createdAt))?.caseId
+    if (c) {
+      await addEvent(this.#d.db, { caseId: c, at: this.#d.clock.now(), event, actor, exchangeId: delivery.exchangeId, deliveryId: delivery.id, detail: { recipient: delivery.recipient, ...detail } })
     }
   }
 

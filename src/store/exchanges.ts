@@ -41,9 +41,12 @@ export async function getExchange(db: Db | Tx, id: string, receivedAt?: Date): P
   return r.rows[0]
 }
 
-/** The sealed sender's message of an exchange (null once purged: retention.purgeAfterDays). */
-export async function getSealedMessage(db: Db | Tx, id: string, receivedAt?: Date): Promise<Buffer | null | undefined> {
+/** One exchange and its sealed message in one read (a delivery needs both); the message is null once purged. */
+export async function getExchangeWithMessage(db: Db | Tx, id: string, receivedAt?: Date): Promise<{ exchange: Exchange; sealed: Buffer | null } | undefined> {
   const [where, params] = byId(id, receivedAt)
-  const r = await db.query<{ m: Buffer }>(`SELECT message_sealed AS m FROM exchanges WHERE ${where}`, params)
-  return r.rows[0]?.m
+  const r = await db.query<Exchange & { sealed: Buffer | null }>(`SELECT ${COLUMNS}, message_sealed AS sealed FROM exchanges WHERE ${where}`, params)
+  const row = r.rows[0]
+  if (row === undefined) return undefined
+  const { sealed, ...exchange } = row
+  return { exchange, sealed }
 }
