@@ -2,8 +2,9 @@
  * SM2 signatures (GB/T 32918.2) and public-key encryption (GB/T 32918.4), mirroring OpenSSL's
  * own crypto/sm2 (sm2_sign.c, sm2_crypt.c): OpenSSL's EC code checks points and BN_mod_* does
  * the scalar part; the point multiplications run in sm2_p256.c (64-bit limbs, complete
- * formulas, a fixed-base table for G, constant time in secret scalars), 3–10 times faster than
- * EC_POINT_mul on the generic NID_sm2 group.
+ * formulas, window tables for G and for known public keys, constant time in secret scalars):
+ * 1.7 to 4.7 times fewer instructions than EC_POINT_mul on the generic NID_sm2 group
+ * (npm run bench:sm2-count).
  * Unlike OpenSSL's EVP interface it accepts a fixed k, so the published test vectors run
  * through this very code.
  *

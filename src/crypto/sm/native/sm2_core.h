@@ -3,8 +3,10 @@
  * (see sm2.c for the JavaScript side).
  *
  * Threads: an sm2_curve (EC_GROUP, order, fetched SM3) is only read once built, and OpenSSL 3
- * allows read-only sharing of those between threads. A BN_CTX or EVP_MD_CTX is not shareable:
- * every core call takes its own, and a caller on another thread brings its own.
+ * allows read-only sharing of those between threads; its sm2_p256.c tables are read-only too,
+ * except the list of known keys' tables, which grows under its own mutex. A BN_CTX or
+ * EVP_MD_CTX is not shareable: every core call takes its own, and a caller on another thread
+ * brings its own.
  */
 #ifndef TONGBAN_SM2_CORE_H
 #define TONGBAN_SM2_CORE_H

@@ -269,19 +269,20 @@ static void build_windows(const sm2p_curve *c, pt windows[WINDOWS][16], const pt
   }
 }
 
+/* The table of p among the known keys, or NULL; called with the lock held. */
+static key_table *find_key(const sm2p_curve *c, const uint8_t p[64]) {
+  for (int i = 0; i < c->keys; i++)
+    if (memcmp(c->key[i]->point, p, 64) == 0) return c->key[i];
+  return NULL;
+}
+
 /* The table of a known public key: found, or built (when there is room), or NULL. */
 static const key_table *key_table_of(sm2p_curve *c, const uint8_t p[64]) {
   pthread_mutex_lock(&c->lock);
+  const key_table *found = find_key(c, p);
   int full = c->keys >= SM2P_KEY_TABLES;
-  for (int i = 0; i < c->keys; i++) {
-    if (memcmp(c->key[i]->point, p, 64) == 0) {
-      const key_table *found = c->key[i];
-      pthread_mutex_unlock(&c->lock);
-      return found;
-    }
-  }
   pthread_mutex_unlock(&c->lock);
-  if (full) return NULL;
+  if (found != NULL || full) return found;
   /* Built outside the lock (about a millisecond); another thread may have built it meanwhile. */
   key_table *t = malloc(sizeof *t);
   if (t == NULL) return NULL;
@@ -289,15 +290,9 @@ static const key_table *key_table_of(sm2p_curve *c, const uint8_t p[64]) {
   pt P;
   pt_from_bytes(c, &P, p);
   build_windows(c, t->table, &P);
-  const key_table *use = t;
   pthread_mutex_lock(&c->lock);
-  for (int i = 0; i < c->keys; i++) {
-    if (memcmp(c->key[i]->point, p, 64) == 0) use = c->key[i];
-  }
-  if (use == t) {
-    if (c->keys < SM2P_KEY_TABLES) c->key[c->keys++] = t;
-    else use = NULL;
-  }
+  const key_table *use = find_key(c, p);
+  if (use == NULL && c->keys < SM2P_KEY_TABLES) c->key[c->keys++] = t, use = t;
   pthread_mutex_unlock(&c->lock);
   if (use != t) free(t);
   return use;
