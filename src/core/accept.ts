@@ -25,6 +25,8 @@ import type { MessageValidator } from './schemas.ts'
 export interface PendingDelivery {
   readonly id: string
   readonly recipient: string
+  /** When it was created (its exchange's acceptance), if known: its job then names the month to read. */
+  readonly createdAt?: Date
 }
 
 export interface AcceptDeps {
@@ -192,7 +194,7 @@ export class AcceptService {
     const exchangeId = d.ids.uuid7()
     const entryId = d.ledger.enabled ? d.ids.uuid7() : undefined
     const receipt = await this.#receipt(msg, exchangeId, now, entryId)
-    const deliveries = plan.recipients.map((r) => ({ id: d.ids.uuid7(), exchangeId, recipient: r.id }))
+    const deliveries = plan.recipients.map((r) => ({ id: d.ids.uuid7(), exchangeId, recipient: r.id, createdAt: now }))
 
     const effects = caseEffects(env, d.directory)
     const recipients = deliveries.map((x) => x.recipient)

@@ -7,10 +7,10 @@ import type { PendingDelivery } from '../core/accept.ts'
 import { TongbanError, type DeliveryFailureCode } from '../errors.ts'
 import { inTransaction, type Db } from '../store/db.ts'
 import { lockUnpurged } from '../store/retention.ts'
-import { addEvent } from '../store/cases.ts'
+import { addEvent, type NewEvent } from '../store/cases.ts'
 import type { Circuit, CircuitStore } from '../store/circuits.ts'
-import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, recordFailure, reviveForReplay, startAttempt, type Delivery } from '../store/deliveries.ts'
-import { getExchange, getExchangeWithMessage } from '../store/exchanges.ts'
+import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, recordFailure, reviveForReplay, startAttempt, type Attempt, type Delivery } from '../store/deliveries.ts'
+import { getExchange, type Exchange } from '../store/exchanges.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
 import { Periodic } from '../util/periodic.ts'
@@ -54,6 +54,8 @@ const PARTNER_ANSWERED: ReadonlySet<DeliveryFailureCode> = new Set(['PARTNER_4XX
 
 interface JobData {
   readonly deliveryId: string
+  /** The delivery's creation time (ISO 8601), when the enqueuer knew it: its month's partition only is read. */
+  readonly createdAt?: string
 }
 
 /** BullMQ queue names may not contain ':'; participant ids do. */
@@ -77,7 +79,7 @@ export class DeliveryService {
   #watching: Promise<void> | undefined
   #closed = false
   /** Jobs asked for in this turn of the event loop, by recipient, added together at its end. */
-  readonly #toAdd = new Map<string, Array<{ readonly id: string; readonly done: (err?: unknown) => void }>>()
+  readonly #toAdd = new Map<string, Array<{ readonly data: JobData; readonly done: (err?: unknown) => void }>>()
 
   constructor(deps: DeliveryDeps) {
     this.#d = deps
@@ -103,7 +105,8 @@ export class DeliveryService {
   async enqueue(deliveries: readonly PendingDelivery[]): Promise<void> {
     await Promise.all(deliveries.map((dl) => new Promise<void>((resolve, reject) => {
       const list = this.#toAdd.get(dl.recipient)
-      const entry = { id: dl.id, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) }
+      const data = dl.createdAt === undefined ? { deliveryId: dl.id } : { deliveryId: dl.id, createdAt: dl.createdAt.toISOString() }
+      const entry = { data, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) }
       if (list !== undefined) {
         list.push(entry)
         return
@@ -121,7 +124,7 @@ export class DeliveryService {
         for (const x of entries) x.done(new Error('the delivery service is closed'))
         continue
       }
-      const jobs = entries.map((x) => ({ name: 'deliver', data: { deliveryId: x.id }, opts: { ...opts, jobId: x.id } }))
+      const jobs = entries.map((x) => ({ name: 'deliver', data: x.data, opts: { ...opts, jobId: x.data.deliveryId } }))
       withTimeout(this.#queue(recipient).addBulk(jobs), 2_000).then(
         () => { for (const x of entries) x.done() },
         (err: unknown) => { for (const x of entries) x.done(err ?? new Error('enqueue failed')) },
@@ -149,7 +152,7 @@ export class DeliveryService {
         }
         continue
       }
-      const worker = new Worker<JobData>(queueName(p.id), (job, token) => this.#process(job, token), {
+      const worker = new Worker<JobData>(queueName(p.id), (job, token) => this.#process(job, p.id, token), {
         connection: { ...this.#d.connection, maxRetriesPerRequest: null },
         prefix: this.#d.config.redisPrefix,
         concurrency,
@@ -314,7 +317,8 @@ export class DeliveryService {
       }
       throw new TongbanError('TB_ERR_INVALID_STATE', `only a dead delivery can be replayed (this one is ${state.status})`, { detail: { deliveryStatus: state.status } })
     }
-    await this.#event(revived, 'delivery.replayed', operator, {})
+    const event = this.#event(revived, exchange?.caseId ?? null, this.#d.clock.now(), 'delivery.replayed', operator, {})
+    if (event !== undefined) await addEvent(this.#d.db, event)
     const old = await this.#queue(revived.recipient).getJob(deliveryId)
     if (old !== undefined) await old.remove().catch(() => {})
     await this.enqueue([revived]).catch((err) => this.#d.logger.warn({ err, deliveryId }, 'replay enqueue failed; the sweeper will retry'))
@@ -322,45 +326,67 @@ export class DeliveryService {
     return revived
   }
 
-  async #process(job: Job<JobData>, token?: string): Promise<string> {
+  /**
+   * One delivery attempt, for a job of `queued`'s queue. The usual path is two statements: one
+   * counts the attempt and reads the delivery, its exchange and sealed message; one settles it
+   * with its ledger entry and timeline event.
+   */
+  async #process(job: Job<JobData>, queued: string, token?: string): Promise<string> {
     const d = this.#d
     const id = job.data.deliveryId
-    const current = await getDelivery(d.db, id)
-    if (current === undefined || current.status !== 'pending') return 'skipped'
-
     const now = d.clock.now()
-    if (now.getTime() - current.ageFrom.getTime() > d.config.delivery.maxAgeSeconds * 1000) {
-      await this.#die(current, dead('EXPIRED', 'maximum delivery age reached'))
-      throw new UnrecoverableError('delivery expired')
-    }
-    const recipient = d.directory.participant(current.recipient)
-    const adapter = recipient ? d.adapters.get(recipient.adapter) : undefined
+    let recipient = d.directory.participant(queued)
+    let adapter = recipient ? d.adapters.get(recipient.adapter) : undefined
     if (recipient === undefined || adapter === undefined) {
+      const current = await getDelivery(d.db, id)
+      if (current === undefined || current.status !== 'pending') return 'skipped'
       await this.#die(current, dead('NO_ROUTE', 'recipient or adapter no longer configured'))
       throw new UnrecoverableError('recipient gone')
     }
     // An open circuit holds the delivery without spending an attempt (the partner is known to be
     // down): back to the delayed set until the probe time; the paused queue keeps it after that.
     if (d.config.delivery.circuitFailures > 0) {
-      const circuit = await d.circuits.get(current.recipient).catch(() => undefined)
+      const circuit = await d.circuits.get(queued).catch(() => undefined)
       if (circuit?.state === 'open') {
         // (BullMQ's delays run on the real time; the circuit's on the gateway's clock.)
         const wait = Math.max(0, circuit.until - now.getTime())
         await job.moveToDelayed(Date.now() + wait + Math.floor((d.random ?? Math.random)() * 1_000), token)
-        d.onCircuit?.(current.recipient, 'held')
+        d.onCircuit?.(queued, 'held')
         throw new DelayedError()
       }
     }
-    const delivery = await startAttempt(d.db, id, now, current.createdAt)
-    if (delivery === undefined) return 'skipped'
+    const ageFrom = new Date(now.getTime() - d.config.delivery.maxAgeSeconds * 1000)
+    const created = job.data.createdAt === undefined ? undefined : new Date(job.data.createdAt)
+    let attempt = await startAttempt(d.db, id, now, ageFrom, created !== undefined && Number.isFinite(created.getTime()) ? created : undefined)
+    if (attempt === undefined) {
+      // Not pending, expired, or a job whose time is not the delivery's: the row says which.
+      const current = await getDelivery(d.db, id)
+      if (current === undefined || current.status !== 'pending') return 'skipped'
+      if (current.ageFrom.getTime() < ageFrom.getTime()) {
+        await this.#die(current, dead('EXPIRED', 'maximum delivery age reached'))
+        throw new UnrecoverableError('delivery expired')
+      }
+      attempt = await startAttempt(d.db, id, now, ageFrom, current.createdAt)
+      if (attempt === undefined) return 'skipped'
+    }
+    const { delivery, exchange } = attempt
+    if (delivery.recipient !== queued) {
+      // (Two participant ids with one queue name: the delivery's own recipient is the one.)
+      recipient = d.directory.participant(delivery.recipient)
+      adapter = recipient ? d.adapters.get(recipient.adapter) : undefined
+      if (recipient === undefined || adapter === undefined) {
+        await this.#die(delivery, dead('NO_ROUTE', 'recipient or adapter no longer configured'), exchange)
+        throw new UnrecoverableError('recipient gone')
+      }
+    }
     let message: OutboundMessage
     try {
-      message = await this.#message(delivery)
+      message = this.#message(attempt)
     } catch (err) {
       // The stored message cannot be read (missing, or its seal does not open): trying again
       // cannot help. A dead letter says so; the log says why (no content).
       d.logger.error({ err, deliveryId: id, exchangeId: delivery.exchangeId }, 'stored message unreadable')
-      await this.#die(delivery, dead('STORE', 'the stored message cannot be read'))
+      await this.#die(delivery, dead('STORE', 'the stored message cannot be read'), exchange)
       throw new UnrecoverableError('stored message unreadable')
     }
     const started = Date.now()
@@ -372,19 +398,20 @@ export class DeliveryService {
       if (PARTNER_DOWN.has(e.code)) await this.#circuitFailure(delivery)
       else if (PARTNER_ANSWERED.has(e.code)) await this.#circuitSuccess(delivery.recipient)
       if (!e.retry || delivery.attempts >= d.config.delivery.attempts) {
-        await this.#die(delivery, reason)
+        await this.#die(delivery, reason, exchange)
         throw new UnrecoverableError(reason)
       }
       d.onAttempt?.(delivery.recipient, 'retry')
-      await recordFailure(d.db, id, reason, d.clock.now(), delivery.createdAt)
-      await this.#event(delivery, 'delivery.failed', null, { attempt: delivery.attempts, reason, retry: true }, message.caseId)
+      const at = d.clock.now()
+      await recordFailure(d.db, id, reason, at, { createdAt: delivery.createdAt, event: this.#event(delivery, message.caseId, at, 'delivery.failed', null, { attempt: delivery.attempts, reason, retry: true }) })
       d.logger.info({ deliveryId: id, recipient: delivery.recipient, attempt: delivery.attempts, reason }, 'delivery attempt failed; will retry')
       throw new Error(reason)
     }
     d.onAttempt?.(delivery.recipient, 'delivered')
+    const at = d.clock.now()
     const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts })
-    if (await markDelivered(d.db, id, d.clock.now(), entry, delivery.createdAt)) {
-      await this.#event(delivery, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started }, message.caseId)
+    const event = this.#event(delivery, message.caseId, at, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
+    if (await markDelivered(d.db, id, at, { entry, event, createdAt: delivery.createdAt })) {
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
     }
     // After the record: the partner's answer is settled first, whatever Redis does.
@@ -392,13 +419,10 @@ export class DeliveryService {
     return 'delivered'
   }
 
-  async #message(delivery: Delivery): Promise<OutboundMessage> {
-    const d = this.#d
-    const stored = await getExchangeWithMessage(d.db, delivery.exchangeId, delivery.createdAt)
+  #message({ delivery, exchange, sealed }: Attempt): OutboundMessage {
     // (A purged body belongs to an exchange with no pending delivery: the purge and a replay lock it.)
-    if (stored === undefined || stored.sealed === null) throw new Error('exchange missing or its message purged')
-    const { exchange, sealed } = stored
-    const jws = d.keyring.sealer().open(sealed, exchange.id).toString('latin1')
+    if (exchange === undefined || sealed === null) throw new Error('exchange missing or its message purged')
+    const jws = this.#d.keyring.sealer().open(sealed, exchange.id).toString('latin1')
     const payload = jws.split('.')[1] ?? ''
     const envelope = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Envelope
     return {
@@ -420,26 +444,26 @@ export class DeliveryService {
     return adapterContext(recipient, { ...this.#d, http: this.#http })
   }
 
-  async #die(delivery: Delivery, reason: string): Promise<void> {
-    this.#d.onAttempt?.(delivery.recipient, 'dead')
-    const exchange = await getExchange(this.#d.db, delivery.exchangeId, delivery.createdAt)
+  /** The delivery becomes a dead letter, with its ledger entry and timeline event (`exchange` when already read). */
+  async #die(delivery: Delivery, reason: string, known?: Exchange): Promise<void> {
+    const d = this.#d
+    d.onAttempt?.(delivery.recipient, 'dead')
+    const exchange = known ?? await getExchange(d.db, delivery.exchangeId, delivery.createdAt)
+    const at = d.clock.now()
     // The reason's code (e.g. `HTTP_5XX 503`), never its words.
-    const entry = this.#d.ledger.record('delivery.settled', {
+    const entry = d.ledger.record('delivery.settled', {
       deliveryId: delivery.id, exchangeId: delivery.exchangeId, sender: exchange?.sender ?? '', recipient: delivery.recipient, outcome: 'dead', attempt: delivery.attempts,
       reason: reason.split(':')[0] as string,
     })
-    if (await markDead(this.#d.db, delivery.id, reason, this.#d.clock.now(), entry, delivery.createdAt)) {
-      await this.#event(delivery, 'delivery.dead', null, { attempt: delivery.attempts, reason })
-      this.#d.logger.warn({ deliveryId: delivery.id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, reason }, 'delivery dead')
+    const event = this.#event(delivery, exchange?.caseId ?? null, at, 'delivery.dead', null, { attempt: delivery.attempts, reason })
+    if (await markDead(d.db, delivery.id, reason, at, { entry, event, createdAt: delivery.createdAt })) {
+      d.logger.warn({ deliveryId: delivery.id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, reason }, 'delivery dead')
     }
   }
 
-  /** A timeline event of the delivery's case, if its exchange has one (`caseId` when already read: null for none). */
-  async #event(delivery: Delivery, event: string, actor: string | null, detail: Record<string, unknown>, caseId?: string | null): Promise<void> {
-    const c = caseId !== undefined ? caseId : (await getExchange(this.#d.db, delivery.exchangeId, delivery.createdAt))?.caseId
-    if (c) {
-      await addEvent(this.#d.db, { caseId: c, at: this.#d.clock.now(), event, actor, exchangeId: delivery.exchangeId, deliveryId: delivery.id, detail: { recipient: delivery.recipient, ...detail } })
-    }
+  /** A timeline event of the delivery's case, to be written with the delivery's change; none when its exchange has no case. */
+  #event(delivery: Delivery, caseId: string | null, at: Date, event: string, actor: string | null, detail: Record<string, unknown>): NewEvent | undefined {
+    return caseId ? { caseId, at, event, actor, exchangeId: delivery.exchangeId, deliveryId: delivery.id, detail: { recipient: delivery.recipient, ...detail } } : undefined
   }
 
   /** Stops workers, the sweeper and the queues; in-flight deliveries finish first. */

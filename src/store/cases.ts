@@ -1,5 +1,5 @@
 import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
-import type { Db, Tx } from './db.ts'
+import type { Db, SideInsert, Tx } from './db.ts'
 
 /** A step's state; `cancelled`: closed by an operator (the reason is in the timeline). */
 export type StepStatus = 'open' | 'completed' | 'rejected' | 'cancelled'
@@ -102,15 +102,34 @@ export async function listSteps(db: Db | Tx, caseId: string): Promise<Step[]> {
   return (await db.query<Step>(`SELECT ${STEP_COLUMNS} FROM case_steps WHERE case_id = $1 ORDER BY opened_at, id`, [caseId])).rows
 }
 
+/** An event for the case timeline. */
+export interface NewEvent {
+  readonly caseId: string
+  readonly at: Date
+  readonly event: string
+  readonly actor?: string | null
+  readonly exchangeId?: string | null
+  readonly deliveryId?: string | null
+  readonly detail?: Record<string, unknown>
+}
+
+const eventParams = (e: NewEvent): unknown[] => [e.caseId, e.at, e.event, e.actor ?? null, e.exchangeId ?? null, e.deliveryId ?? null, JSON.stringify(e.detail ?? {})]
+
 /** Appends to the case timeline. */
-export async function addEvent(
-  db: Db | Tx,
-  e: { caseId: string; at: Date; event: string; actor?: string | null; exchangeId?: string | null; deliveryId?: string | null; detail?: Record<string, unknown> },
-): Promise<void> {
-  await db.query(
-    `INSERT INTO case_events (case_id, at, event, actor, exchange_id, delivery_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [e.caseId, e.at, e.event, e.actor ?? null, e.exchangeId ?? null, e.deliveryId ?? null, JSON.stringify(e.detail ?? {})],
-  )
+export async function addEvent(db: Db | Tx, e: NewEvent): Promise<void> {
+  await db.query(`INSERT INTO case_events (case_id, at, event, actor, exchange_id, delivery_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`, eventParams(e))
+}
+
+/** A timeline event written with a fact, in its statement (withEntry's `also`): only when the fact changed a row. */
+export function eventSide(e: NewEvent): SideInsert {
+  return {
+    sql: (first, from) => {
+      const p = (i: number): string => `$${first + i}`
+      return `INSERT INTO case_events (case_id, at, event, actor, exchange_id, delivery_id, detail)
+        SELECT ${p(0)}::text, ${p(1)}::timestamptz, ${p(2)}::text, ${p(3)}::text, ${p(4)}::uuid, ${p(5)}::uuid, ${p(6)}::jsonb WHERE EXISTS (SELECT 1 FROM ${from})`
+    },
+    params: eventParams(e),
+  }
 }
 
 /** The case timeline, in order. */

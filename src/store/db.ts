@@ -4,6 +4,15 @@ import { readdirSync, readFileSync } from 'node:fs'
 export type Db = pg.Pool
 export type Tx = pg.PoolClient
 
+/**
+ * An INSERT written with a fact in the fact's own statement, once per row the fact changed (none:
+ * not written): its SQL from its first parameter's number and the fact's relation, and its parameters.
+ */
+export interface SideInsert {
+  readonly sql: (first: number, from: string) => string
+  readonly params: readonly unknown[]
+}
+
 /** Opens a pool whose sessions use `schema` (each test run uses its own). */
 export function openDb(url: string, schema: string, max = 10): Db {
   const pool = new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema}` })

@@ -1,5 +1,7 @@
 import type { Db, Tx } from './db.ts'
-import { entryInsert, entryParams, withEntry, type LedgerRecord } from './ledger.ts'
+import { eventSide, type NewEvent } from './cases.ts'
+import { exchangeColumnsAs, exchangeFromRow, type Exchange } from './exchanges.ts'
+import { entrySide, withEntry, type LedgerRecord } from './ledger.ts'
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead'
 
@@ -36,32 +38,58 @@ export async function listForExchange(db: Db | Tx, exchangeId: string): Promise<
 const inMonth = (n: number, createdAt: Date | undefined): string => (createdAt === undefined ? '' : ` AND created_at >= $${n}::timestamptz AND created_at < $${n}::timestamptz + interval '1 millisecond'`)
 const monthParam = (createdAt: Date | undefined): unknown[] => (createdAt === undefined ? [] : [createdAt])
 
-/** Counts an attempt; returns the delivery as it now stands, or undefined if it was not pending. */
-export async function startAttempt(db: Db | Tx, id: string, now: Date, createdAt?: Date): Promise<Delivery | undefined> {
-  return (await db.query<Delivery>(
-    `UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending'${inMonth(3, createdAt)} RETURNING ${COLUMNS}`,
-    [id, now, ...monthParam(createdAt)],
-  )).rows[0]
+/** What a settlement writes with it, in its statement: its ledger entry, its timeline event; `createdAt` spares the other months' partitions. */
+export interface Settle {
+  readonly entry?: LedgerRecord | undefined
+  readonly event?: NewEvent | undefined
+  readonly createdAt?: Date | undefined
 }
 
-/** Pending → delivered, with its ledger entry (delivery.settled) in the same statement; false if it was not pending (already delivered, dead). */
-export async function markDelivered(db: Db | Tx, id: string, now: Date, entry?: LedgerRecord, createdAt?: Date): Promise<boolean> {
+/** A delivery whose attempt has begun, with its exchange and sealed message (null once purged). */
+export interface Attempt {
+  readonly delivery: Delivery
+  readonly exchange: Exchange | undefined
+  readonly sealed: Buffer | null
+}
+
+/**
+ * Counts an attempt on a delivery that is pending and whose age counts from `ageFrom` or later
+ * (not expired), and returns it with its exchange and sealed message: one statement. Undefined
+ * when it is not pending, is expired, or is not of `createdAt` (getDelivery tells which).
+ */
+export async function startAttempt(db: Db | Tx, id: string, now: Date, ageFrom: Date, createdAt?: Date): Promise<Attempt | undefined> {
+  const row = (await db.query<Delivery & Record<string, unknown>>(
+    `WITH d AS (UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' AND age_from >= $3${inMonth(4, createdAt)} RETURNING ${COLUMNS})
+     SELECT d.*, ${exchangeColumnsAs('e', 'x.')}, e.message_sealed AS "x.sealed" FROM d LEFT JOIN exchanges e ON e.id = d."exchangeId" AND e.received_at = d."createdAt"`,
+    [id, now, ageFrom, ...monthParam(createdAt)],
+  )).rows[0]
+  if (row === undefined) return undefined
+  const delivery = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('x.'))) as unknown as Delivery
+  return { delivery, exchange: exchangeFromRow(row, 'x.'), sealed: (row['x.sealed'] as Buffer | null | undefined) ?? null }
+}
+
+const settle = (s: Settle): [LedgerRecord | undefined, ReturnType<typeof eventSide>[]] => [s.entry, s.event === undefined ? [] : [eventSide(s.event)]]
+
+/** Pending → delivered, with its ledger entry (delivery.settled) and timeline event in the same statement; false if it was not pending (already delivered, dead). */
+export async function markDelivered(db: Db | Tx, id: string, now: Date, s: Settle = {}): Promise<boolean> {
   const rows = await withEntry(db,
-    `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending'${inMonth(3, createdAt)} RETURNING id`,
-    [id, now, ...monthParam(createdAt)], entry)
+    `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending'${inMonth(3, s.createdAt)} RETURNING id`,
+    [id, now, ...monthParam(s.createdAt)], ...settle(s))
   return rows.length === 1
 }
 
-/** Records why an attempt failed (a code, never a partner's body). */
-export async function recordFailure(db: Db | Tx, id: string, error: string, now: Date, createdAt?: Date): Promise<void> {
-  await db.query(`UPDATE deliveries SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'${inMonth(4, createdAt)}`, [id, error, now, ...monthParam(createdAt)])
+/** Records why an attempt failed (a code, never a partner's body), with its timeline event in the same statement. */
+export async function recordFailure(db: Db | Tx, id: string, error: string, now: Date, s: Omit<Settle, 'entry'> = {}): Promise<void> {
+  await withEntry(db,
+    `UPDATE deliveries SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'${inMonth(4, s.createdAt)} RETURNING id`,
+    [id, error, now, ...monthParam(s.createdAt)], ...settle(s))
 }
 
-/** Pending → dead, with its ledger entry (delivery.settled) in the same statement; false if it was not pending. */
-export async function markDead(db: Db | Tx, id: string, error: string, now: Date, entry?: LedgerRecord, createdAt?: Date): Promise<boolean> {
+/** Pending → dead, with its ledger entry (delivery.settled) and timeline event in the same statement; false if it was not pending. */
+export async function markDead(db: Db | Tx, id: string, error: string, now: Date, s: Settle = {}): Promise<boolean> {
   const rows = await withEntry(db,
-    `UPDATE deliveries SET status = 'dead', dead_at = $3, updated_at = $3, last_error = $2 WHERE id = $1 AND status = 'pending'${inMonth(4, createdAt)} RETURNING id`,
-    [id, error, now, ...monthParam(createdAt)], entry)
+    `UPDATE deliveries SET status = 'dead', dead_at = $3, updated_at = $3, last_error = $2 WHERE id = $1 AND status = 'pending'${inMonth(4, s.createdAt)} RETURNING id`,
+    [id, error, now, ...monthParam(s.createdAt)], ...settle(s))
   return rows.length === 1
 }
 
@@ -71,19 +99,13 @@ export async function markDead(db: Db | Tx, id: string, error: string, now: Date
  */
 export async function reviveForReplay(db: Db | Tx, id: string, now: Date, entries: readonly LedgerRecord[] = []): Promise<Delivery | undefined> {
   const revive = `UPDATE deliveries SET status = 'pending', attempts = 0, dead_at = NULL, last_error = NULL, age_from = $2, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING ${COLUMNS}`
-  if (entries.length === 0) return (await db.query<Delivery>(revive, [id, now])).rows[0]
-  const params: unknown[] = [id, now]
-  const inserts = entries.map((e, i) => {
-    params.push(...entryParams(e))
-    return `e${i} AS (${entryInsert(3 + i * 5, 'fact')})`
-  })
-  return (await db.query<Delivery>(`WITH fact AS (${revive}), ${inserts.join(', ')} SELECT * FROM fact`, params)).rows[0]
+  return (await withEntry<Delivery & Record<string, unknown>>(db, revive, [id, now], undefined, entries.map(entrySide)))[0]
 }
 
 /** Pending deliveries not touched since `before` (candidates for the sweeper). */
-export async function listStalePending(db: Db | Tx, before: Date, limit: number): Promise<Array<{ id: string; recipient: string }>> {
-  return (await db.query<{ id: string; recipient: string }>(
-    `SELECT id, recipient FROM deliveries WHERE status = 'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+export async function listStalePending(db: Db | Tx, before: Date, limit: number): Promise<Array<{ id: string; recipient: string; createdAt: Date }>> {
+  return (await db.query<{ id: string; recipient: string; createdAt: Date }>(
+    `SELECT id, recipient, created_at AS "createdAt" FROM deliveries WHERE status = 'pending' AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
     [before, limit],
   )).rows
 }

@@ -16,8 +16,24 @@ export interface Exchange {
   readonly receivedAt: Date
 }
 
-const COLUMNS = `id, sender, message_id AS "messageId", type, v, case_id AS "caseId", unit_code AS "unitCode",
-  suite, request_digest AS "requestDigest", receipt, received_at AS "receivedAt"`
+/** The columns of an Exchange and the fields they are read into. */
+const FIELDS: ReadonlyArray<readonly [column: string, field: keyof Exchange]> = [
+  ['id', 'id'], ['sender', 'sender'], ['message_id', 'messageId'], ['type', 'type'], ['v', 'v'], ['case_id', 'caseId'], ['unit_code', 'unitCode'],
+  ['suite', 'suite'], ['request_digest', 'requestDigest'], ['receipt', 'receipt'], ['received_at', 'receivedAt'],
+]
+
+const COLUMNS = FIELDS.map(([c, f]) => (c === f ? c : `${c} AS "${f}"`)).join(', ')
+
+/** An Exchange's columns of table alias `alias`, each read as `prefix` + its field (to select beside another table's). */
+export function exchangeColumnsAs(alias: string, prefix: string): string {
+  return FIELDS.map(([c, f]) => `${alias}.${c} AS "${prefix}${f}"`).join(', ')
+}
+
+/** The Exchange in a row read with exchangeColumnsAs; undefined when the row has none (an outer join's miss). */
+export function exchangeFromRow(row: Record<string, unknown>, prefix: string): Exchange | undefined {
+  if (row[`${prefix}id`] == null) return undefined
+  return Object.fromEntries(FIELDS.map(([, f]) => [f, row[`${prefix}${f}`]])) as unknown as Exchange
+}
 
 /** The exchange a sender already sent under `messageId`, if any. */
 export async function findByMessageId(db: Db | Tx, sender: string, messageId: string): Promise<Exchange | undefined> {
@@ -39,14 +55,4 @@ export async function getExchange(db: Db | Tx, id: string, receivedAt?: Date): P
   const [where, params] = byId(id, receivedAt)
   const r = await db.query<Exchange>(`SELECT ${COLUMNS} FROM exchanges WHERE ${where}`, params)
   return r.rows[0]
-}
-
-/** One exchange and its sealed message in one read (a delivery needs both); the message is null once purged. */
-export async function getExchangeWithMessage(db: Db | Tx, id: string, receivedAt?: Date): Promise<{ exchange: Exchange; sealed: Buffer | null } | undefined> {
-  const [where, params] = byId(id, receivedAt)
-  const r = await db.query<Exchange & { sealed: Buffer | null }>(`SELECT ${COLUMNS}, message_sealed AS sealed FROM exchanges WHERE ${where}`, params)
-  const row = r.rows[0]
-  if (row === undefined) return undefined
-  const { sealed, ...exchange } = row
-  return { exchange, sealed }
 }

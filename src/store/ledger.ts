@@ -1,4 +1,4 @@
-import type { Db, Tx } from './db.ts'
+import type { Db, SideInsert, Tx } from './db.ts'
 
 /** One ledger entry as written with its fact (see migrations/0008_ledger.sql). */
 export interface LedgerRecord {
@@ -54,15 +54,25 @@ export async function insertEntry(db: Db | Tx, r: LedgerRecord): Promise<void> {
   await db.query(entryInsert(1), entryParams(r))
 }
 
+/** An entry as a SideInsert (written with a fact, see withEntry). */
+export function entrySide(r: LedgerRecord): SideInsert {
+  return { sql: (first, from) => entryInsert(first, from), params: entryParams(r) }
+}
+
 /**
- * Runs `statement` (an UPDATE … RETURNING) and writes `record` only when it changed a row, in
- * one statement: the fact and its entry are written together or not at all. Returns the rows.
+ * Runs `statement` (an UPDATE … RETURNING) and writes `record` (and `also`) only when it changed
+ * a row, in one statement: the fact and its entry are written together or not at all. Returns the rows.
  */
-export async function withEntry<R extends Record<string, unknown>>(db: Db | Tx, statement: string, params: unknown[], record: LedgerRecord | undefined): Promise<R[]> {
-  if (record === undefined) return (await db.query<R>(statement, params)).rows
-  const n = params.length
-  const sql = `WITH fact AS (${statement}), entry AS (${entryInsert(n + 1, 'fact')}) SELECT * FROM fact`
-  return (await db.query<R>(sql, [...params, ...entryParams(record)])).rows
+export async function withEntry<R extends Record<string, unknown>>(db: Db | Tx, statement: string, params: readonly unknown[], record: LedgerRecord | undefined, also: readonly SideInsert[] = []): Promise<R[]> {
+  const sides = record === undefined ? also : [entrySide(record), ...also]
+  if (sides.length === 0) return (await db.query<R>(statement, [...params])).rows
+  const all = [...params]
+  const ctes = sides.map((x, i) => {
+    const sql = x.sql(all.length + 1, 'fact')
+    all.push(...x.params)
+    return `s${i} AS (${sql})`
+  })
+  return (await db.query<R>(`WITH fact AS (${statement}), ${ctes.join(', ')} SELECT * FROM fact`, all)).rows
 }
 
 /** The tree's state, created with `hashAlg` and `origin` on first use. */
