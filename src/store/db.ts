@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 
 export type Db = pg.Pool
@@ -19,6 +20,22 @@ export function openDb(url: string, schema: string, max = 10): Db {
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})
   return pool
+}
+
+const names = new Map<string, string>()
+
+/**
+ * A query each connection parses once and PostgreSQL may plan once (node-postgres's named
+ * statement), named after its text. For the statements run per message: planning one over the
+ * partitioned tables costs more than running it.
+ */
+export function prepared(text: string, values: readonly unknown[]): pg.QueryConfig {
+  let name = names.get(text)
+  if (name === undefined) {
+    name = `tb-${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
+    names.set(text, name)
+  }
+  return { name, text, values: [...values] }
 }
 
 /** Runs `fn` in a transaction: committed when it returns, rolled back when it throws. */

@@ -47,7 +47,8 @@ export async function findByMessageId(db: Db | Tx, sender: string, messageId: st
  */
 function byId(id: string, receivedAt: Date | undefined): [string, unknown[]] {
   // (Within the millisecond a JavaScript Date carries, should a stored time ever hold microseconds.)
-  return receivedAt === undefined ? ['id = $1', [id]] : [`id = $1 AND received_at >= $2::timestamptz AND received_at < $2::timestamptz + interval '1 millisecond'`, [id, receivedAt]]
+  // Bounds as parameters, not an expression of one: PostgreSQL then plans that month only.
+  return receivedAt === undefined ? ['id = $1', [id]] : ['id = $1 AND received_at >= $2 AND received_at < $3', [id, receivedAt, new Date(receivedAt.getTime() + 1)]]
 }
 
 /** One exchange by id (`receivedAt`, when known, spares the other months' partitions). */

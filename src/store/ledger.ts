@@ -1,4 +1,4 @@
-import type { Db, SideInsert, Tx } from './db.ts'
+import { prepared, type Db, type SideInsert, type Tx } from './db.ts'
 
 /** One ledger entry as written with its fact (see migrations/0008_ledger.sql). */
 export interface LedgerRecord {
@@ -72,7 +72,7 @@ export async function withEntry<R extends Record<string, unknown>>(db: Db | Tx, 
     all.push(...x.params)
     return `s${i} AS (${sql})`
   })
-  return (await db.query<R>(`WITH fact AS (${statement}), ${ctes.join(', ')} SELECT * FROM fact`, all)).rows
+  return (await db.query<R>(prepared(`WITH fact AS (${statement}), ${ctes.join(', ')} SELECT * FROM fact`, all))).rows
 }
 
 /** The tree's state, created with `hashAlg` and `origin` on first use. */
