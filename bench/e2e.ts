@@ -17,15 +17,15 @@
  *   --messages N      messages sent (default 2000)
  *   --concurrency N   deliveries in flight to the partner per gateway process (its directory
  *                     entry's delivery.concurrency; default: the gateway's, 4)
- *   --profile DIR     the gateway under node --cpu-prof (profiles in DIR), and where its main
- *                     thread's CPU went (bench/profile.ts)
+ *   --profile DIR     the gateway under node --cpu-prof (profiles in DIR; a separate worker's in
+ *                     DIR/worker), and where each main thread's CPU went (bench/profile.ts)
  *   --separate-worker the gateway serves HTTP only (workers false) and a `tongban worker` process
  *                     of its own delivers: acceptance and delivery on two event loops
  *   --processes N     the gateway (and the separate worker, from the same file) as N processes
  *                     each (config `processes`, node:cluster); peak RSS is their sum
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
@@ -75,7 +75,7 @@ let worker: ChildProcess | undefined
 try {
   if (SEPARATE) {
     // The worker reads the gateway's own configuration file (`tongban worker` turns HTTP off and workers on).
-    const [cmd, argv] = tongbanCommand(['worker', '--config', join(w.dir, 'config.json')])
+    const [cmd, argv] = tongbanCommand(['worker', '--config', join(w.dir, 'config.json')], PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(PROFILE, 'worker')])
     worker = spawn(cmd, argv, { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
     // It logs at warn level here, so it says nothing when up: give it the time a start takes.
     await new Promise((r) => setTimeout(r, 5_000))
@@ -180,7 +180,10 @@ try {
   await w.close()
 }
 if (PROFILE !== undefined) {
-  const profiles = readdirSync(PROFILE).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(PROFILE, f), 'utf8')))
-  console.log('')
-  for (const l of report(summarize(profiles)).lines) console.log(l)
+  for (const [who, dir] of [['the gateway', PROFILE], ['the worker process', join(PROFILE, 'worker')]] as const) {
+    if (!existsSync(dir)) continue
+    const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
+    console.log(`\nWhere ${who}'s main thread went:`)
+    for (const l of report(summarize(profiles)).lines) console.log(l)
+  }
 }
