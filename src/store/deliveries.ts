@@ -62,11 +62,18 @@ export interface Attempt {
  * Counts an attempt on a delivery that is pending and whose age counts from `ageFrom` or later
  * (not expired), and returns it with its exchange and sealed message: one statement. Undefined
  * when it is not pending, is expired, or is not of `createdAt` (getDelivery tells which).
+ *
+ * Its commit does not wait for the disk (`synchronous_commit` off for this transaction only,
+ * hence a pool, never a caller's transaction): the count is written within PostgreSQL's WAL
+ * writer delay, and before any later synchronous commit such as the settlement. A PostgreSQL
+ * crash can lose the count of the attempts of that last fraction of a second, never a delivery:
+ * they stay pending and are attempted again (configuration.md, "After a crash").
  */
-export async function startAttempt(db: Db | Tx, id: string, now: Date, ageFrom: Date, createdAt?: Date): Promise<Attempt | undefined> {
+export async function startAttempt(db: Db, id: string, now: Date, ageFrom: Date, createdAt?: Date): Promise<Attempt | undefined> {
   const row = (await db.query<Delivery & Record<string, unknown>>(prepared(
     `WITH d AS (UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' AND age_from >= $3${inMonth(4, createdAt)} RETURNING ${COLUMNS})
-     SELECT d.*, ${exchangeColumnsAs('e', 'x.')}, e.message_sealed AS "x.sealed" FROM d LEFT JOIN exchanges e ON e.id = d."exchangeId" AND e.received_at = d."createdAt"${inMonth(4, createdAt, 'e.received_at')}`,
+     SELECT d.*, ${exchangeColumnsAs('e', 'x.')}, e.message_sealed AS "x.sealed", set_config('synchronous_commit', 'off', true) AS "x.commit"
+       FROM d LEFT JOIN exchanges e ON e.id = d."exchangeId" AND e.received_at = d."createdAt"${inMonth(4, createdAt, 'e.received_at')}`,
     [id, now, ageFrom, ...monthParam(createdAt)],
   ))).rows[0]
   if (row === undefined) return undefined
