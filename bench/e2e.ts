@@ -23,6 +23,8 @@
  *                     of its own delivers: acceptance and delivery on two event loops
  *   --processes N     the gateway (and the separate worker, from the same file) as N processes
  *                     each (config `processes`, node:cluster); peak RSS is their sum
+ *   --suite S         the sender's and the partner's suite: international (RSA-OAEP, ES256; the
+ *                     default, as every run before 2026-12-06 measured) or national (SM2)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -35,7 +37,9 @@ import { tongbanCommand } from '../test/helpers/subprocess.ts'
 import { report, summarize } from './profile.ts'
 import { cpuSnapshot, cpuSpent, perMessage } from './cpu.ts'
 
-const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' }, processes: { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' }, processes: { type: 'string' }, suite: { type: 'string' } }, strict: true })
+const SUITE = values.suite ?? 'international'
+if (SUITE !== 'national' && SUITE !== 'international') throw new Error('--suite national|international')
 /** Gateway processes sharing the port (config `processes`; a separate worker reads the same file: as many). */
 const PROCESSES = Number(values.processes ?? 1)
 if (!(Number.isInteger(PROCESSES) && PROCESSES >= 1 && PROCESSES <= 64)) throw new Error('--processes 1..64')
@@ -67,8 +71,8 @@ const w = await World.start({
     delivery: { attempts: 12, backoffMs: 2_000, maxBackoffMs: 600_000, maxAgeSeconds: 259_200, sweepIntervalMs: 15_000, sweepGraceMs: 5_000, concurrency: 4, lockMs: 30_000 },
   },
   partners: [
-    { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'], noServer: true },
-    { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },
+    { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'], noServer: true, suite: SUITE },
+    { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'], suite: SUITE },
   ],
 })
 let worker: ChildProcess | undefined
@@ -160,12 +164,12 @@ try {
   const log = w.logText()
   const enqueueFailed = log.split('\n').filter((l) => l.includes('enqueue failed')).length
   const swept = log.split('\n').filter((l) => l.includes('sweeper re-enqueued')).reduce((n, l) => n + (Number(/"requeued":(\d+)/.exec(l)?.[1]) || 0), 0)
-  console.log(`${N} tax.assessment.request offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight${PROCESSES > 1 ? ` per process, ${PROCESSES} processes each (peak RSS summed)` : ''}, to a real partner endpoint; all on this machine\n`)
+  console.log(`${N} tax.assessment.request (${SUITE} suite) offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight${PROCESSES > 1 ? ` per process, ${PROCESSES} processes each (peak RSS summed)` : ''}, to a real partner endpoint; all on this machine\n`)
   console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
   console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}${`${peak.gateway.toFixed(0)}${peak.worker === undefined ? '' : `+${peak.worker.toFixed(0)}`}`.padStart(13)}`)
   console.log(`\nCPU per message, sent to delivered (ms, /proc): gateway process ${cpu.gatewayMs}${workerCpu === undefined ? '' : `, worker process ${workerCpu}`}, PostgreSQL ${cpu.postgresMs}, Redis ${cpu.redisMs}; the whole machine ${cpu.machineMs} (load generator and partner endpoint included)`)
   console.log(JSON.stringify({
-    offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
+    suite: SUITE, offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
     lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4, separateWorker: SEPARATE, processes: PROCESSES,
     enqueueFailedAtAcceptance: enqueueFailed, reEnqueuedBySweeper: swept,
     gatewayPeakRssMb: peak.gateway, ...(peak.worker !== undefined ? { workerPeakRssMb: peak.worker } : {}),
