@@ -1,4 +1,4 @@
-import { prepared, type Db, type Tx } from './db.ts'
+import { prepared, type Db, type SideInsert, type Tx } from './db.ts'
 import { eventSide, type NewEvent } from './cases.ts'
 import { exchangeColumnsAs, exchangeFromRow, type Exchange } from './exchanges.ts'
 import { entrySide, withEntry, type LedgerRecord } from './ledger.ts'
@@ -81,7 +81,7 @@ export async function startAttempt(db: Db, id: string, now: Date, ageFrom: Date,
   return { delivery, exchange: exchangeFromRow(row, 'x.'), sealed: (row['x.sealed'] as Buffer | null | undefined) ?? null }
 }
 
-const settle = (s: Settle): [LedgerRecord | undefined, ReturnType<typeof eventSide>[]] => [s.entry, s.event === undefined ? [] : [eventSide(s.event)]]
+const settle = (s: Settle): [LedgerRecord | undefined, SideInsert[]] => [s.entry, s.event === undefined ? [] : [eventSide(s.event)]]
 
 /** Pending → delivered, with its ledger entry (delivery.settled) and timeline event in the same statement; false if it was not pending (already delivered, dead). */
 export async function markDelivered(db: Db | Tx, id: string, now: Date, s: Settle = {}): Promise<boolean> {
