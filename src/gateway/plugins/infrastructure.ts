@@ -16,10 +16,15 @@ export const dbPlugin = fp(async (app) => {
   app.addHook('onClose', async () => { await db.end() })
 }, { name: 'tongban-db' })
 
-/** Redis: one command connection (nonces); BullMQ opens its own from the same settings. */
+/**
+ * Redis: one command connection (nonces, limits and quotas, circuits); BullMQ opens its own from
+ * the same settings. Commands issued in the same tick by concurrent requests go out in one write
+ * (auto-pipelining; each still gets its own answer): under load Redis spends a third less CPU per
+ * accepted message (docs/performance.md).
+ */
 export const redisPlugin = fp(async (app) => {
   const { config } = app.tb
-  const redis = new Redis({ ...redisOptions(config), maxRetriesPerRequest: 1, commandTimeout: 2_000 })
+  const redis = new Redis({ ...redisOptions(config), maxRetriesPerRequest: 1, commandTimeout: 2_000, enableAutoPipelining: true })
   redis.on('error', () => {})
   app.tb.redis = redis
   app.tb.nonces = new NonceStore(redis, config.redisPrefix)
