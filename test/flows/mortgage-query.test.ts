@@ -126,7 +126,9 @@ t.test('a partner that does not answer: 504 within the bound', async (t) => {
   const e = await refusal(w.client(BANK).query({ ...query.envelope }))
   const took = Date.now() - started
   t.same([e.code, e.status], ['TB_ERR_PARTNER_TIMEOUT', 504])
-  t.ok(took >= TIMEOUT_MS && took < TIMEOUT_MS + 700, `answered after ${took} ms (bound ${TIMEOUT_MS} ms)`)
+  // The partner answers after 5 s: well under that is the bound, not the partner (a slow CI
+  // machine running two test files at once needs more than a few hundred ms of margin).
+  t.ok(took >= TIMEOUT_MS && took < 4_000, `answered after ${took} ms (bound ${TIMEOUT_MS} ms, the partner 5,000 ms)`)
 })
 
 t.test('one bank\'s failing queries open its own circuit; failures of several banks open the partner\'s; both recover', async (t) => {
@@ -139,7 +141,7 @@ t.test('one bank\'s failing queries open its own circuit; failures of several ba
   const started = Date.now()
   const open = problem(await w.client(BANK).query({ ...query.envelope }).catch((x: unknown) => x))
   t.same([open.code, open.status], ['TB_ERR_PARTNER_UNAVAILABLE', 503], 'open: refused at once')
-  t.ok(Date.now() - started < 300, 'without waiting for the partner')
+  t.ok(Date.now() - started < 2_000, 'without waiting for the partner')
   t.equal(server.queries.length, asked, 'the failing partner was not called')
   t.same([fwd.breakerState(REG, BANK), fwd.breakerState(REG)], ['open', 'closed'], 'the bank\'s own circuit opened, not the partner\'s: one bank cannot shut it for all')
 
