@@ -34,7 +34,7 @@ async function serve(teardown: (fn: () => unknown) => void, args: string[], env:
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
       TONGBAN_DATABASE_URL: DATABASE_URL, TONGBAN_REDIS_URL: REDIS_URL, TONGBAN_DB_SCHEMA: name, TONGBAN_REDIS_PREFIX: name,
-      TONGBAN_PORT: String(port), TONGBAN_METRICS_PORT: '0', ...env,
+      TONGBAN_PORT: String(port), TONGBAN_METRICS_PORT: '0', TONGBAN_CONSOLE_PORT: '0', ...env,
     },
   })
   const run: Run & { ready: boolean } = { status: null, stdout: '', stderr: '', ready: false }
