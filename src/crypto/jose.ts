@@ -1,5 +1,6 @@
 import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, errors as joseErrors } from 'jose'
 import { TongbanError } from '../errors.ts'
+import { isCanonicalBase64url as isB64url } from '../util/base64url.ts'
 import { decodeUtf8Strict, parseStrictJson } from '../util/json.ts'
 import { MATERIAL, suiteOfAlg, type JwsAlg, type PrivateKey, type PublicKey, type Suite } from './keys.ts'
 import { decryptSm2Jwe, encryptSm2Jwe, signSm2Jws, verifySm2Signature } from './national/index.ts'
@@ -25,14 +26,12 @@ export interface ParsedJws {
   readonly compact: string
 }
 
-const B64URL = /^[A-Za-z0-9_-]*$/
-
 function malformed(message: string, cause?: unknown): TongbanError {
   return new TongbanError('TB_ERR_JOSE_MALFORMED', message, cause === undefined ? {} : { cause })
 }
 
 function decodeHeader(part: string): JoseHeader {
-  if (part === '' || !B64URL.test(part)) throw malformed('protected header is not base64url')
+  if (part === '' || !isB64url(part)) throw malformed('protected header is not base64url')
   // Read strictly: a duplicate member ("alg" twice) would let two JOSE libraries see two headers.
   const text = decodeUtf8Strict(Buffer.from(part, 'base64url'))
   if (text === undefined) throw malformed('protected header is not UTF-8')
@@ -53,7 +52,7 @@ export function parseJws(compact: string): ParsedJws {
   const parts = compact.trim().split('.')
   if (parts.length !== 3) throw malformed(`a compact JWS has 3 parts, got ${parts.length}`)
   const [h, p, s] = parts as [string, string, string]
-  if (!B64URL.test(p) || !B64URL.test(s) || s === '') throw malformed('JWS parts are not base64url')
+  if (!isB64url(p) || !isB64url(s) || s === '') throw malformed('JWS parts are not base64url')
   const header = decodeHeader(h)
   return {
     header,
@@ -68,7 +67,7 @@ export function parseJws(compact: string): ParsedJws {
 export function parseJweHeader(compact: string): JoseHeader {
   const parts = compact.trim().split('.')
   if (parts.length !== 5) throw malformed(`a compact JWE has 5 parts, got ${parts.length}`)
-  for (const part of parts) if (!B64URL.test(part)) throw malformed('JWE parts are not base64url')
+  for (const part of parts) if (!isB64url(part)) throw malformed('JWE parts are not base64url')
   const header = decodeHeader(parts[0] as string)
   if (typeof header.enc !== 'string') throw malformed('JWE protected header has no enc')
   return header

@@ -66,6 +66,33 @@ t.test('malformed JOSE → TB_ERR_JOSE_MALFORMED', async (t) => {
   await rejects(t, () => post(reg, notJws), 'TB_ERR_JOSE_MALFORMED', 400)
 })
 
+/** The same bytes as `part`, written with a bit set after its last byte (a lenient decoder reads both alike). */
+function sameBytesOtherText(part: string): string {
+  const bytes = Buffer.from(part, 'base64url')
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') {
+    const other = `${part.slice(0, -1)}${c}`
+    if (other !== part && Buffer.from(other, 'base64url').equals(bytes)) return other
+  }
+  throw new Error(`${part.length} characters leave no spare bit`)
+}
+
+t.test('a JWE or JWS part not in its canonical base64url (a bit set after the last byte) → TB_ERR_JOSE_MALFORMED', async (t) => {
+  const env = reg.envelope({ ...request.envelope, caseId: '231202-2026-000901' }) as unknown as Record<string, unknown>
+  const jws = await reg.sign(env)
+  const jwe = await reg.encrypt(jws)
+  // The JWE's tag (16 bytes: 22 characters, 4 spare bits), written another way.
+  const jweParts = jwe.split('.')
+  const tag = jweParts[4] as string
+  const otherTag = sameBytesOtherText(tag)
+  t.ok(Buffer.from(otherTag, 'base64url').equals(Buffer.from(tag, 'base64url')), 'the same tag bytes')
+  await rejects(t, () => post(reg, [...jweParts.slice(0, 4), otherTag].join('.')), 'TB_ERR_JOSE_MALFORMED', 400)
+  // The JWS's signature (64 bytes: 86 characters, 4 spare bits), written another way, sealed anew.
+  const [h, p, sig] = jws.split('.') as [string, string, string]
+  await rejects(t, async () => post(reg, await reg.encrypt(`${h}.${p}.${sameBytesOtherText(sig)}`)), 'TB_ERR_JOSE_MALFORMED', 400)
+  // The message itself, written canonically, is accepted: only the form was refused.
+  t.equal((await post(reg, jwe)).status, 202, 'the canonical JWE of the same message: 202')
+})
+
 t.test('a bare JWS where the link is not a private network → TB_ERR_ENCRYPTION_REQUIRED', async (t) => {
   const jws = await reg.sign(reg.envelope(request.envelope) as unknown as Record<string, unknown>)
   await rejects(t, () => post(reg, jws), 'TB_ERR_ENCRYPTION_REQUIRED', 400)

@@ -6,12 +6,11 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { TongbanError } from '../../errors.ts'
+import { isCanonicalBase64url } from '../../util/base64url.ts'
 import { sm, type Sm2PrivateKey, type Sm2PublicKey, type SmBackend } from '../sm/index.ts'
 
 export const SM2_JWE_ALG = 'SM2'
 export const SM2_JWE_ENC = 'SM4-CBC-HMAC-SM3'
-
-const B64URL = /^[A-Za-z0-9_-]*$/
 
 /** The 16-byte tag: first half of HMAC-SM3(MAC_KEY, AAD ‖ IV ‖ ciphertext ‖ AL), AL = 64-bit big-endian bit length of AAD. */
 export function sm2JweTag(macKey: Uint8Array, aad: Buffer, iv: Uint8Array, ciphertext: Uint8Array, backend: SmBackend = sm()): Buffer {
@@ -49,7 +48,7 @@ export async function decryptSm2Jwe(compact: string, key: Sm2PrivateKey): Promis
   const fail = (cause?: unknown): TongbanError =>
     new TongbanError('TB_ERR_DECRYPT', 'the message could not be decrypted', cause === undefined ? {} : { cause })
   const parts = compact.split('.')
-  if (parts.length !== 5 || parts.some((p) => !B64URL.test(p))) throw fail()
+  if (parts.length !== 5 || parts.some((p) => !isCanonicalBase64url(p))) throw fail()
   const [h, ek, ivPart, ctPart, tagPart] = parts as [string, string, string, string, string]
   let header: Record<string, unknown>
   try {
