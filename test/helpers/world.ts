@@ -105,6 +105,8 @@ function privateSources(spec: PartnerSpec): readonly string[] | undefined {
 /** Fast delivery settings for tests. */
 export const TEST_DELIVERY = {
   attempts: 6, backoffMs: 40, maxBackoffMs: 400, maxAgeSeconds: 3600, sweepIntervalMs: 400, sweepGraceMs: 300, concurrency: 4, lockMs: 2_000,
+  // A circuit a test opens by the way (five failures in a row) probes again after a second, not ten.
+  circuitOpenMs: 1_000,
 }
 
 /** A gateway with its partners on loopback, real PostgreSQL and Redis, its own schema and prefix. */
