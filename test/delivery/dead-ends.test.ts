@@ -9,7 +9,8 @@ const REG = 'REG:231202'
 const TAX = 'TAX:231202'
 const w = await World.start({
   label: 'deadends',
-  config: { delivery: { attempts: 5, backoffMs: 100, maxBackoffMs: 300, maxAgeSeconds: 3600, sweepIntervalMs: 300, sweepGraceMs: 300, concurrency: 2, lockMs: 2_000 } },
+  // A second between attempts: the test acts between the first and the next, even on a slow machine.
+  config: { delivery: { attempts: 5, backoffMs: 1_000, maxBackoffMs: 1_000, maxAgeSeconds: 3600, sweepIntervalMs: 300, sweepGraceMs: 300, concurrency: 2, lockMs: 2_000 } },
   partners: [
     { id: REG, send: ['tax.assessment.request'], receive: ['tax.payment.completed'] },
     { id: TAX, send: ['tax.payment.completed'], receive: ['tax.assessment.request'] },

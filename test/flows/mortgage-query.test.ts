@@ -13,10 +13,13 @@ const BANK = 'BANK:91230100MA1B2C3D49:suihua'
 const BANK_USCC = '91230100MA1B2C3D49'
 const OTHER_BANK = 'BANK:91350100M000100Y43'
 const TIMEOUT_MS = 600
+// The breakers' reset runs on the real clock: long enough that a slow machine's few queries
+// between a circuit opening and the checks that it is open all fall inside it.
+const BREAKER_RESET_MS = 4_000
 
 const w = await World.start({
   label: 'mquery',
-  config: { queries: { timeoutMs: TIMEOUT_MS, breakerFailures: 3, breakerResetMs: 1_500 } },
+  config: { queries: { timeoutMs: TIMEOUT_MS, breakerFailures: 3, breakerResetMs: BREAKER_RESET_MS } },
   partners: [
     { id: REG, suite: 'national', send: ['tax.assessment.request'], receive: ['mortgage.query', 'tax.payment.completed'] },
     { id: REG_WK, suite: 'international', send: [], receive: ['mortgage.query'] },
@@ -156,7 +159,7 @@ t.test('one bank\'s failing queries open its own circuit; failures of several ba
   t.equal((await w.client(BANK).query({ ...wk.envelope })).envelope.from, REG_WK)
 
   server.onQuery(async (q) => ({ type: 'mortgage.query.result', body: registerAnswer(q.envelope.unitCode as string) }))
-  await new Promise((r) => setTimeout(r, 1_600))
+  await new Promise((r) => setTimeout(r, BREAKER_RESET_MS + 100))
   t.same([fwd.breakerState(REG), fwd.breakerState(REG, BANK)], ['half-open', 'half-open'])
   const trial = await w.client(BANK).query({ ...query.envelope })
   t.equal(trial.envelope.type, 'mortgage.query.result', 'the trial query goes through')

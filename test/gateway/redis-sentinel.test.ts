@@ -107,9 +107,10 @@ t.test('the master dies, the Sentinel promotes the replica: the gateway follows'
   // Accepting needs Redis (the nonce): retried while the gateway reconnects (503 meanwhile).
   let status = 0
   await until('a message accepted after the failover', async () => {
-    const r = await w.client(REG).send({ ...request.envelope, caseId: `231202-2026-5${String(n++).padStart(6, '0')}` })
-    status = r.status
-    return r.status === 202
+    // A refusal (the 503) rejects the send: it is recorded, and the next try comes.
+    status = await w.client(REG).send({ ...request.envelope, caseId: `231202-2026-5${String(n++).padStart(6, '0')}` })
+      .then((r) => r.status, (e: { status?: number }) => e.status ?? 0)
+    return status === 202
   }, 30_000)
   t.equal(status, 202)
   await sendAndDeliver(t)
