@@ -92,8 +92,9 @@ export class AdapterBench {
           // A shared-secret partner on plain HTTP must be on a private network (here: loopback).
           ...(ADAPTERS.get(adapter)?.auth === 'shared-secret' ? { privateNetwork: { sources: ['127.0.0.1/32', '::1/128'] } } : {}),
           send: ['tax.payment.completed'], receive: ['tax.assessment.request'],
-          // undici's timers tick about once a second: 300 ms times out within ~1.3 s.
-          http: { connectTimeoutMs: 1000, headersTimeoutMs: 300, bodyTimeoutMs: 1000 },
+          // undici's timers tick about once a second: 1,000 ms times out within ~2 s. Not shorter: a
+          // partner's every answer has to come within it, on a loaded machine too.
+          http: { connectTimeoutMs: 1000, headersTimeoutMs: 1000, bodyTimeoutMs: 1000 },
           ...partner.directoryEntry,
         },
       ],
