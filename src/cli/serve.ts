@@ -51,11 +51,17 @@ export async function serve(command: 'serve' | 'worker', args: string[]): Promis
   }
   const app = await buildGateway({ config, logger })
   if (inCluster()) shareMetrics(app.tb.metrics.registry)
-  if (config.http !== false) {
-    await app.listen({ host: config.listen.host, port: config.listen.port })
-  } else {
-    await app.ready()
-    app.log.info('delivery workers running (no HTTP)')
+  try {
+    if (config.http !== false) {
+      await app.listen({ host: config.listen.host, port: config.listen.port })
+    } else {
+      await app.ready()
+      app.log.info('delivery workers running (no HTTP)')
+    }
+  } catch (err) {
+    // Its port taken (EADDRINUSE), say: the process ends, rather than living on without it.
+    await app.close().catch(() => {})
+    throw err
   }
   // SIGHUP reloads the participant directory (and its CRLs): validated first, the old one kept
   // on a fault (the reload logs either way).

@@ -5,6 +5,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GatewayKeyring, PrivateKey } from '../../src/crypto/index.ts'
@@ -79,6 +80,17 @@ t.test('with allowSampleKeys it starts, and warns loudly', async (t) => {
   t.equal(JSON.parse(warning ?? '{}').level, 40, 'at warn level')
   const env = await serve(t.teardown.bind(t), ['serve'], { TONGBAN_KEYS_DIR: SAMPLE_KEYS, TONGBAN_DIRECTORY: SAMPLE_DIRECTORY, TONGBAN_ALLOW_SAMPLE_KEYS: 'true' })
   t.ok(env.ready, `TONGBAN_ALLOW_SAMPLE_KEYS allows them too (${env.stderr})`)
+})
+
+t.test('its port taken: it says so and exits, rather than living on without its port', async (t) => {
+  const held = createServer()
+  await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => held.close(() => resolve())))
+  const port = (held.address() as AddressInfo).port
+  const r = await serve(t.teardown.bind(t), ['serve', '--keys', SAMPLE_KEYS, '--directory', SAMPLE_DIRECTORY, '--allow-sample-keys'], { TONGBAN_PORT: String(port) })
+  t.notOk(r.ready, 'it never served')
+  t.equal(r.status, 1, 'it exited 1 (its metrics, console and workers closed too)')
+  t.match(r.stderr, new RegExp(`tongban: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`), 'naming the port')
 })
 
 t.test('with a generated keyring and the sample directory: refused, the directory\'s keys are samples', async (t) => {

@@ -230,9 +230,24 @@ export class World {
     this.#connect()
   }
 
-  /** Starts the gateway as a child process (`node bin/tongban.js serve --config …`), on the same port each time. */
+  /**
+   * Starts the gateway as a child process (`node bin/tongban.js serve --config …`), on the same
+   * port each time; on another if that one was taken meanwhile (by a test file running beside
+   * this one: a port found free is not reserved).
+   */
   async spawn(extra: DeepPartial<Config> = {}): Promise<void> {
-    if (this.#port === 0) this.#port = await freePort()
+    for (let tries = 1; ; tries++) {
+      if (this.#port === 0) this.#port = await freePort()
+      try {
+        return await this.#spawnOnce(extra)
+      } catch (err) {
+        if (!(err instanceof Error && err.message.includes('EADDRINUSE')) || tries === 3) throw err
+        this.#port = 0
+      }
+    }
+  }
+
+  async #spawnOnce(extra: DeepPartial<Config>): Promise<void> {
     this.config = this.configFor({ ...extra, listen: { host: '127.0.0.1', port: this.#port }, log: { level: this.#o.config?.log?.level ?? 'debug', file: this.#logFile } })
     const configFile = join(this.dir, 'config.json')
     writeFileSync(configFile, JSON.stringify(this.config))
