@@ -97,13 +97,22 @@ t.test('through the Sentinel: accepted and delivered', async (t) => {
 })
 
 t.test('the master dies, the Sentinel promotes the replica: the gateway follows', async (t) => {
-  master.kill('SIGKILL')
   const sentinel = new Redis({ port: sentinelPort, host: '127.0.0.1' })
   t.teardown(() => sentinel.disconnect())
+  // A Sentinel learns of the replicas from the master's INFO (every 10 s): it can promote only
+  // one it knows, linked to the master. Killed before, the master would have no successor.
+  await until('the Sentinel to know the replica, in sync', async () => {
+    const replicas = await sentinel.call('SENTINEL', 'replicas', 'tongban-test') as string[][]
+    return replicas.some((flat) => {
+      const r = new Map(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1] ?? '']] : [])))
+      return r.get('port') === String(replicaPort) && r.get('master-link-status') === 'ok' && !/s_down|o_down|disconnected/.test(r.get('flags') ?? '')
+    })
+  }, 30_000)
+  master.kill('SIGKILL')
   await until('the Sentinel to promote the replica', async () => {
     const addr = await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'tongban-test') as string[]
     return addr[1] === String(replicaPort)
-  }, 30_000)
+  }, 60_000)
   // Accepting needs Redis (the nonce): retried while the gateway reconnects (503 meanwhile).
   let status = 0
   await until('a message accepted after the failover', async () => {
