@@ -405,7 +405,7 @@ const triggers: Triggers = {
     // Declared larger than attachments.maxBytes: refused at its key header.
     TB_ERR_BODY_TOO_LARGE: async () => upload(await attachmentStream({ declare: { size: w.config.attachments.maxBytes + 1 } })),
     TB_ERR_JOSE_MALFORMED: () => upload(withKeyJwe('not.a.jwe.at.all')),
-    TB_ERR_ALG_UNSUPPORTED: () => upload(withKeyJwe(`${b64({ alg: 'A128KW', enc: 'A128GCM', cty: 'tongban+attachment-key' })}.a.b.c.d`)),
+    TB_ERR_ALG_UNSUPPORTED: () => upload(withKeyJwe(`${b64({ alg: 'A128KW', enc: 'A128GCM', cty: 'tongban+attachment-key' })}.AA.AA.AA.AA`)),
     // Encrypted to REG's own key, not to one of the gateway's.
     TB_ERR_KEY_UNKNOWN: async () => upload(await attachmentStream({ to: w.partner(REG).encryptionKey.publicKey })),
     // One bit of the record's tag flipped.
