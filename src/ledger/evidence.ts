@@ -4,6 +4,7 @@ import { DELIVERY_TYP } from '../core/envelope.ts'
 import type { Db } from '../store/db.ts'
 import { listCaseDeliveries } from '../store/deliveries.ts'
 import { caseEntries, caseExchanges } from '../store/ledger.ts'
+import { isCanonicalBase64url } from '../util/base64url.ts'
 import { canonicalJson } from './entries.ts'
 import { tagged, type Ledger } from './index.ts'
 import { noteVerifier, parseCheckpointText, verifyNote } from './note.ts'
@@ -120,10 +121,8 @@ export interface EvidenceReport {
 
 /** base64url without padding, strictly: every character counts (no ignored trailing bits). */
 function strictB64url(s: string, record: string): Buffer {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new RecordFault(record, 'not base64url')
-  const b = Buffer.from(s, 'base64url')
-  if (b.toString('base64url') !== s) throw new RecordFault(record, 'not canonical base64url')
-  return b
+  if (!isCanonicalBase64url(s)) throw new RecordFault(record, 'not canonical base64url')
+  return Buffer.from(s, 'base64url')
 }
 
 const tagOf = (suite: Suite, bytes: Uint8Array): string => tagged(suite, digestHex(suite, bytes))

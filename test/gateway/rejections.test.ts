@@ -1,5 +1,6 @@
 import t from 'tap'
 import { PrivateKey, signJws, encryptJwe, CTY_JWS } from '../../src/crypto/index.ts'
+import { sameBytesOtherText } from '../helpers/base64url.ts'
 import { TestClock } from '../helpers/clock.ts'
 import { invalidFixtures, validFixture, bodyOf, type Fixture } from '../helpers/fixtures.ts'
 import { World, type Assert } from '../helpers/world.ts'
@@ -65,16 +66,6 @@ t.test('malformed JOSE → TB_ERR_JOSE_MALFORMED', async (t) => {
   const notJws = await encryptJwe(Buffer.from('{"hello":"world"}'), key, { cty: CTY_JWS })
   await rejects(t, () => post(reg, notJws), 'TB_ERR_JOSE_MALFORMED', 400)
 })
-
-/** The same bytes as `part`, written with a bit set after its last byte (a lenient decoder reads both alike). */
-function sameBytesOtherText(part: string): string {
-  const bytes = Buffer.from(part, 'base64url')
-  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') {
-    const other = `${part.slice(0, -1)}${c}`
-    if (other !== part && Buffer.from(other, 'base64url').equals(bytes)) return other
-  }
-  throw new Error(`${part.length} characters leave no spare bit`)
-}
 
 t.test('a JWE or JWS part not in its canonical base64url (a bit set after the last byte) → TB_ERR_JOSE_MALFORMED', async (t) => {
   const env = reg.envelope({ ...request.envelope, caseId: '231202-2026-000901' }) as unknown as Record<string, unknown>
