@@ -68,14 +68,21 @@ export interface Attempt {
  * writer delay, and before any later synchronous commit such as the settlement. A PostgreSQL
  * crash can lose the count of the attempts of that last fraction of a second, never a delivery:
  * they stay pending and are attempted again (configuration.md, "After a crash").
+ *
+ * With its month known (the usual case), the statement is a function planned once per connection
+ * (migration 0017): sent as it is, it was planned again on every execution.
  */
 export async function startAttempt(db: Db, id: string, now: Date, ageFrom: Date, createdAt?: Date): Promise<Attempt | undefined> {
-  const row = (await db.query<Delivery & Record<string, unknown>>(prepared(
-    `WITH d AS (UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' AND age_from >= $3${inMonth(4, createdAt)} RETURNING ${COLUMNS})
-     SELECT d.*, ${exchangeColumnsAs('e', 'x.')}, e.message_sealed AS "x.sealed", set_config('synchronous_commit', 'off', true) AS "x.commit"
-       FROM d LEFT JOIN exchanges e ON e.id = d."exchangeId" AND e.received_at = d."createdAt"${inMonth(4, createdAt, 'e.received_at')}`,
-    [id, now, ageFrom, ...monthParam(createdAt)],
-  ))).rows[0]
+  const row = (await db.query<Delivery & Record<string, unknown>>(createdAt === undefined
+    ? prepared(
+      `WITH d AS (UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' AND age_from >= $3 RETURNING ${COLUMNS})
+       SELECT d.*, ${exchangeColumnsAs('e', 'x.')}, e.message_sealed AS "x.sealed", set_config('synchronous_commit', 'off', true) AS "x.commit"
+         FROM d LEFT JOIN exchanges e ON e.id = d."exchangeId" AND e.received_at = d."createdAt"`,
+      [id, now, ageFrom])
+    : prepared(
+      `SELECT a.*, set_config('synchronous_commit', 'off', true) AS "x.commit" FROM tongban_start_attempt($1, $2, $3, $4, $5) a`,
+      [id, now, ageFrom, ...monthParam(createdAt)]),
+  )).rows[0]
   if (row === undefined) return undefined
   const delivery = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('x.'))) as unknown as Delivery
   return { delivery, exchange: exchangeFromRow(row, 'x.'), sealed: (row['x.sealed'] as Buffer | null | undefined) ?? null }

@@ -46,3 +46,26 @@ t.test('no attempt on an expired delivery, one of another month, or one not pend
   t.equal(await attempts(), 2, 'nothing more was counted')
   t.equal(await syncCommit(), 'on', 'and the connection still commits synchronously')
 })
+
+t.test('with its month known, the attempt is a function planned once per connection, and its commit still does not wait', async (t) => {
+  // (Migration 0017: sent as it was, the statement was planned again on every execution.)
+  const config = (await db.query<{ c: string[] | null }>(`SELECT proconfig AS c FROM pg_proc WHERE proname = 'tongban_start_attempt' AND pronamespace = $1::regnamespace`, [schema])).rows[0]?.c
+  t.same(config, ['plan_cache_mode=force_generic_plan'], 'its plan is generic: made once per connection, pruned to the month when it runs')
+  const other = '00000000-0000-7000-8000-0000000000d2'
+  await db.query(`INSERT INTO deliveries (id, exchange_id, recipient, status, created_at, age_from, updated_at) VALUES ($1, $2, 'HOU:231202', 'pending', $3, $3, $3)`, [other, EXCHANGE, at])
+  const now = new Date('2026-11-21T08:00:00Z')
+  const client = await db.connect()
+  try {
+    await client.query('BEGIN')
+    const a = await startAttempt(client as unknown as typeof db, other, now, new Date(0), at)
+    t.equal(a?.delivery.recipient, 'HOU:231202', 'the delivery asked for')
+    t.equal(a?.delivery.attempts, 1, 'counted')
+    t.same(a?.sealed, Buffer.from([1, 2]), 'with its sealed message')
+    t.equal((await client.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]?.s, 'off', 'its transaction commits without waiting for the disk (set after the function returned, so it lasts until the commit)')
+    await client.query('ROLLBACK')
+  } finally {
+    client.release()
+  }
+  t.equal(await syncCommit(), 'on', 'and the connection commits synchronously again after it')
+  for (let i = 1; i <= 8; i++) t.equal((await startAttempt(db, other, now, new Date(0), at))?.delivery.attempts, i, `attempt ${i} on the same connection (the plan kept)`)
+})
