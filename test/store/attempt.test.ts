@@ -67,5 +67,5 @@ t.test('with its month known, the attempt is a function planned once per connect
     client.release()
   }
   t.equal(await syncCommit(), 'on', 'and the connection commits synchronously again after it')
-  for (let i = 1; i <= 8; i++) t.equal((await startAttempt(db, other, now, new Date(0), at))?.delivery.attempts, i, `attempt ${i} on the same connection (the plan kept)`)
+  for (let i = 1; i <= 8; i++) t.equal((await startAttempt(db, other, now, new Date(0), at))?.delivery.attempts, i, `attempt ${i} on the same connection, through the function's cached plan`)
 })

@@ -5,7 +5,7 @@
 -- joined to its exchange and sealed message. Sent on its own (a named statement), PostgreSQL
 -- planned it again on every execution: its plan for one month's partitions looked cheaper than
 -- a plan for every month, so it never kept a generic plan. Planning cost about 0.2 ms of
--- PostgreSQL's CPU per attempt, more than running it (0.37 against 0.15-0.20 ms per attempt,
+-- PostgreSQL's CPU per attempt, more than running it (0.35-0.40 ms per attempt before, 0.15-0.20 after,
 -- docs/performance.md, `npm run bench:pg`). Here the plan is generic (plan_cache_mode for this
 -- function only): made once per connection, it reads one month's partitions when it runs
 -- (PostgreSQL prunes the others at executor start), and no other statement's planning changes.
