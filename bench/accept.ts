@@ -25,6 +25,8 @@
  *                  gateway cannot hide its queueing by slowing the sender down); prints the rate
  *                  reached and p50, p99 and p99.9 of the national suite (--suite to change it)
  *   --processes N  the gateway as N processes on one port (config `processes`, node:cluster); peak RSS is their sum
+ *   --node-args "…"  Node options for the gateway process, e.g. --perf-basic-prof for `perf record -a -g`
+ *                  run alongside (docs/performance.md, "The whole machine, sampled on-CPU")
  *   --profile DIR  one national run (closed loop, or open with --rate) with the gateway under
  *                  `node --cpu-prof` (profiles written to DIR), then where its CPU went, by
  *                  dependency and by room of src/ (bench/profile.ts), and its CPU time per message
@@ -39,7 +41,9 @@ import { report, summarize } from './profile.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 import { cpuSnapshot, cpuSpent, perMessage } from './cpu.ts'
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' }, processes: { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' }, processes: { type: 'string' }, 'node-args': { type: 'string' } }, strict: true })
+/** Node options for the gateway process (e.g. `--perf-basic-prof`, so that `perf` names its JavaScript). */
+const NODE_ARGS = (values['node-args'] ?? '').split(' ').filter((a) => a !== '')
 /** Gateway processes sharing the port (config `processes`): 2 lets both cores run the gateway. */
 const PROCESSES = Number(values.processes ?? 1)
 const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 1500)
@@ -61,7 +65,7 @@ const percentile = (xs: number[], p: number): number => xs.sort((a, b) => a - b)
 
 interface RunResult { perSecond: number; p50: number; p99: number; p999: number; accepted: number; refused: number; seconds: number; peakRssMb: number; cpu: ReturnType<typeof perMessage>; warmed: number }
 
-async function run(suite: 'national' | 'international', ledger = true, n = N, rate?: number, nodeArgs: readonly string[] = []): Promise<RunResult> {
+async function run(suite: 'national' | 'international', ledger = true, n = N, rate?: number, nodeArgs: readonly string[] = NODE_ARGS): Promise<RunResult> {
   const REG = 'REG:231202'
   const w = await World.start({
     label: `bench${suite.slice(0, 3)}${ledger ? '' : 'noledger'}`, subprocess: true, gatewayNodeArgs: nodeArgs,
@@ -145,7 +149,7 @@ if (values.profile !== undefined) {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   console.log(`${SUITE} suite, ${N} messages${RATE === undefined ? `, ${C} in flight` : ` offered at ${RATE}/s`}, gateway API-only under node --cpu-prof (profiles in ${dir})\n`)
-  const r = await run(SUITE, true, N, RATE, ['--cpu-prof', '--cpu-prof-dir', dir])
+  const r = await run(SUITE, true, N, RATE, [...NODE_ARGS, '--cpu-prof', '--cpu-prof-dir', dir])
   const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
   if (profiles.length === 0) throw new Error(`no CPU profile was written to ${dir}`)
   const totals = summarize(profiles)
