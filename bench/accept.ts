@@ -25,7 +25,8 @@
  *                  gateway cannot hide its queueing by slowing the sender down); prints the rate
  *                  reached and p50, p99 and p99.9 of the national suite (--suite to change it)
  *   --processes N  the gateway as N processes on one port (config `processes`, node:cluster); peak RSS is their sum
- *   --node-args "…"  Node options for the gateway process, e.g. --perf-basic-prof for `perf record -a -g`
+ *   --node-args="…"  Node options for the gateway process (with "=": they begin with a dash), e.g.
+ *                  --node-args=--perf-basic-prof for `perf record -a -g`
  *                  run alongside (docs/performance.md, "The whole machine, sampled on-CPU")
  *   --profile DIR  one national run (closed loop, or open with --rate) with the gateway under
  *                  `node --cpu-prof` (profiles written to DIR), then where its CPU went, by
