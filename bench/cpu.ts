@@ -61,6 +61,12 @@ function processes(): { pid: number; ppid: number; comm: string; ticks: number }
   return out
 }
 
+/** One process's CPU (user + system) so far, in milliseconds; 0 once it is gone. */
+export function processCpuMs(pid: number): number {
+  const stat = read(`/proc/${pid}/stat`)
+  return stat === undefined ? 0 : (ticksOf(stat) * 1000) / HZ
+}
+
 /** The counters now, for the gateway process `pid` (and its children) and the machine. */
 export function cpuSnapshot(pid: number | undefined): CpuSnapshot {
   const all = processes()

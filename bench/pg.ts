@@ -20,7 +20,7 @@
  *     of a schema of its own: with its commit waiting for the disk, without (its execution
  *     alone), and without the ledger entry. `--variant FILE` runs an SQL file in that schema
  *     after the migrations first (a candidate tongban_accept, an index dropped…): run the
- *     benchmark with and without it to compare.
+ *     benchmark with and without it to compare (docs/performance.md has one candidate's command).
  * Each cost is printed in ms and as a ratio to the one-row INSERT, then one JSON line.
  *
  *   --messages N   (default 1000) messages, so N deliveries
@@ -42,21 +42,14 @@ import { markDelivered, startAttempt, type Settle } from '../src/store/deliverie
 import { migrate, openDb, type Db } from '../src/store/db.ts'
 import { storeAcceptance, type AcceptDoc } from '../src/store/accept.ts'
 import type { LedgerRecord } from '../src/store/ledger.ts'
+import { processCpuMs as cpuMs } from './cpu.ts'
 
 const { values } = parseArgs({ options: { messages: { type: 'string' }, variant: { type: 'string' } }, strict: true })
 const N = Number(values.messages ?? 1000)
 if (!Number.isInteger(N) || N < 100 || N > 20_000) throw new Error('--messages 100..20000')
 
-/** A process's CPU (user + system) in ms, from its ticks; 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) * 10
-  } catch {
-    return 0
-  }
-}
+const REG = 'REG:231202'
+const TAX = 'TAX:231202'
 
 /**
  * The acceptance statement alone, `n` times on one connection of a schema of its own (after `warm`
@@ -122,8 +115,6 @@ async function acceptanceAlone(n: number, variant: string | undefined): Promise<
   }
 }
 
-const REG = 'REG:231202'
-const TAX = 'TAX:231202'
 const admin = new pg.Client({ connectionString: DATABASE_URL })
 await admin.connect()
 const backends = async (): Promise<number[]> =>

@@ -1,6 +1,6 @@
 import { prepared, type Db, type SideInsert, type Tx } from './db.ts'
 import { eventSide, type NewEvent } from './cases.ts'
-import { exchangeColumnsAs, exchangeFromRow, type Exchange } from './exchanges.ts'
+import { exchangeFromRow, type Exchange } from './exchanges.ts'
 import { entrySide, withEntry, type LedgerRecord } from './ledger.ts'
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead'
@@ -69,20 +69,16 @@ export interface Attempt {
  * crash can lose the count of the attempts of that last fraction of a second, never a delivery:
  * they stay pending and are attempted again (configuration.md, "After a crash").
  *
- * With its month known (the usual case), the statement is a function planned once per connection
- * (migration 0017): sent as it is, it was planned again on every execution.
+ * The statement is a function planned once per connection (migration 0017): sent as it is,
+ * PostgreSQL planned it again on every execution. With `createdAt` it reads that month's
+ * partitions only; without (a job from an older gateway), every month.
  */
 export async function startAttempt(db: Db, id: string, now: Date, ageFrom: Date, createdAt?: Date): Promise<Attempt | undefined> {
-  const row = (await db.query<Delivery & Record<string, unknown>>(createdAt === undefined
-    ? prepared(
-      `WITH d AS (UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' AND age_from >= $3 RETURNING ${COLUMNS})
-       SELECT d.*, ${exchangeColumnsAs('e', 'x.')}, e.message_sealed AS "x.sealed", set_config('synchronous_commit', 'off', true) AS "x.commit"
-         FROM d LEFT JOIN exchanges e ON e.id = d."exchangeId" AND e.received_at = d."createdAt"`,
-      [id, now, ageFrom])
-    : prepared(
-      `SELECT a.*, set_config('synchronous_commit', 'off', true) AS "x.commit" FROM tongban_start_attempt($1, $2, $3, $4, $5) a`,
-      [id, now, ageFrom, ...monthParam(createdAt)]),
-  )).rows[0]
+  const months = createdAt === undefined ? ['-infinity', 'infinity'] : monthParam(createdAt)
+  const row = (await db.query<Delivery & Record<string, unknown>>(prepared(
+    `SELECT a.*, set_config('synchronous_commit', 'off', true) AS "x.commit" FROM tongban_start_attempt($1, $2, $3, $4, $5) a`,
+    [id, now, ageFrom, ...months],
+  ))).rows[0]
   if (row === undefined) return undefined
   const delivery = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('x.'))) as unknown as Delivery
   return { delivery, exchange: exchangeFromRow(row, 'x.'), sealed: (row['x.sealed'] as Buffer | null | undefined) ?? null }

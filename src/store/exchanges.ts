@@ -24,12 +24,7 @@ const FIELDS: ReadonlyArray<readonly [column: string, field: keyof Exchange]> = 
 
 const COLUMNS = FIELDS.map(([c, f]) => (c === f ? c : `${c} AS "${f}"`)).join(', ')
 
-/** An Exchange's columns of table alias `alias`, each read as `prefix` + its field (to select beside another table's). */
-export function exchangeColumnsAs(alias: string, prefix: string): string {
-  return FIELDS.map(([c, f]) => `${alias}.${c} AS "${prefix}${f}"`).join(', ')
-}
-
-/** The Exchange in a row read with exchangeColumnsAs; undefined when the row has none (an outer join's miss). */
+/** The Exchange in a row whose columns are its fields, each named `prefix` + the field (tongban_start_attempt's "x.…"); undefined when the row has none (an outer join's miss). */
 export function exchangeFromRow(row: Record<string, unknown>, prefix: string): Exchange | undefined {
   if (row[`${prefix}id`] == null) return undefined
   return Object.fromEntries(FIELDS.map(([, f]) => [f, row[`${prefix}${f}`]])) as unknown as Exchange

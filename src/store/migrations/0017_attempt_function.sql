@@ -1,5 +1,6 @@
--- A delivery's attempt (store/deliveries.ts startAttempt, when the delivery's month is known) as a
--- function whose statement is planned once per connection.
+-- A delivery's attempt (store/deliveries.ts startAttempt) as a function whose statement is planned
+-- once per connection. [p_from, p_to) bounds the delivery's creation time: its month's
+-- millisecond when the job carries it, '-infinity' to 'infinity' when it does not (every month).
 --
 -- The statement counts the attempt on a pending delivery that has not expired and returns it
 -- joined to its exchange and sealed message. Sent on its own (a named statement), PostgreSQL
