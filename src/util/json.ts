@@ -24,30 +24,45 @@ export type StrictJson =
 /** Nesting deeper than this is refused: no message schema comes close, and deep input costs stack elsewhere. */
 export const MAX_JSON_DEPTH = 64
 
-// C0 controls other than tab, line feed and carriage return (free text may hold those).
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/
-// With the u flag a surrogate matches only when it is not half of a pair.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-const STRING = /"(?:[^"\\\u0000-\u001F]|\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4}))*"/y
-
 const escapePointer = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1')
 
+/** An open object or array; its pointer is built from the frames only when a fault needs it. */
 interface Frame {
-  readonly kind: 'object' | 'array'
-  readonly pointer: string
-  readonly keys: Set<string>
+  readonly object: boolean
+  /** The member names seen so far (objects; made with the second member). */
+  keys: Set<string> | undefined
+  /** The name of the member being read (objects). */
+  key: string
+  /** The index of the element being read (arrays); the members read so far (objects). */
   index: number
 }
 
 class Syntax extends Error {}
 
-/** The fault of one decoded string (a value or a member name), if any. */
-function stringFault(s: string, pointer: string, what: string): JsonFault | null {
-  if (CONTROL.test(s)) return { pointer, rule: 'control-character', message: `${what} contains a control character (U+0000–U+001F other than tab, LF and CR)` }
-  if (LONE_SURROGATE.test(s)) return { pointer, rule: 'unicode', message: `${what} contains an unpaired UTF-16 surrogate (\\uD800–\\uDFFF)` }
-  return null
+/** The JSON pointer of the value being read at nesting `depth` (0: the whole text). */
+function pointerOf(stack: readonly Frame[], depth: number): string {
+  let p = ''
+  for (let k = 0; k < depth; k++) {
+    const f = stack[k] as Frame
+    p += `/${f.object ? escapePointer(f.key) : String(f.index)}`
+  }
+  return p
 }
+
+// What one string holds once decoded, found while it is read (its text is never built).
+const CONTROL = 1
+const LONE = 2
+
+/** The fault of a decoded string (a value or a member name) with readString's flags (not 0). */
+function stringFault(flags: number, pointer: string, what: string): JsonFault {
+  if ((flags & CONTROL) !== 0) return { pointer, rule: 'control-character', message: `${what} contains a control character (U+0000–U+001F other than tab, LF and CR)` }
+  return { pointer, rule: 'unicode', message: `${what} contains an unpaired UTF-16 surrogate (\\uD800–\\uDFFF)` }
+}
+
+// A run of code units that need no look: not a quote, backslash, control or surrogate.
+const PLAIN = /[^"\\\u0000-\u001F\uD800-\uDFFF]*/y
+
+const hexValue = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1)
 
 /**
  * Parses `text` as JSON (RFC 8259) and refuses duplicate member names, control characters other
@@ -80,78 +95,139 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Walks the text once, iteratively (no recursion, whatever the nesting); returns the first fault. */
+/**
+ * Walks the text once, iteratively (no recursion, whatever the nesting); returns the first fault.
+ * It builds no string but member names (for the duplicate check) and a fault's pointer: the
+ * decoded code units of each string are checked as they are read.
+ */
 function scan(text: string): JsonFault | null {
+  const n = text.length
   const stack: Frame[] = []
   let i = 0
   const ws = (): void => {
-    while (i < text.length) {
+    while (i < n) {
       const c = text.charCodeAt(i)
       if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++
       else break
     }
   }
-  const readString = (): string => {
-    STRING.lastIndex = i
-    const m = STRING.exec(text)
-    if (m === null) throw new Syntax(`invalid string at offset ${i}`)
-    i = STRING.lastIndex
-    const raw = m[0]
-    return raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1)
+  /** Reads the string at `i` (its opening quote); returns CONTROL and LONE of its decoded code units. */
+  const readString = (): number => {
+    const start = i
+    let j = i + 1
+    let flags = 0
+    let high = false
+    for (;;) {
+      if (!high) {
+        // (Always matches, maybe nothing; test() allocates no match.)
+        PLAIN.lastIndex = j
+        PLAIN.test(text)
+        j = PLAIN.lastIndex
+      }
+      if (j >= n) throw new Syntax(`invalid string at offset ${start}`)
+      let unit = text.charCodeAt(j)
+      if (unit === 0x22) break
+      if (unit < 0x20) throw new Syntax(`invalid string at offset ${start}`)
+      if (unit === 0x5c) {
+        const e = text.charCodeAt(j + 1)
+        if (e === 0x75) {
+          const a = hexValue(text.charCodeAt(j + 2))
+          const b = hexValue(text.charCodeAt(j + 3))
+          const c = hexValue(text.charCodeAt(j + 4))
+          const d = hexValue(text.charCodeAt(j + 5))
+          if ((a | b | c | d) < 0) throw new Syntax(`invalid string at offset ${start}`)
+          unit = (a << 12) | (b << 8) | (c << 4) | d
+          j += 6
+        } else {
+          unit = e === 0x22 || e === 0x5c || e === 0x2f ? e : e === 0x62 ? 0x08 : e === 0x66 ? 0x0c : e === 0x6e ? 0x0a : e === 0x72 ? 0x0d : e === 0x74 ? 0x09 : -1
+          if (unit < 0) throw new Syntax(`invalid string at offset ${start}`)
+          j += 2
+        }
+      } else {
+        j++
+      }
+      // The decoded code unit: a low surrogate completes a pending high one; anything else leaves it unpaired.
+      if (high) {
+        high = false
+        if (unit >= 0xdc00 && unit <= 0xdfff) continue
+        flags |= LONE
+      }
+      if (unit >= 0xd800 && unit <= 0xdbff) high = true
+      else if (unit >= 0xdc00 && unit <= 0xdfff) flags |= LONE
+      else if (unit < 0x20 && unit !== 0x09 && unit !== 0x0a && unit !== 0x0d) flags |= CONTROL
+    }
+    if (high) flags |= LONE
+    i = j + 1
+    return flags
   }
-  /** The pointer of the value about to be read, in the innermost container. */
-  let pendingKey: string | undefined
-  const hereOf = (): string => {
-    const top = stack[stack.length - 1]
-    if (top === undefined) return ''
-    return top.kind === 'array' ? `${top.pointer}/${top.index}` : `${top.pointer}/${escapePointer(pendingKey ?? '')}`
+  /** Reads a number at `i`: the longest prefix that is one (-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?). */
+  const readNumber = (): void => {
+    const start = i
+    let j = i
+    const digits = (from: number): number => {
+      let k = from
+      while (k < n && text.charCodeAt(k) >= 0x30 && text.charCodeAt(k) <= 0x39) k++
+      return k
+    }
+    if (text.charCodeAt(j) === 0x2d) j++
+    const c = text.charCodeAt(j)
+    if (c === 0x30) j++
+    else if (c >= 0x31 && c <= 0x39) j = digits(j + 1)
+    else throw new Syntax(`unexpected character at offset ${start}`)
+    if (text.charCodeAt(j) === 0x2e) {
+      const k = digits(j + 1)
+      if (k > j + 1) j = k
+    }
+    const e = text.charCodeAt(j)
+    if (e === 0x65 || e === 0x45) {
+      const s = text.charCodeAt(j + 1)
+      const from = s === 0x2b || s === 0x2d ? j + 2 : j + 1
+      const k = digits(from)
+      if (k > from) j = k
+    }
+    i = j
   }
 
   ws()
   for (;;) {
     // Read one value (opening a container pushes a frame and continues with its first member).
-    const here = hereOf()
-    const c = text[i]
-    if (c === '{' || c === '[') {
-      if (stack.length >= MAX_JSON_DEPTH) return { pointer: here, rule: 'depth', message: `nesting deeper than ${MAX_JSON_DEPTH} levels` }
+    const c = text.charCodeAt(i)
+    if (c === 0x7b || c === 0x5b) {
+      if (stack.length >= MAX_JSON_DEPTH) return { pointer: pointerOf(stack, stack.length), rule: 'depth', message: `nesting deeper than ${MAX_JSON_DEPTH} levels` }
       i++
-      stack.push({ kind: c === '{' ? 'object' : 'array', pointer: here, keys: new Set(), index: 0 })
+      const object = c === 0x7b
+      stack.push({ object, keys: undefined, key: '', index: 0 })
       ws()
-      const close = c === '{' ? '}' : ']'
-      if (text[i] === close) {
+      if (text.charCodeAt(i) === (object ? 0x7d : 0x5d)) {
         i++
         stack.pop()
-      } else if (c === '{') {
+      } else if (object) {
         const f = readMember()
         if (f !== null) return f
         continue
       } else {
         continue
       }
-    } else if (c === '"') {
-      const f = stringFault(readString(), here, 'a string')
-      if (f !== null) return f
+    } else if (c === 0x22) {
+      const flags = readString()
+      if (flags !== 0) return stringFault(flags, pointerOf(stack, stack.length), 'a string')
     } else if (text.startsWith('true', i)) i += 4
     else if (text.startsWith('false', i)) i += 5
     else if (text.startsWith('null', i)) i += 4
-    else {
-      NUMBER.lastIndex = i
-      if (NUMBER.exec(text) === null) throw new Syntax(`unexpected character at offset ${i}`)
-      i = NUMBER.lastIndex
-    }
+    else readNumber()
     // After a value: the next member, the end of containers, or the end of the text.
     for (;;) {
       ws()
       const top = stack[stack.length - 1]
       if (top === undefined) {
-        if (i !== text.length) throw new Syntax(`unexpected data after the JSON value at offset ${i}`)
+        if (i !== n) throw new Syntax(`unexpected data after the JSON value at offset ${i}`)
         return null
       }
-      const ch = text[i]
-      if (ch === ',') {
+      const ch = text.charCodeAt(i)
+      if (ch === 0x2c) {
         i++
         ws()
-        if (top.kind === 'array') {
+        if (!top.object) {
           top.index++
           break
         }
@@ -159,31 +235,36 @@ function scan(text: string): JsonFault | null {
         if (f !== null) return f
         break
       }
-      if ((top.kind === 'object' && ch === '}') || (top.kind === 'array' && ch === ']')) {
+      if (ch === (top.object ? 0x7d : 0x5d)) {
         i++
         stack.pop()
         continue
       }
-      throw new Syntax(`expected "," or the end of ${top.kind === 'object' ? 'an object' : 'an array'} at offset ${i}`)
+      throw new Syntax(`expected "," or the end of ${top.object ? 'an object' : 'an array'} at offset ${i}`)
     }
   }
 
   /** Reads `"name" :` of an object member (the value follows); checks the name. */
   function readMember(): JsonFault | null {
     const top = stack[stack.length - 1] as Frame
-    if (text[i] !== '"') throw new Syntax(`expected a member name at offset ${i}`)
-    const key = readString()
-    const nameFault = stringFault(key, top.pointer, 'a member name')
-    if (nameFault !== null) return nameFault
-    if (top.keys.has(key)) {
-      return { pointer: `${top.pointer}/${escapePointer(key)}`, rule: 'duplicate-key', message: 'this member name appears twice in the same object' }
+    if (text.charCodeAt(i) !== 0x22) throw new Syntax(`expected a member name at offset ${i}`)
+    const start = i
+    const flags = readString()
+    if (flags !== 0) return stringFault(flags, pointerOf(stack, stack.length - 1), 'a member name')
+    const raw = text.slice(start + 1, i - 1)
+    const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw
+    if (top.index > 0) {
+      // (The set is made with the second member: the first's name is still top.key.)
+      top.keys ??= new Set([top.key])
+      if (top.keys.has(key)) return { pointer: `${pointerOf(stack, stack.length - 1)}/${escapePointer(key)}`, rule: 'duplicate-key', message: 'this member name appears twice in the same object' }
+      top.keys.add(key)
     }
-    top.keys.add(key)
+    top.index++
+    top.key = key
     ws()
-    if (text[i] !== ':') throw new Syntax(`expected ":" at offset ${i}`)
+    if (text.charCodeAt(i) !== 0x3a) throw new Syntax(`expected ":" at offset ${i}`)
     i++
     ws()
-    pendingKey = key
     return null
   }
 }
