@@ -13,16 +13,15 @@ export function installJoseParser(app: FastifyInstance, bodyLimit: number): void
   app.addContentTypeParser(JOSE, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
 }
 
-/** The raw application/jose body of a request, or TB_ERR_CONTENT_TYPE / TB_ERR_BAD_REQUEST. */
+/** The raw application/jose body of a request, or TB_ERR_CONTENT_TYPE / TB_ERR_JOSE_MALFORMED. */
 export function joseBody(request: FastifyRequest): string {
+  return joseBytes(request).toString('latin1')
+}
+
+/** The raw bytes of an application/jose body (errors as joseBody's). */
+export function joseBytes(request: FastifyRequest): Buffer {
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
   if (type !== JOSE) throw new TongbanError('TB_ERR_CONTENT_TYPE', `send the body as ${JOSE}`)
   if (!Buffer.isBuffer(request.body) || request.body.length === 0) throw new TongbanError('TB_ERR_JOSE_MALFORMED', 'the body is empty')
-  return request.body.toString('latin1')
-}
-
-/** The raw bytes of an application/jose body. */
-export function joseBytes(request: FastifyRequest): Buffer {
-  joseBody(request)
-  return request.body as Buffer
+  return request.body
 }
