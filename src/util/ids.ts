@@ -31,16 +31,22 @@ function idRandom(n: number): Uint8Array {
   return pool.subarray(poolAt - n, poolAt)
 }
 
-/** UUIDv7 from a millisecond timestamp and 10 random bytes. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const hex = (bytes: Uint8Array, from: number, to: number): string => {
+  let s = ''
+  for (let i = from; i < to; i++) s += HEX[bytes[i] as number] as string
+  return s
+}
+
+/** UUIDv7 from a millisecond timestamp and 10 random bytes (written out directly: no buffer per id). */
 export function uuid7At(ms: number, random: Uint8Array = idRandom(10)): string {
-  const b = Buffer.alloc(16)
-  b.writeUIntBE(ms, 0, 6)
-  b[6] = 0x70 | ((random[0] ?? 0) & 0x0f)
-  b[7] = random[1] ?? 0
-  b[8] = 0x80 | ((random[2] ?? 0) & 0x3f)
-  Buffer.from(random.subarray(3, 10)).copy(b, 9)
-  const h = b.toString('hex')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+  // 48 bits of time: the high 16 and the low 32 (a JavaScript number holds them exactly).
+  const high = Math.floor(ms / 0x1_0000_0000)
+  const low = ms - high * 0x1_0000_0000
+  const time = `${high.toString(16).padStart(4, '0')}${low.toString(16).padStart(8, '0')}`
+  const version = HEX[0x70 | ((random[0] ?? 0) & 0x0f)] as string
+  const variant = HEX[0x80 | ((random[2] ?? 0) & 0x3f)] as string
+  return `${time.slice(0, 8)}-${time.slice(8)}-${version}${HEX[random[1] ?? 0]}-${variant}${hex(random, 3, 4)}-${hex(random, 4, 10)}`
 }
 
 /** The production id source, reading time from `clock`. */
