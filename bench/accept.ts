@@ -26,8 +26,9 @@
  *                  reached and p50, p99 and p99.9 of the national suite (--suite to change it)
  *   --processes N  the gateway as N processes on one port (config `processes`, node:cluster); peak RSS is their sum
  *   --node-args="…"  Node options for the gateway process (with "=": they begin with a dash), e.g.
- *                  --node-args=--perf-basic-prof for `perf record -a -g`
- *                  run alongside (docs/performance.md, "The whole machine, sampled on-CPU")
+ *                  --node-args=--perf-basic-prof, so that a `perf record -a -g` run alongside
+ *                  names its JavaScript (docs/performance.md, "The whole machine, sampled on-CPU"),
+ *                  or --node-args=--inspect=127.0.0.1:9339 for `npm run bench:alloc`
  *   --profile DIR  one national run (closed loop, or open with --rate) with the gateway under
  *                  `node --cpu-prof` (profiles written to DIR), then where its CPU went, by
  *                  dependency and by room of src/ (bench/profile.ts), and its CPU time per message
