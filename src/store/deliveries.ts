@@ -71,7 +71,9 @@ export interface Attempt {
  *
  * The statement is a function planned once per connection (migration 0017): sent as it is,
  * PostgreSQL planned it again on every execution. With `createdAt` it reads that month's
- * partitions only; without (a job from an older gateway), every month.
+ * partitions only; without (a job from an older gateway), every month. It reads the exchange by
+ * its whole primary key, after the update (migration 0018): a plan cached while the tables were
+ * nearly empty must not read the whole month's exchanges on every attempt after.
  */
 export async function startAttempt(db: Db, id: string, now: Date, ageFrom: Date, createdAt?: Date): Promise<Attempt | undefined> {
   const months = createdAt === undefined ? ['-infinity', 'infinity'] : monthParam(createdAt)

@@ -69,3 +69,32 @@ t.test('with its month known, the attempt is a function planned once per connect
   t.equal(await syncCommit(), 'on', 'and the connection commits synchronously again after it')
   for (let i = 1; i <= 8; i++) t.equal((await startAttempt(db, other, now, new Date(0), at))?.delivery.attempts, i, `attempt ${i} on the same connection, through the function's cached plan`)
 })
+
+t.test("an attempt reads its own exchange by key, however many the month holds and whatever the cached plan saw", async (t) => {
+  // The attempt's plan is made once per connection, often when the tables are nearly empty (a
+  // gateway's first deliveries). Joined to the updated delivery, the exchange was then read by a
+  // scan of the month's exchanges (by received_at only, or sequentially) for every attempt after:
+  // a cost growing with the month, found by sampling PostgreSQL in bench:e2e (docs/performance.md).
+  const client = await db.connect()
+  try {
+    const one = '00000000-0000-7000-8000-0000000000d3'
+    await client.query(`INSERT INTO deliveries (id, exchange_id, recipient, status, created_at, age_from, updated_at) VALUES ($1, $2, 'BNK:231202', 'pending', $3, $3, $3)`, [one, EXCHANGE, at])
+    t.equal((await startAttempt(client as unknown as typeof db, one, at, new Date(0), at))?.exchange?.id, EXCHANGE, 'an attempt while the month holds one exchange (its plan cached now)')
+    await client.query(`INSERT INTO exchanges (id, sender, message_id, type, v, suite, request_digest, message_sealed, receipt, received_at)
+                        SELECT gen_random_uuid(), 'REG:231202', 'bulk-' || i, 'tax.assessment.request', 1, 'national', 'd', '\\x0102', 'r', $1::timestamptz - (i || ' ms')::interval
+                          FROM generate_series(1, 3000) i`, [at])
+    // Rows a scan returned from the exchanges' partitions, and entries from their indexes, so far in
+    // this transaction (the counts are the backend's own until it reports them: read before and after).
+    const returned = async (): Promise<number> => Number((await client.query<{ n: string }>(
+      `SELECT sum(pg_stat_get_xact_tuples_returned(oid)) AS n FROM pg_class WHERE relname LIKE 'exchanges%' AND relnamespace = $1::regnamespace`, [schema])).rows[0]?.n)
+    await client.query('BEGIN')
+    const before = await returned()
+    const a = await startAttempt(client as unknown as typeof db, one, at, new Date(0), at)
+    const read = (await returned()) - before
+    t.equal(a?.exchange?.id, EXCHANGE, 'the attempt after 3,000 more exchanges in the month reads its own')
+    t.ok(read >= 1 && read <= 2, `it read ${read} exchange rows or index entries (its own, not the month's)`)
+    await client.query('ROLLBACK')
+  } finally {
+    client.release()
+  }
+})
