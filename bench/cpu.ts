@@ -16,7 +16,11 @@ export interface CpuSnapshot {
   readonly main: number
   /** Every thread of the gateway process and its children (libuv's threadpool, where SM2 runs; V8's helpers). */
   readonly gateway: number
-  /** Every PostgreSQL server process on the machine. */
+  /**
+   * Every PostgreSQL server process on the machine, with those that ended (a backend whose pool
+   * closed it when idle, an autovacuum worker): the postmaster reaps them, and /proc counts their
+   * CPU in its children's time.
+   */
   readonly postgres: number
   /** Every Redis server process on the machine. */
   readonly redis: number
@@ -34,10 +38,11 @@ export interface CpuSpent {
   readonly machine: number
 }
 
-function ticksOf(stat: string): number {
-  // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+function ticksOf(stat: string, reaped = false): number {
+  // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th;
+  // cutime and cstime (its ended children's, once reaped) the 14th and 15th.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(f[11]) + Number(f[12])
+  return Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)
 }
 
 function read(path: string): string | undefined {
@@ -48,7 +53,7 @@ function read(path: string): string | undefined {
   }
 }
 
-function processes(): { pid: number; ppid: number; comm: string; ticks: number }[] {
+function processes(): { pid: number; ppid: number; comm: string; ticks: number; reaped: number }[] {
   const out = []
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
@@ -56,7 +61,7 @@ function processes(): { pid: number; ppid: number; comm: string; ticks: number }
     if (stat === undefined) continue
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-    out.push({ pid: Number(name), ppid, comm, ticks: ticksOf(stat) })
+    out.push({ pid: Number(name), ppid, comm, ticks: ticksOf(stat), reaped: ticksOf(stat, true) })
   }
   return out
 }
@@ -75,7 +80,8 @@ export function cpuSnapshot(pid: number | undefined): CpuSnapshot {
     grew = false
     for (const p of all) if (!tree.has(p.pid) && tree.has(p.ppid)) tree.add(p.pid), (grew = true)
   }
-  const sum = (f: (p: { pid: number; comm: string }) => boolean): number => all.filter(f).reduce((n, p) => n + p.ticks, 0)
+  const sum = (f: (p: { pid: number; comm: string }) => boolean, withEnded = false): number =>
+    all.filter(f).reduce((n, p) => n + (withEnded ? p.reaped : p.ticks), 0)
   const mainStat = pid === undefined ? undefined : read(`/proc/${pid}/task/${pid}/stat`)
   const cpu = (read('/proc/stat') ?? '').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? []
   // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
@@ -84,7 +90,7 @@ export function cpuSnapshot(pid: number | undefined): CpuSnapshot {
     at: performance.now(),
     main: mainStat === undefined ? 0 : ticksOf(mainStat),
     gateway: sum((p) => tree.has(p.pid)),
-    postgres: sum((p) => p.comm.startsWith('postgres')),
+    postgres: sum((p) => p.comm.startsWith('postgres'), true),
     redis: sum((p) => p.comm.startsWith('redis-server')),
     machine: busy,
   }
