@@ -70,8 +70,8 @@ export class OperationsView {
       accepted: minutes.map((m) => series.accepted.get(m) ?? 0),
       delivered: minutes.map((m) => series.delivered.get(m) ?? 0),
       refused: minutes.map((m) => refused.get(m) ?? 0),
-      pending: counts.pending ?? 0,
-      dead: counts.dead ?? 0,
+      pending: counts.pending,
+      dead: counts.dead,
       openCircuits: [...breakers].filter(([, s]) => s !== 'closed').map(([partner, state]) => ({ partner, state })),
       warnings: due.map((s) => ({ ...s, msLeft: s.dueAt.getTime() - now.getTime(), workingDaysLeft: this.workingDaysLeft(now, s.dueAt) })),
     }

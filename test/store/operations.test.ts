@@ -1,9 +1,9 @@
 import t from 'tap'
 import { migrate, openDb, type Db } from '../../src/store/db.ts'
-import { casesOnUnit, lastDeliveries, perMinute } from '../../src/store/operations.ts'
+import { casesOnUnit, deliveryCounts, lastDeliveries, perMinute } from '../../src/store/operations.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
 
-// The operator console's reads (the overview's chart, the partners page, a search by unit code)
+// The operator console's reads (the overview's chart and counts, the partners page, a search by unit code)
 // must not grow with the data: a gateway keeps a month or more of messages, millions of rows, and
 // each of these used to read all of them (migration 0019; docs/performance.md). Here 20,000 old
 // messages and cases lie beside a few recent ones; each read must give the right answer and read
@@ -72,6 +72,12 @@ t.test("the overview's chart reads the last hour's messages, not the month's", a
   t.same([...value.accepted].sort(), recent.map((at) => [minute(at.getTime()), 1]).sort(), 'one accepted in each of the five minutes')
   t.same([...value.delivered].sort(), recent.slice(0, 3).map((at) => [minute(at.getTime() + 2_000), 1]).sort(), 'three delivered, each in its minute')
   t.ok(read < 200, `it read ${read} rows and index entries (the old reads: more than ${OLD})`)
+})
+
+t.test("the overview's counts of pending and dead deliveries read those deliveries only", async (t) => {
+  const { value, read } = await reading((c) => deliveryCounts(c))
+  t.same(value, { pending: 1, dead: 1 }, 'one pending, one dead')
+  t.ok(read < 20, `it read ${read} rows and index entries (the old read: more than ${OLD})`)
 })
 
 t.test("the partners page reads each recipient's latest delivery, not every delivery", async (t) => {
