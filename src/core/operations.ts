@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Db } from '../store/db.ts'
 import { casesOnUnit, deadLetters, deliveryCounts, deliveryWithExchange, dueSteps, lastDeliveries, perMinute, type DeadLetter, type DueStep, type RefusalCounter } from '../store/operations.ts'
-import { allCheckpoints, type StoredCheckpoint } from '../store/ledger.ts'
+import { latestCheckpoints, type StoredCheckpoint } from '../store/ledger.ts'
 import { getCase } from '../store/cases.ts'
 import { listQueries } from '../store/queries.ts'
 import type { Ledger } from '../ledger/index.ts'
@@ -133,7 +133,7 @@ export class OperationsView {
   }
 
   async checkpoints(limit = 10): Promise<StoredCheckpoint[]> {
-    return (await allCheckpoints(this.#d.db)).slice(-limit).reverse()
+    return latestCheckpoints(this.#d.db, limit)
   }
 
   /** Exports the ledger to a temporary folder and runs the offline verifier on it with the gateway's own keys. */

@@ -143,6 +143,11 @@ export async function checkpointAt(db: Db | Tx, treeSize: number): Promise<Store
   return (await db.query<StoredCheckpoint>(`SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints WHERE tree_size = $1`, [treeSize])).rows[0]
 }
 
+/** The latest `limit` checkpoints, newest first (the console's ledger page): not every one sorted. */
+export async function latestCheckpoints(db: Db | Tx, limit: number): Promise<StoredCheckpoint[]> {
+  return (await db.query<StoredCheckpoint>(`SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT $1`, [limit])).rows
+}
+
 /** Every checkpoint, oldest first (export). */
 export async function allCheckpoints(db: Db | Tx): Promise<StoredCheckpoint[]> {
   return (await db.query<StoredCheckpoint>(`SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY tree_size`)).rows

@@ -1,16 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Db } from './db.ts'
-
-/**
- * The recipients with a delivered delivery, each found by one probe of deliveries_delivered_idx
- * (a loose index scan: PostgreSQL 15 has no skip scan), not by reading every delivery.
- */
-const DELIVERED_RECIPIENTS = `WITH RECURSIVE r (recipient) AS (
-    (SELECT recipient FROM deliveries WHERE status = 'delivered' ORDER BY recipient LIMIT 1)
-    UNION ALL
-    SELECT (SELECT d.recipient FROM deliveries d WHERE d.status = 'delivered' AND d.recipient > r.recipient ORDER BY d.recipient LIMIT 1)
-      FROM r WHERE r.recipient IS NOT NULL
-  )`
+import { DELIVERED_RECIPIENTS } from './deliveries.ts'
 
 const MINUTE = (column: string): string => `(floor(extract(epoch FROM ${column}) / 60) * 60000)::bigint::text`
 

@@ -2,6 +2,7 @@ import t from 'tap'
 import { migrate, openDb, type Db } from '../../src/store/db.ts'
 import { casesOnUnit, deliveryCounts, lastDeliveries, perMinute } from '../../src/store/operations.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
+import { rowsRead } from '../helpers/reads.ts'
 
 // The operator console's reads (the overview's chart and counts, the partners page, a search by unit code)
 // must not grow with the data: a gateway keeps a month or more of messages, millions of rows, and
@@ -50,22 +51,7 @@ for (const [i, days] of [3, 1].entries()) {
 }
 await db.query('ANALYZE')
 
-/** Runs `read` on one connection in a transaction; what it returned, and the rows and index entries it read in the schema. */
-async function reading<T>(read: (db: Db) => Promise<T>): Promise<{ value: T; read: number }> {
-  const client = await db.connect()
-  const count = async (): Promise<number> => Number((await client.query<{ n: string }>(
-    `SELECT sum(pg_stat_get_xact_tuples_returned(oid)) AS n FROM pg_class WHERE relnamespace = $1::regnamespace`, [schema])).rows[0]?.n)
-  try {
-    await client.query('BEGIN')
-    const before = await count()
-    const value = await read(client as unknown as Db)
-    const after = await count()
-    await client.query('ROLLBACK')
-    return { value, read: after - before }
-  } finally {
-    client.release()
-  }
-}
+const reading = <T>(read: (db: Db) => Promise<T>): ReturnType<typeof rowsRead<T>> => rowsRead(db, schema, read)
 
 t.test("the overview's chart reads the last hour's messages, not the month's", async (t) => {
   const { value, read } = await reading((c) => perMinute(c, ago(3_600_000)))

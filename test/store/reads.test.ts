@@ -1,0 +1,73 @@
+import t from 'tap'
+import { migrate, openDb } from '../../src/store/db.ts'
+import { listCases, listSteps } from '../../src/store/cases.ts'
+import { listByStatus } from '../../src/store/deliveries.ts'
+import { latestCheckpoints } from '../../src/store/ledger.ts'
+import { listQueries } from '../../src/store/queries.ts'
+import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
+import { rowsRead } from '../helpers/reads.ts'
+
+// Reads that partners and operators make (a case's steps, the newest cases, the newest queries,
+// the ledger's latest checkpoints, the newest delivered deliveries) must not grow with the tables,
+// which only grow (migration 0020; docs/performance.md). 20,000 rows of each lie beside the few a
+// read asks for: each must give the right answer and read about as many rows as it returns.
+const schema = isolationName('reads')
+const db = openDb(DATABASE_URL, schema, 1)
+t.teardown(async () => { await dropSchema(schema); await db.end() })
+await migrate(db, schema)
+
+const N = 20_000
+const now = new Date()
+const base = `$1::timestamptz - interval '30 days'`
+await db.query(`INSERT INTO cases (case_id, unit_code, opened_by, created_at)
+  SELECT '231202-2026-' || lpad(i::text, 7, '0'), '231202003004GB00099F' || lpad(i::text, 8, '0'), 'REG:231202', ${base} + i * interval '1 minute'
+    FROM generate_series(1, $2::int) i`, [now, N])
+await db.query(`INSERT INTO case_steps (id, case_id, kind, status, requester, responder, opened_by_exchange, opened_at)
+  SELECT gen_random_uuid(), case_id, 'tax-assessment', 'completed', 'REG:231202', 'TAX:231202', gen_random_uuid(), created_at FROM cases`)
+const CASE = '231202-2026-0000777'
+for (const [i, kind] of ['mortgage-registration', 'certificate'].entries()) {
+  await db.query(`INSERT INTO case_steps (id, case_id, kind, status, requester, responder, opened_by_exchange, opened_at)
+                  VALUES (gen_random_uuid(), $1, $2, 'open', 'REG:231202', 'BNK:231202', gen_random_uuid(), $3)`, [CASE, kind, new Date(now.getTime() - (2 - i) * 60_000)])
+}
+await db.query(`INSERT INTO queries (id, asker, message_id, type, responder, asked_at, outcome, request_digest)
+  SELECT gen_random_uuid(), 'BNK:23120' || (i % 5), 'q-' || i, 'mortgage.query', 'REG:231202', ${base} + i * interval '1 minute', 'answered', 'd'
+    FROM generate_series(1, $2::int) i`, [now, N])
+await db.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, signed_at, note)
+  SELECT i, '\\x00', ${base} + i * interval '1 minute', 'n' FROM generate_series(1, $2::int) i`, [now, N])
+await db.query(`INSERT INTO deliveries (id, exchange_id, recipient, status, attempts, created_at, age_from, updated_at, delivered_at)
+  SELECT gen_random_uuid(), gen_random_uuid(), 'TAX:23120' || (i % 3), 'delivered', 1, ${base} + i * interval '1 minute', ${base} + i * interval '1 minute',
+         ${base} + i * interval '1 minute' + interval '1 second', ${base} + i * interval '1 minute' + interval '1 second'
+    FROM generate_series(1, $2::int) i`, [now, N])
+await db.query('ANALYZE')
+const newest = (i: number): Date => new Date(now.getTime() - 30 * 86_400_000 + i * 60_000)
+
+t.test("a case's steps", async (t) => {
+  const { value, read } = await rowsRead(db, schema, (c) => listSteps(c, CASE))
+  t.same(value.map((s) => s.kind), ['tax-assessment', 'mortgage-registration', 'certificate'], 'its three steps, oldest first')
+  t.ok(read < 20, `read ${read} rows and index entries, not the ${N} steps`)
+})
+
+t.test('the newest cases (an operator)', async (t) => {
+  const { value, read } = await rowsRead(db, schema, (c) => listCases(c, { now, participant: undefined, overdueOnly: false, limit: 5 }))
+  t.same(value.map((c) => c.caseId), [N, N - 1, N - 2, N - 3, N - 4].map((i) => `231202-2026-${String(i).padStart(7, '0')}`), 'the five newest')
+  t.ok(read < 50, `read ${read} rows and index entries, not the ${N} cases`)
+})
+
+t.test('the newest queries (an operator, the console)', async (t) => {
+  const { value, read } = await rowsRead(db, schema, (c) => listQueries(c, undefined, 5))
+  t.same(value.map((q) => q.askedAt.getTime()), [N, N - 1, N - 2, N - 3, N - 4].map((i) => newest(i).getTime()), 'the five newest')
+  t.ok(read < 50, `read ${read} rows and index entries, not the ${N} queries`)
+})
+
+t.test("the ledger's latest checkpoints (the console)", async (t) => {
+  const { value, read } = await rowsRead(db, schema, (c) => latestCheckpoints(c, 10))
+  t.same(value.map((c) => c.treeSize), Array.from({ length: 10 }, (_, i) => N - i), 'the ten latest, newest first')
+  t.ok(read < 50, `read ${read} rows and index entries, not the ${N} checkpoints`)
+})
+
+t.test('the newest delivered deliveries (an operator)', async (t) => {
+  const { value, read } = await rowsRead(db, schema, (c) => listByStatus(c, 'delivered', 5))
+  t.same(value.map((d) => d.deliveredAt?.getTime()), [N, N - 1, N - 2, N - 3, N - 4].map((i) => newest(i).getTime() + 1_000), 'the five newest, of every recipient')
+  t.same(value.map((d) => d.recipient), [N, N - 1, N - 2, N - 3, N - 4].map((i) => `TAX:23120${i % 3}`), 'each with its recipient')
+  t.ok(read < 100, `read ${read} rows and index entries, not the ${N} deliveries`)
+})
