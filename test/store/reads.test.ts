@@ -38,6 +38,18 @@ await db.query(`INSERT INTO deliveries (id, exchange_id, recipient, status, atte
   SELECT gen_random_uuid(), gen_random_uuid(), 'TAX:23120' || (i % 3), 'delivered', 1, ${base} + i * interval '1 minute', ${base} + i * interval '1 minute',
          ${base} + i * interval '1 minute' + interval '1 second', ${base} + i * interval '1 minute' + interval '1 second'
     FROM generate_series(1, $2::int) i`, [now, N])
+const caseAt = (i: number): string => `231202-2026-${String(i).padStart(7, '0')}`
+// Every case has its centre, the older half its tax bureau; a bank takes part in three old ones,
+// and asked (unconfirmed) to join a new one. Two cases have a step open past its deadline: an old one the bank is in, and a new one.
+await db.query(`INSERT INTO case_participants (case_id, participant, confirmed) SELECT case_id, 'REG:231202', true FROM cases`)
+await db.query(`INSERT INTO case_participants (case_id, participant, confirmed) SELECT case_id, 'TAX:231202', true FROM cases WHERE case_id <= $1`, [caseAt(N / 2)])
+for (const i of [5, 10, 15]) await db.query(`INSERT INTO case_participants (case_id, participant, confirmed) VALUES ($1, 'BNK:231202', true)`, [caseAt(i)])
+await db.query(`INSERT INTO case_participants (case_id, participant, confirmed) VALUES ($1, 'BNK:231202', false)`, [caseAt(N - 1)])
+for (const i of [10, N - 2]) {
+  await db.query(`INSERT INTO case_steps (id, case_id, kind, status, requester, responder, opened_by_exchange, opened_at, due_at)
+                  VALUES (gen_random_uuid(), $1, 'mortgage-registration', 'open', 'REG:231202', 'BNK:231202', gen_random_uuid(), $2, $3)`,
+  [caseAt(i), new Date(now.getTime() - 86_400_000), new Date(now.getTime() - 3_600_000)])
+}
 await db.query('ANALYZE')
 const newest = (i: number): Date => new Date(now.getTime() - 30 * 86_400_000 + i * 60_000)
 
@@ -51,6 +63,31 @@ t.test('the newest cases (an operator)', async (t) => {
   const { value, read } = await rowsRead(db, schema, (c) => listCases(c, { now, participant: undefined, overdueOnly: false, limit: 5 }))
   t.same(value.map((c) => c.caseId), [N, N - 1, N - 2, N - 3, N - 4].map((i) => `231202-2026-${String(i).padStart(7, '0')}`), 'the five newest')
   t.ok(read < 50, `read ${read} rows and index entries, not the ${N} cases`)
+})
+
+t.test("a participant's newest cases", async (t) => {
+  const { value, read } = await rowsRead(db, schema, (c) => listCases(c, { now, participant: 'REG:231202', overdueOnly: false, limit: 5 }))
+  t.same(value.map((c) => c.caseId), [N, N - 1, N - 2, N - 3, N - 4].map(caseAt), 'the five newest of its cases')
+  t.same(value.map((c) => c.createdAt.getTime()), [N, N - 1, N - 2, N - 3, N - 4].map((i) => newest(i).getTime()), 'each with its creation time')
+  t.same(value.map((c) => [c.openSteps, c.overdueSteps]), [[0, 0], [0, 0], [1, 1], [0, 0], [0, 0]], 'and its open and overdue steps')
+  t.ok(read < 60, `read ${read} rows and index entries, not the ${N} cases it takes part in`)
+  const tax = await rowsRead(db, schema, (c) => listCases(c, { now, participant: 'TAX:231202', overdueOnly: false, limit: 5 }))
+  t.same(tax.value.map((c) => c.caseId), [0, 1, 2, 3, 4].map((i) => caseAt(N / 2 - i)), 'a tax bureau in the older half: the five newest of those')
+  t.ok(tax.read < 60, `read ${tax.read} rows and index entries, not the ${N / 2} cases it takes part in, nor the ${N / 2} newer ones`)
+  const bank = await rowsRead(db, schema, (c) => listCases(c, { now, participant: 'BNK:231202', overdueOnly: false, limit: 5 }))
+  t.same(bank.value.map((c) => c.caseId), [15, 10, 5].map(caseAt), 'a bank in three old cases: those, not the one it only asked to join')
+  t.ok(bank.read < 40, `read ${bank.read} rows and index entries`)
+})
+
+t.test('the overdue cases', async (t) => {
+  const all = await rowsRead(db, schema, (c) => listCases(c, { now, participant: undefined, overdueOnly: true, limit: 5 }))
+  t.same(all.value.map((c) => [c.caseId, c.overdueSteps]), [[caseAt(N - 2), 1], [caseAt(10), 1]], 'an operator: both, newest first')
+  t.ok(all.read < 40, `read ${all.read} rows and index entries, not the ${N} cases' steps`)
+  const bank = await rowsRead(db, schema, (c) => listCases(c, { now, participant: 'BNK:231202', overdueOnly: true, limit: 5 }))
+  t.same(bank.value.map((c) => c.caseId), [caseAt(10)], 'a bank: the one it takes part in')
+  t.ok(bank.read < 40, `read ${bank.read} rows and index entries`)
+  const early = await listCases(db, { now: new Date(now.getTime() - 7_200_000), participant: undefined, overdueOnly: true, limit: 5 })
+  t.same(early, [], 'none two hours ago, before the deadlines')
 })
 
 t.test('the newest queries (an operator, the console)', async (t) => {
