@@ -92,6 +92,7 @@ async function acceptanceAlone(n: number, variant: string | undefined): Promise<
     const entry = (d: AcceptDoc): LedgerRecord => ({
       id: randomUUID(), kind: 'message.accepted', parties: [REG, TAX], at: new Date(d.exchange.receivedAt),
       entry: JSON.stringify({ exchangeId: d.exchange.id, messageId: d.exchange.messageId, type: d.exchange.type, sender: REG, recipients: [TAX], receiptDigest: randomBytes(32).toString('hex'), caseId: d.exchange.caseId }),
+      caseId: d.exchange.caseId,
     })
     const run = async (count: number, withEntry: boolean): Promise<number> => {
       const docs = Array.from({ length: count }, doc)
@@ -187,7 +188,7 @@ try {
   const counted = deliveries.slice(100)
   const settle = (d: (typeof deliveries)[number]): Settle => ({
     createdAt: d.createdAt,
-    entry: { id: randomUUID(), kind: 'delivery.settled', entry: JSON.stringify({ deliveryId: d.id, exchangeId: d.exchangeId, sender: REG, recipient: TAX, outcome: 'delivered', attempt: 1 }), parties: [REG, TAX], at: new Date() },
+    entry: { id: randomUUID(), kind: 'delivery.settled', entry: JSON.stringify({ deliveryId: d.id, exchangeId: d.exchangeId, sender: REG, recipient: TAX, outcome: 'delivered', attempt: 1 }), parties: [REG, TAX], at: new Date(), caseId: d.caseId },
     event: { caseId: d.caseId, at: new Date(), event: 'delivery.delivered', exchangeId: d.exchangeId, deliveryId: d.id, detail: { attempt: 1, ms: 1 } },
   })
   for (const d of warm) {

@@ -107,6 +107,24 @@ function partiesOf<K extends EntryKind>(kind: K, f: EntryFields[K]): string[] {
   return [...named].sort()
 }
 
+/**
+ * The case whose evidence package holds an entry (docs/ledger.md §5), where its fields name it: an
+ * accepted message of a case, a read of a case or of its evidence, an operator's closing of a
+ * step (`caseId/stepId`). A settled delivery names its exchange, not the case: its writer says.
+ */
+function caseOf<K extends EntryKind>(kind: K, f: EntryFields[K]): string | undefined {
+  switch (kind) {
+    case 'message.accepted': return (f as MessageAccepted).caseId
+    case 'case.read': { const r = f as CaseRead; return r.what === 'case' || r.what === 'evidence' ? r.ref : undefined }
+    case 'operator.action': {
+      const a = f as OperatorAction
+      const slash = a.target?.lastIndexOf('/') ?? -1
+      return a.action === 'step.close' && a.target !== undefined && slash > 0 ? a.target.slice(0, slash) : undefined
+    }
+    default: return undefined
+  }
+}
+
 /** The canonical bytes of a JSON value (RFC 8785). */
 export function canonicalJson(value: unknown): string {
   const s = canonicalize(value)
@@ -114,9 +132,12 @@ export function canonicalJson(value: unknown): string {
   return s
 }
 
-/** Builds an entry: `{ v, kind, id, at, …fields }`, canonical, with the parties it names. */
-export function makeEntry<K extends EntryKind>(kind: K, id: string, at: Date, fields: EntryFields[K]): LedgerRecord {
+/**
+ * Builds an entry: `{ v, kind, id, at, …fields }`, canonical, with the parties it names and the
+ * case it belongs to (`caseId`, stored beside the entry, not in it: given for a settled delivery).
+ */
+export function makeEntry<K extends EntryKind>(kind: K, id: string, at: Date, fields: EntryFields[K], caseId?: string | null): LedgerRecord {
   const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))
   const entry = canonicalJson({ ...clean, v: ENTRY_VERSION, kind, id, at: at.toISOString() })
-  return { id, kind, entry, parties: partiesOf(kind, fields), at }
+  return { id, kind, entry, parties: partiesOf(kind, fields), at, caseId: caseId ?? caseOf(kind, fields) ?? null }
 }

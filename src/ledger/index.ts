@@ -84,10 +84,13 @@ export class Ledger {
     return this.#d.settings.origin
   }
 
-  /** The entry of a fact, to write in the fact's own transaction; undefined when the ledger is off. */
-  record<K extends EntryKind>(kind: K, fields: EntryFields[K]): LedgerRecord | undefined {
+  /**
+   * The entry of a fact, to write in the fact's own transaction; undefined when the ledger is off.
+   * `caseId`: the case whose evidence holds it, where its fields do not name it (a settled delivery).
+   */
+  record<K extends EntryKind>(kind: K, fields: EntryFields[K], caseId?: string | null): LedgerRecord | undefined {
     if (!this.enabled) return undefined
-    return makeEntry(kind, this.#d.ids.uuid7(), this.#d.clock.now(), fields)
+    return makeEntry(kind, this.#d.ids.uuid7(), this.#d.clock.now(), fields, caseId)
   }
 
   /**

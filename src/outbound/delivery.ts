@@ -301,7 +301,7 @@ export class DeliveryService {
     const ledger = this.#d.ledger
     const entries = cur === undefined || exchange === undefined ? [] : [
       ledger.record('operator.action', { operator, action: 'delivery.replay', target: deliveryId, outcome: 'pending' }),
-      ledger.record('delivery.settled', { deliveryId, exchangeId: cur.exchangeId, sender: exchange.sender, recipient: cur.recipient, outcome: 'replayed', attempt: 0, operator }),
+      ledger.record('delivery.settled', { deliveryId, exchangeId: cur.exchangeId, sender: exchange.sender, recipient: cur.recipient, outcome: 'replayed', attempt: 0, operator }, exchange.caseId),
     ].filter((e) => e !== undefined)
     // The exchange is locked against the retention purge while its delivery comes back to life:
     // a pending delivery always has its message to deliver.
@@ -409,7 +409,7 @@ export class DeliveryService {
     }
     d.onAttempt?.(delivery.recipient, 'delivered')
     const at = d.clock.now()
-    const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts })
+    const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts }, message.caseId)
     const event = this.#event(delivery, message.caseId, at, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
     if (await markDelivered(d.db, id, at, { entry, event, createdAt: delivery.createdAt })) {
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
@@ -454,7 +454,7 @@ export class DeliveryService {
     const entry = d.ledger.record('delivery.settled', {
       deliveryId: delivery.id, exchangeId: delivery.exchangeId, sender: exchange?.sender ?? '', recipient: delivery.recipient, outcome: 'dead', attempt: delivery.attempts,
       reason: reason.split(':')[0] as string,
-    })
+    }, exchange?.caseId)
     const event = this.#event(delivery, exchange?.caseId ?? null, at, 'delivery.dead', null, { attempt: delivery.attempts, reason })
     if (await markDead(d.db, delivery.id, reason, at, { entry, event, createdAt: delivery.createdAt })) {
       d.logger.warn({ deliveryId: delivery.id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, reason }, 'delivery dead')

@@ -8,6 +8,8 @@ export interface LedgerRecord {
   readonly entry: string
   readonly parties: readonly string[]
   readonly at: Date
+  /** The case whose evidence package holds it (migration 0022): found by it, not by parsing every entry. */
+  readonly caseId: string | null
 }
 
 /** An entry as stored, with its leaf index once the integrator has placed it. */
@@ -36,17 +38,17 @@ export interface StoredCheckpoint {
   readonly tsaToken: Buffer | null
 }
 
-/** The insert of an entry, its five parameters numbered from `first`; with `from`, written once per row of that relation (none: not written). */
+/** The insert of an entry, its six parameters numbered from `first`; with `from`, written once per row of that relation (none: not written). */
 export function entryInsert(first: number, from?: string): string {
   const p = (i: number): string => `$${first + i}`
-  const values = `${p(0)}::uuid, ${p(1)}, ${p(2)}, ${p(3)}::text[], ${p(4)}::timestamptz`
-  const into = 'INSERT INTO ledger_entries (id, kind, entry, parties, created_at)'
+  const values = `${p(0)}::uuid, ${p(1)}, ${p(2)}, ${p(3)}::text[], ${p(4)}::timestamptz, ${p(5)}::text`
+  const into = 'INSERT INTO ledger_entries (id, kind, entry, parties, created_at, case_id)'
   return from === undefined ? `${into} VALUES (${values})` : `${into} SELECT ${values} WHERE EXISTS (SELECT 1 FROM ${from})`
 }
 
 /** The parameters of entryInsert, in order. */
 export function entryParams(r: LedgerRecord): unknown[] {
-  return [r.id, r.kind, r.entry, r.parties, r.at]
+  return [r.id, r.kind, r.entry, r.parties, r.at, r.caseId]
 }
 
 /** Writes an entry that is itself the record of its fact (a read, a load). */
@@ -180,10 +182,11 @@ export async function entriesInRange(db: Db | Tx, from: number, to: number): Pro
 /**
  * The placed entries about one case (evidence package): the acceptance of each of its exchanges,
  * the settlement of each delivery, the reads of the case and the operators' closing of its steps.
+ * Found by the case they are stored with (its index), then checked by what they say.
  */
 export async function caseEntries(db: Db | Tx, q: { caseId: string; exchangeIds: readonly string[]; deliveryIds: readonly string[] }): Promise<StoredEntry[]> {
   return (await db.query<StoredEntry>(
-    `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE leaf_index IS NOT NULL AND (
+    `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE case_id = $3 AND leaf_index IS NOT NULL AND (
        (kind = 'message.accepted' AND (entry::jsonb ->> 'exchangeId') = ANY($1::text[]))
        OR (kind = 'delivery.settled' AND (entry::jsonb ->> 'deliveryId') = ANY($2::text[]))
        OR (kind = 'case.read' AND (entry::jsonb ->> 'ref') = $3 AND (entry::jsonb ->> 'what') IN ('case', 'evidence'))

@@ -2,7 +2,8 @@ import t from 'tap'
 import { migrate, openDb } from '../../src/store/db.ts'
 import { listCases, listSteps } from '../../src/store/cases.ts'
 import { listByStatus } from '../../src/store/deliveries.ts'
-import { latestCheckpoints } from '../../src/store/ledger.ts'
+import { caseEntries, entryInsert, entryParams, latestCheckpoints } from '../../src/store/ledger.ts'
+import { makeEntry } from '../../src/ledger/entries.ts'
 import { listQueries } from '../../src/store/queries.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
 import { rowsRead } from '../helpers/reads.ts'
@@ -50,6 +51,26 @@ for (const i of [10, N - 2]) {
                   VALUES (gen_random_uuid(), $1, 'mortgage-registration', 'open', 'REG:231202', 'BNK:231202', gen_random_uuid(), $2, $3)`,
   [caseAt(i), new Date(now.getTime() - 86_400_000), new Date(now.getTime() - 3_600_000)])
 }
+// The ledger: 20,000 placed entries of other cases (as their writers store them: with their case),
+// and those of one case, written as the gateway writes them.
+await db.query(`INSERT INTO ledger_entries (id, kind, entry, parties, created_at, case_id, leaf_index)
+  SELECT gen_random_uuid(), 'message.accepted', json_build_object('kind', 'message.accepted', 'exchangeId', gen_random_uuid(), 'caseId', case_id)::text,
+         '{REG:231202,TAX:231202}', created_at, case_id, row_number() OVER (ORDER BY created_at) - 1 FROM cases`)
+const X = '0193a0f0-0000-7000-8000-000000000001'
+const D = '0193a0f0-0000-7000-8000-000000000002'
+const mine = [
+  makeEntry('message.accepted', '0193a0f0-0000-7000-8000-00000000000a', now, { exchangeId: X, sender: 'REG:231202', messageId: 'm1', type: 'tax.assessment.request', caseId: CASE, recipients: ['TAX:231202'], suite: 'national', requestDigest: 'SM3:00', messageDigest: 'SM3:00', receiptDigest: 'SM3:00' }),
+  makeEntry('delivery.settled', '0193a0f0-0000-7000-8000-00000000000b', now, { deliveryId: D, exchangeId: X, sender: 'REG:231202', recipient: 'TAX:231202', outcome: 'delivered', attempt: 1 }, CASE),
+  makeEntry('case.read', '0193a0f0-0000-7000-8000-00000000000c', now, { reader: 'TAX:231202', what: 'case', ref: CASE }),
+  makeEntry('operator.action', '0193a0f0-0000-7000-8000-00000000000d', now, { operator: 'op1', action: 'step.close', target: `${CASE}/0193a0f0-0000-7000-8000-0000000000ff` }),
+  // Not the package's: a list read, another case's read, a delivery the case does not have.
+  makeEntry('case.read', '0193a0f0-0000-7000-8000-00000000000e', now, { reader: 'TAX:231202', what: 'cases', count: 3 }),
+  makeEntry('case.read', '0193a0f0-0000-7000-8000-00000000000f', now, { reader: 'TAX:231202', what: 'case', ref: `${CASE}9` }),
+]
+for (const [i, e] of mine.entries()) {
+  await db.query(entryInsert(1), entryParams(e))
+  await db.query('UPDATE ledger_entries SET leaf_index = $2 WHERE id = $1', [e.id, N + i])
+}
 await db.query('ANALYZE')
 const newest = (i: number): Date => new Date(now.getTime() - 30 * 86_400_000 + i * 60_000)
 
@@ -88,6 +109,12 @@ t.test('the overdue cases', async (t) => {
   t.ok(bank.read < 40, `read ${bank.read} rows and index entries`)
   const early = await listCases(db, { now: new Date(now.getTime() - 7_200_000), participant: undefined, overdueOnly: true, limit: 5 })
   t.same(early, [], 'none two hours ago, before the deadlines')
+})
+
+t.test("a case's ledger entries (its evidence package)", async (t) => {
+  const { value, read } = await rowsRead(db, schema, (c) => caseEntries(c, { caseId: CASE, exchangeIds: [X], deliveryIds: [D] }))
+  t.same(value.map((e) => e.id), mine.slice(0, 4).map((e) => e.id), 'its acceptance, settlement, read and step closing, in the order of the tree')
+  t.ok(read < 40, `read ${read} rows and index entries, not the ${N} entries of the ledger`)
 })
 
 t.test('the newest queries (an operator, the console)', async (t) => {
