@@ -76,9 +76,9 @@ export class RetentionService {
     const batch = d.batch ?? 1_000
     let total = 0
     for (;;) {
-      const n = await purgeAttachments(d.db, before, batch)
-      total += n
-      if (n < batch) break
+      const { purged, more } = await purgeAttachments(d.db, before, batch)
+      total += purged
+      if (!more) break
     }
     if (total > 0) d.logger.info({ purged: total, createdBefore: before.toISOString() }, 'attachments no message names deleted (retention)')
     return total

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts'
+import { inTransaction, type Db, type Tx } from './db.ts'
 
 /** An attachment as stored (migrations/0016). */
 export interface StoredAttachment {
@@ -63,18 +63,45 @@ export async function getRecord(db: Db, id: string, seq: number): Promise<Buffer
 
 /**
  * Deletes attachments no message names any more (or never named), and uploads never finished,
- * created before `before`; at most `limit` of them. Returns how many.
+ * created before `before`; at most `limit` examined (`more`: call again). Each attachment is
+ * examined once as it comes of age, past the purge's mark, and again once a message stops naming
+ * it (attachments_unnamed, migration 0023); never every old one still named.
  * An acceptance that names one meanwhile either commits first (the attachment stays) or fails on
  * its foreign key (TB_ERR_ATTACHMENT_UNKNOWN), never a message naming a file that is gone.
  */
-export async function purgeAttachments(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await db.query(
-    `DELETE FROM attachments WHERE id IN (
-       SELECT a.id FROM attachments a
-        WHERE a.created_at < $1 AND NOT EXISTS (SELECT 1 FROM exchange_attachments x WHERE x.attachment_id = a.id)
-        ORDER BY a.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       AND NOT EXISTS (SELECT 1 FROM exchange_attachments x WHERE x.attachment_id = attachments.id)`,
+export async function purgeAttachments(db: Db, before: Date, limit: number): Promise<{ purged: number; more: boolean }> {
+  return inTransaction(db, (tx) => purgeAttachmentsIn(tx, before, limit))
+}
+
+/** purgeAttachments in the caller's transaction. */
+export async function purgeAttachmentsIn(tx: Tx, before: Date, limit: number): Promise<{ purged: number; more: boolean }> {
+  const unnamed = 'NOT EXISTS (SELECT 1 FROM exchange_attachments x WHERE x.attachment_id = a.id)'
+  // Those come of age past the mark, in order; the mark moves to the last one examined. (Each
+  // batch deleted by its ids, `= ANY`: looked up by the key whatever the planner thinks of its size.)
+  const aged = (await tx.query<{ examined: number; purged: number }>(
+    `WITH mark AS (SELECT created_at, id FROM attachment_purge_mark FOR UPDATE),
+          batch AS (SELECT a.id, a.created_at FROM attachments a, mark m
+                     WHERE a.created_at >= m.created_at AND (a.created_at, a.id) > (m.created_at, m.id) AND a.created_at < $1
+                     ORDER BY a.created_at, a.id LIMIT $2),
+          gone AS (DELETE FROM attachments a WHERE a.id = ANY(ARRAY(SELECT id FROM batch)) AND ${unnamed} RETURNING a.id),
+          last AS (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1),
+          moved AS (UPDATE attachment_purge_mark p SET created_at = last.created_at, id = last.id FROM last)
+     SELECT (SELECT count(*) FROM batch)::int AS examined, (SELECT count(*) FROM gone)::int AS purged`,
     [before, limit],
-  )
-  return r.rowCount ?? 0
+  )).rows[0]
+  // Those no message names any more: deleted if behind the mark (those past it are examined as they come of age).
+  const freed = (await tx.query<{ examined: number; purged: number }>(
+    `WITH mark AS (SELECT created_at, id FROM attachment_purge_mark),
+          batch AS (DELETE FROM attachments_unnamed WHERE attachment_id IN (SELECT attachment_id FROM attachments_unnamed LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING attachment_id),
+          gone AS (DELETE FROM attachments a USING mark m WHERE a.id = ANY(ARRAY(SELECT attachment_id FROM batch))
+                     AND (a.created_at, a.id) <= (m.created_at, m.id) AND ${unnamed} RETURNING a.id)
+     SELECT (SELECT count(*) FROM batch)::int AS examined, (SELECT count(*) FROM gone)::int AS purged`,
+    [limit],
+  )).rows[0]
+  return { purged: (aged?.purged ?? 0) + (freed?.purged ?? 0), more: aged?.examined === limit || freed?.examined === limit }
+}
+
+/** Keeps, for the attachment purge, the attachments `unlinked` named (an exchange_attachments DELETE … RETURNING attachment_id, in a WITH). */
+export function queueUnnamed(unlinked: string, at: string): string {
+  return `INSERT INTO attachments_unnamed (attachment_id, at) SELECT DISTINCT attachment_id, ${at}::timestamptz FROM ${unlinked} ON CONFLICT (attachment_id) DO NOTHING`
 }

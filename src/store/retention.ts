@@ -1,3 +1,4 @@
+import { queueUnnamed } from './attachments.ts'
 import { inTransaction, type Db, type Tx } from './db.ts'
 
 /**
@@ -21,7 +22,8 @@ export async function purgeSettledBodies(db: Db, settledBefore: Date, now: Date,
     // The attachments they name are no longer theirs to read (purgeAttachments removes the files).
     const r = await tx.query<{ n: number }>(
       `WITH purged AS (UPDATE exchanges e SET message_sealed = NULL, purged_at = $2 WHERE e.id = ANY($3::uuid[]) AND e.purged_at IS NULL AND ${settled} RETURNING e.id),
-            unlinked AS (DELETE FROM exchange_attachments x WHERE x.exchange_id IN (SELECT id FROM purged))
+            unlinked AS (DELETE FROM exchange_attachments x WHERE x.exchange_id IN (SELECT id FROM purged) RETURNING attachment_id),
+            queued AS (${queueUnnamed('unlinked', '$2')})
        SELECT count(*)::int AS n FROM purged`,
       [settledBefore, now, candidates],
     )
@@ -112,7 +114,7 @@ export async function dropMonth(db: Db, month: string): Promise<'dropped' | 'pen
     await tx.query('DELETE FROM exchange_keys WHERE received_at >= $1 AND received_at < $2', [lo, hi])
     // A batch's receipt goes with its month: the same bytes after that are refused by their iat.
     await tx.query('DELETE FROM batches WHERE received_at >= $1 AND received_at < $2', [lo, hi])
-    await tx.query('DELETE FROM exchange_attachments WHERE received_at >= $1 AND received_at < $2', [lo, hi])
+    await tx.query(`WITH unlinked AS (DELETE FROM exchange_attachments WHERE received_at >= $1 AND received_at < $2 RETURNING attachment_id) ${queueUnnamed('unlinked', 'now()')}`, [lo, hi])
     if (await exists(tx, `exchanges_p${month}`)) await tx.query(`DROP TABLE "exchanges_p${month}"`)
   })
   return 'dropped'
