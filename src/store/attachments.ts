@@ -76,18 +76,20 @@ export async function purgeAttachments(db: Db, before: Date, limit: number): Pro
 /** purgeAttachments in the caller's transaction. */
 export async function purgeAttachmentsIn(tx: Tx, before: Date, limit: number): Promise<{ purged: number; more: boolean }> {
   const unnamed = 'NOT EXISTS (SELECT 1 FROM exchange_attachments x WHERE x.attachment_id = a.id)'
-  // Those come of age past the mark, in order; the mark moves to the last one examined. (Each
-  // batch deleted by its ids, `= ANY`: looked up by the key whatever the planner thinks of its size.)
+  // Those come of age past the mark, in order (its index); the mark moves to the last one
+  // examined. Each batch is deleted by its ids (`= ANY`): by the key, whatever the planner
+  // thinks of its size.
+  const mark = (await tx.query<{ at: Date; id: string }>('SELECT created_at AS at, id FROM attachment_purge_mark FOR UPDATE')).rows[0]
+  if (mark === undefined) throw new Error('attachment_purge_mark has no row (migration 0023)')
   const aged = (await tx.query<{ examined: number; purged: number }>(
-    `WITH mark AS (SELECT created_at, id FROM attachment_purge_mark FOR UPDATE),
-          batch AS (SELECT a.id, a.created_at FROM attachments a, mark m
-                     WHERE a.created_at >= m.created_at AND (a.created_at, a.id) > (m.created_at, m.id) AND a.created_at < $1
-                     ORDER BY a.created_at, a.id LIMIT $2),
+    `WITH batch AS (SELECT a.id, a.created_at FROM attachments a
+                     WHERE (a.created_at, a.id) > ($1::timestamptz, $2::uuid) AND a.created_at < $3
+                     ORDER BY a.created_at, a.id LIMIT $4),
           gone AS (DELETE FROM attachments a WHERE a.id = ANY(ARRAY(SELECT id FROM batch)) AND ${unnamed} RETURNING a.id),
           last AS (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1),
           moved AS (UPDATE attachment_purge_mark p SET created_at = last.created_at, id = last.id FROM last)
      SELECT (SELECT count(*) FROM batch)::int AS examined, (SELECT count(*) FROM gone)::int AS purged`,
-    [before, limit],
+    [mark.at, mark.id, before, limit],
   )).rows[0]
   // Those no message names any more: deleted if behind the mark (those past it are examined as they come of age).
   const freed = (await tx.query<{ examined: number; purged: number }>(

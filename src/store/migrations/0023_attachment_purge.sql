@@ -20,3 +20,7 @@ CREATE TABLE attachments_unnamed (
   attachment_id uuid PRIMARY KEY,
   at            timestamptz NOT NULL
 );
+
+-- The purge's order, replacing the index on created_at alone (only the purge read it).
+CREATE INDEX attachments_age_idx ON attachments (created_at, id);
+DROP INDEX attachments_created_idx;
