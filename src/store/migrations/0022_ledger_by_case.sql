@@ -20,6 +20,11 @@ UPDATE ledger_entries s SET case_id = a.case_id
  WHERE s.kind = 'delivery.settled' AND a.kind = 'message.accepted' AND a.case_id IS NOT NULL
    AND a.entry::jsonb ->> 'exchangeId' = s.entry::jsonb ->> 'exchangeId';
 
--- Only entries of a case: one index entry when written, one more when the integrator places it
--- (that update is not HOT: leaf_index has its own index).
-CREATE INDEX ledger_entries_case_idx ON ledger_entries (case_id) WHERE case_id IS NOT NULL;
+-- Only entries of a case, once placed (the package holds placed entries only): one index entry
+-- per entry of a case, written by the integrator's update that places it (not HOT: leaf_index has
+-- its own index), none when the entry is written.
+CREATE INDEX ledger_entries_case_idx ON ledger_entries (case_id) WHERE case_id IS NOT NULL AND leaf_index IS NOT NULL;
+
+-- Written by a gateway of an earlier version after this migration, an entry has no case: upgrade
+-- every instance together (docs/configuration.md, "Upgrading").
+

@@ -1,14 +1,31 @@
-// Scratch: the three reads before and after migrations 0021-0023, at scale (not committed).
+/**
+ * `npm run bench:reads -- [--rows N]`: the reads migrations 0021-0023 changed, at scale, before
+ * and after, in one run (docs/performance.md, "The last reads that grew with the data"):
+ *   - a participant's newest cases (`GET /v1/cases` by a tax bureau in the older half of the cases);
+ *   - the overdue cases (`?overdue=true`), for an operator and for that tax bureau;
+ *   - a case's ledger entries (its evidence package);
+ *   - one batch of the hourly attachment purge, beside N attachments messages still name.
+ * On a schema of its own: N cases (participants: the centre in each, the tax bureau in the older
+ * half), one completed step each and an overdue open step in one in 100,000, N ledger entries, N
+ * attachments (all named), migrated through 0020. "Before" runs the statements as they were
+ * then (kept here as the reference), "after" those of src/store once the schema is upgraded; the
+ * upgrade's migrations are timed too. Each read: the median of 5, in ms. Then one JSON line.
+ * Loading a million rows of each takes about 80 s, the whole run about 3 minutes.
+ */
+import { parseArgs } from 'node:util'
 import { migrate, openDb } from '../src/store/db.ts'
 import { listCases } from '../src/store/cases.ts'
 import { caseEntries } from '../src/store/ledger.ts'
 import { purgeAttachmentsIn } from '../src/store/attachments.ts'
-import { DATABASE_URL, dropSchema } from '../test/helpers/services.ts'
+import { DATABASE_URL, dropSchema, isolationName } from '../test/helpers/services.ts'
 
-const schema = 'scratch_scale'
-const CASES = Number(process.env.CASES ?? 1_000_000)
-const ENTRIES = Number(process.env.ENTRIES ?? 1_000_000)
-const ATT = Number(process.env.ATT ?? 1_000_000)
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } })
+const N = Number(values.rows)
+if (!Number.isInteger(N) || N < 200_000 || N % 100_000 !== 0) throw new Error('--rows: a multiple of 100,000, at least 200,000')
+const schema = isolationName('bench_reads')
+const CASES = N
+const ENTRIES = N
+const ATT = N
 await dropSchema(schema)
 const db = openDb(DATABASE_URL, schema, 2)
 await migrate(db, schema, '0020')
@@ -35,11 +52,13 @@ await db.query(`INSERT INTO exchange_attachments (exchange_id, attachment_id, re
 await db.query('VACUUM ANALYZE')
 console.log(`loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${CASES} cases, ${ENTRIES} entries, ${ATT} attachments; case ${CASE} has ${xs.length} exchanges`)
 
-const median = async (label: string, fn: () => Promise<unknown>): Promise<void> => {
+const results: Record<string, number> = {}
+const median = async (label: string, fn: () => Promise<unknown>, key?: string): Promise<void> => {
   const ms: number[] = []
   let out: unknown
   for (let i = 0; i < 5; i++) { const s = process.hrtime.bigint(); out = await fn(); ms.push(Number(process.hrtime.bigint() - s) / 1e6) }
   ms.sort((a, b) => a - b)
+  if (key !== undefined) results[key] = Number(ms[2]?.toFixed(2))
   console.log(`${label}: ${ms[2]?.toFixed(1)} ms (${JSON.stringify(out).slice(0, 60)})`)
 }
 const before = new Date(now.getTime() - 86_400_000)
@@ -66,33 +85,36 @@ const OLD_PURGE = `DELETE FROM attachments WHERE id IN (
        AND NOT EXISTS (SELECT 1 FROM exchange_attachments x WHERE x.attachment_id = attachments.id)`
 
 console.log('--- before (through 0020)')
-await median('a tax bureau in the older half: newest 50', async () => (await db.query(OLD_LIST(true, false), [now, 50])).rowCount)
-await median('overdue, operator: 50', async () => (await db.query(OLD_LIST(false, true), [now, 50])).rowCount)
-await median('overdue, the tax bureau: 50', async () => (await db.query(OLD_LIST(true, true), [now, 50])).rowCount)
-await median("a case's ledger entries", async () => (await db.query(OLD_ENTRIES, [xs, [], CASE])).rowCount)
-await median('the attachment purge, one batch of 1,000 (rolled back)', () => rolledBack(OLD_PURGE, [before, 1000]))
+await median('a tax bureau in the older half: newest 50', async () => (await db.query(OLD_LIST(true, false), [now, 50])).rowCount, 'participantBefore')
+await median('overdue, operator: 50', async () => (await db.query(OLD_LIST(false, true), [now, 50])).rowCount, 'overdueBefore')
+await median('overdue, the tax bureau: 50', async () => (await db.query(OLD_LIST(true, true), [now, 50])).rowCount, 'overdueParticipantBefore')
+await median("a case's ledger entries", async () => (await db.query(OLD_ENTRIES, [xs, [], CASE])).rowCount, 'entriesBefore')
+await median('the attachment purge, one batch of 1,000 (rolled back)', () => rolledBack(OLD_PURGE, [before, 1000]), 'purgeBefore')
 
 for (const m of ['0021', '0022', '0023']) {
   const s = Date.now()
   await migrate(db, schema, m)
+  results[`migration${m}S`] = Number(((Date.now() - s) / 1000).toFixed(1))
   console.log(`migration ${m}: ${((Date.now() - s) / 1000).toFixed(1)} s`)
 }
 await db.query('VACUUM ANALYZE')
 console.log('--- after')
-await median('a tax bureau in the older half: newest 50', async () => (await listCases(db, { now, participant: 'TAX:231202', overdueOnly: false, limit: 50 })).length)
-await median('overdue, operator: 50', async () => (await listCases(db, { now, participant: undefined, overdueOnly: true, limit: 50 })).length)
-await median('overdue, the tax bureau: 50', async () => (await listCases(db, { now, participant: 'TAX:231202', overdueOnly: true, limit: 50 })).length)
-await median("a case's ledger entries", async () => (await caseEntries(db, { caseId: CASE, exchangeIds: xs, deliveryIds: [] })).length)
+await median('a tax bureau in the older half: newest 50', async () => (await listCases(db, { now, participant: 'TAX:231202', overdueOnly: false, limit: 50 })).length, 'participantAfter')
+await median('overdue, operator: 50', async () => (await listCases(db, { now, participant: undefined, overdueOnly: true, limit: 50 })).length, 'overdueAfter')
+await median('overdue, the tax bureau: 50', async () => (await listCases(db, { now, participant: 'TAX:231202', overdueOnly: true, limit: 50 })).length, 'overdueParticipantAfter')
+await median("a case's ledger entries", async () => (await caseEntries(db, { caseId: CASE, exchangeIds: xs, deliveryIds: [] })).length, 'entriesAfter')
 // The first purge after the upgrade examines every attachment come of age once; then an hour's.
 const c = await db.connect()
 let first = 0
 const s = Date.now()
 for (;;) { await c.query('BEGIN'); const r = await purgeAttachmentsIn(c, before, 1000); await c.query('COMMIT'); first++; if (!r.more) break }
-console.log(`the first purge after the upgrade: ${first} batches, ${((Date.now() - s) / 1000).toFixed(1)} s`)
+results.firstPurgeS = Number(((Date.now() - s) / 1000).toFixed(1))
+console.log(`the first purge after the upgrade: ${first} batches, ${results.firstPurgeS} s`)
 c.release()
 await median('the attachment purge, one batch (an hour later, rolled back)', async () => {
   const k = await db.connect()
   try { await k.query('BEGIN'); const r = await purgeAttachmentsIn(k, new Date(before.getTime() + 3_600_000), 1000); await k.query('ROLLBACK'); return r } finally { k.release() }
-})
+}, 'purgeAfter')
 await db.end()
 await dropSchema(schema)
+console.log(JSON.stringify({ rows: N, ...results }))
