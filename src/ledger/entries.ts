@@ -108,7 +108,7 @@ function partiesOf<K extends EntryKind>(kind: K, f: EntryFields[K]): string[] {
 }
 
 /**
- * The case whose evidence package holds an entry (docs/ledger.md §5), where its fields name it: an
+ * The case whose evidence package holds an entry (docs/ledger.md §8), where its fields name it: an
  * accepted message of a case, a read of a case or of its evidence, an operator's closing of a
  * step (`caseId/stepId`). A settled delivery names its exchange, not the case: its writer says.
  */
