@@ -44,6 +44,7 @@ import { OwnPostgres } from '../test/helpers/own-postgres.ts'
 import { OwnRedis, freePort } from '../test/helpers/redis-server.ts'
 import { tongbanCommand } from '../test/helpers/subprocess.ts'
 import { World } from '../test/helpers/world.ts'
+import { adopt } from '../test/helpers/children.ts'
 
 const { values } = parseArgs({ options: { messages: { type: 'string' }, rate: { type: 'string' }, outage: { type: 'string' }, 'no-circuit': { type: 'boolean' } }, strict: true })
 const N = Number(values.messages ?? 10_000)
@@ -185,7 +186,7 @@ class Proc {
   async start(): Promise<void> {
     const [cmd, argv] = tongbanCommand(this.#args)
     this.#stderr = ''
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+    const child = adopt(spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } }))
     child.stderr?.on('data', (c: Buffer) => { this.#stderr += c.toString() })
     this.#child = child
     const end = Date.now() + 60_000

@@ -36,6 +36,7 @@ import { validFixture } from '../test/helpers/fixtures.ts'
 import { tongbanCommand } from '../test/helpers/subprocess.ts'
 import { report, summarize } from './profile.ts'
 import { cpuSnapshot, cpuSpent, perMessage } from './cpu.ts'
+import { adopt } from '../test/helpers/children.ts'
 
 const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' }, processes: { type: 'string' }, suite: { type: 'string' } }, strict: true })
 const SUITE = values.suite ?? 'international'
@@ -80,7 +81,7 @@ try {
   if (SEPARATE) {
     // The worker reads the gateway's own configuration file (`tongban worker` turns HTTP off and workers on).
     const [cmd, argv] = tongbanCommand(['worker', '--config', join(w.dir, 'config.json')], PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(PROFILE, 'worker')])
-    worker = spawn(cmd, argv, { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+    worker = adopt(spawn(cmd, argv, { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } }))
     // It logs at warn level here, so it says nothing when up: give it the time a start takes.
     await new Promise((r) => setTimeout(r, 5_000))
     if (worker.exitCode !== null) throw new Error(`the worker process exited (${worker.exitCode})`)

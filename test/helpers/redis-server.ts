@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
+import { adopt } from './children.ts'
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
@@ -38,7 +39,7 @@ export class OwnRedis {
 
   /** Starts (or restarts) the server on the same port, empty. */
   async up(): Promise<void> {
-    this.#proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    this.#proc = adopt(spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }))
     const end = Date.now() + 10_000
     for (;;) {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })

@@ -19,6 +19,7 @@ import { tongbanCommand } from './subprocess.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { WorkingCalendar } from '../../src/core/calendar.ts'
 import { PartnerServer } from './partner.ts'
+import { adopt } from './children.ts'
 
 /** The assertions a helper needs from a tap test. */
 export interface Assert {
@@ -253,7 +254,7 @@ export class World {
     writeFileSync(configFile, JSON.stringify(this.config))
     // A clean environment: the gateway reads TONGBAN_* variables and refuses unknown ones.
     const [cmd, argv] = tongbanCommand(['serve', '--config', configFile], this.#o.gatewayNodeArgs)
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+    const child = adopt(spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } }))
     let stderr = ''
     child.stderr?.on('data', (c: Buffer) => { stderr += c.toString() })
     this.#child = child
