@@ -176,7 +176,7 @@ export async function listCases(
   q: { now: Date; participant: string | undefined; overdueOnly: boolean; limit: number },
 ): Promise<CaseSummary[]> {
   const params: unknown[] = [q.now, q.limit]
-  const mine = q.participant === undefined ? '' : 'AND p.participant = $3 AND p.confirmed'
+  const mine = 'p.participant = $3 AND p.confirmed'
   if (q.participant !== undefined) params.push(q.participant)
   const counts = `(SELECT count(*)::int FROM case_steps s WHERE s.case_id = c.case_id AND s.status = 'open' AND s.due_at < $1) AS "overdueSteps",
               (SELECT count(*)::int FROM case_steps s WHERE s.case_id = c.case_id AND s.status = 'open') AS "openSteps"`
@@ -186,14 +186,14 @@ export async function listCases(
     sql = `SELECT ${columns}
              FROM (SELECT DISTINCT case_id FROM case_steps WHERE status = 'open' AND due_at < $1) late
              JOIN cases c ON c.case_id = late.case_id
-             ${q.participant === undefined ? '' : `JOIN case_participants p ON p.case_id = c.case_id ${mine}`}
+             ${q.participant === undefined ? '' : `JOIN case_participants p ON p.case_id = c.case_id AND ${mine}`}
             ORDER BY c.created_at DESC, c.case_id LIMIT $2`
   } else if (q.participant === undefined) {
     sql = `SELECT ${columns} FROM cases c ORDER BY c.created_at DESC, c.case_id LIMIT $2`
   } else {
     // By the participant's index, in its order (the same as the case's: its created_at), then the case.
     sql = `SELECT ${columns}
-             FROM (SELECT p.case_id, p.case_created_at FROM case_participants p WHERE true ${mine}
+             FROM (SELECT p.case_id, p.case_created_at FROM case_participants p WHERE ${mine}
                     ORDER BY p.case_created_at DESC, p.case_id LIMIT $2) mine
              JOIN cases c ON c.case_id = mine.case_id
             ORDER BY mine.case_created_at DESC, mine.case_id`
