@@ -57,8 +57,23 @@ const LINK = `linked AS (INSERT INTO exchange_attachments (exchange_id, attachme
 const ACCEPT_LINKED = `WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${LINK} SELECT 1`
 const ACCEPT_LINKED_ENTRY = `WITH accepted AS (SELECT tongban_accept($1::jsonb)), ${LINK} ${entryInsert(5, 'accepted')}`
 
-/** Writes an acceptance in one statement (one transaction); a conflict comes back as its kind. */
-export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
+/** Why the store refused an acceptance, from the SQLSTATE and constraint PostgreSQL gave (undefined: not a refusal). */
+function conflictOf(code: string | undefined, constraint: string | undefined): AcceptConflict | undefined {
+  if (code === 'TB001') return 'unit-mismatch'
+  if (code === 'TB002') return 'step-closed'
+  if (code === 'TB003') return 'not-a-participant'
+  if (code === 'TB004') return 'contract-ambiguous'
+  if (code === 'TB005') return 'filing-conflict'
+  if (code === 'TB006') return 'link-conflict'
+  if (code === '23505' && constraint === 'housing_contracts_filing_key') return 'filing-conflict'
+  if (code === '23505' && constraint === 'exchange_keys_pkey') return 'repeat'
+  if (code === '23503' && constraint === 'exchange_attachments_attachment_id_fkey') return 'attachment-gone'
+  if (code === '23505' && constraint === 'case_steps_one_open') return 'step-already-open'
+  return undefined
+}
+
+/** Writes one acceptance in one statement (one transaction); a conflict comes back as its kind. */
+export async function storeOneAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
   try {
     // With its ledger entry and its attachments' links, in the same statement (one transaction): all or nothing.
     // Named: each connection parses and plans the statement once (PostgreSQL's prepared statements).
@@ -74,16 +89,133 @@ export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerReco
     return undefined
   } catch (err) {
     const e = err as { code?: string; constraint?: string }
-    if (e.code === 'TB001') return 'unit-mismatch'
-    if (e.code === 'TB002') return 'step-closed'
-    if (e.code === 'TB003') return 'not-a-participant'
-    if (e.code === 'TB004') return 'contract-ambiguous'
-    if (e.code === 'TB005') return 'filing-conflict'
-    if (e.code === 'TB006') return 'link-conflict'
-    if (e.code === '23505' && e.constraint === 'housing_contracts_filing_key') return 'filing-conflict'
-    if (e.code === '23505' && e.constraint === 'exchange_keys_pkey') return 'repeat'
-    if (e.code === '23503' && e.constraint === 'exchange_attachments_attachment_id_fkey') return 'attachment-gone'
-    if (e.code === '23505' && e.constraint === 'case_steps_one_open') return 'step-already-open'
-    throw err
+    const conflict = conflictOf(e.code, e.constraint)
+    if (conflict === undefined) throw err
+    return conflict
   }
+}
+
+/** One acceptance of a group: what storeOneAcceptance writes. */
+export interface AcceptItem {
+  readonly doc: AcceptDoc
+  readonly entry?: LedgerRecord | undefined
+}
+
+/**
+ * What became of one item of a group: written (`undefined`), refused (its conflict), or `'alone'`:
+ * PostgreSQL refused it for a reason that is not a conflict (the item is then written, or its
+ * error raised, by storeOneAcceptance).
+ */
+export type GroupOutcome = AcceptConflict | undefined | 'alone'
+
+const ACCEPT_MANY = 'SELECT tongban_accept_many($1::jsonb) AS outcomes'
+
+/**
+ * Writes up to MAX_GROUP acceptances in one statement and one transaction (migration 0024), each
+ * in its own subtransaction: an item refused undoes its own writes only. Throws when the statement
+ * as a whole fails, and then nothing of it was written.
+ */
+export async function storeAcceptances(db: Db, items: readonly AcceptItem[]): Promise<GroupOutcome[]> {
+  if (items.length > MAX_GROUP) throw new RangeError(`at most ${MAX_GROUP} acceptances in a group`)
+  const json = JSON.stringify(items.map((x) => ({
+    doc: x.doc,
+    entry: x.entry === undefined ? null : { id: x.entry.id, kind: x.entry.kind, entry: x.entry.entry, parties: x.entry.parties, at: x.entry.at.toISOString(), caseId: x.entry.caseId },
+  })))
+  const r = await db.query<{ outcomes: Array<{ code: string; constraint: string | null } | null> }>({ name: 'tb-accept-many', text: ACCEPT_MANY, values: [json] })
+  const outcomes = r.rows[0]?.outcomes
+  if (!Array.isArray(outcomes) || outcomes.length !== items.length) throw new Error('tongban_accept_many answered for another number of items')
+  return outcomes.map((o) => (o === null ? undefined : conflictOf(o.code, o.constraint ?? undefined) ?? 'alone'))
+}
+
+/** The most acceptances in one group (see migration 0024: each is a subtransaction). */
+export const MAX_GROUP = 16
+/** The most groups (or single acceptances) being written at once, per pool. */
+export const MAX_WRITING = 1
+
+interface Waiting extends AcceptItem {
+  readonly resolve: (c: AcceptConflict | undefined) => void
+  readonly reject: (err: unknown) => void
+}
+
+/**
+ * The acceptances of one pool: written as they come while fewer than MAX_WRITING statements are
+ * out, and those that arrive meanwhile together, as one group, when one comes back. An idle
+ * gateway writes each message alone and at once; a busy one commits once for many.
+ */
+class AcceptWriter {
+  readonly #db: Db
+  readonly #waiting: Waiting[] = []
+  #writing = 0
+
+  constructor(db: Db) {
+    this.#db = db
+  }
+
+  store(doc: AcceptDoc, entry: LedgerRecord | undefined): Promise<AcceptConflict | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ doc, entry, resolve, reject })
+      this.#pump()
+    })
+  }
+
+  #pump(): void {
+    while (this.#writing < MAX_WRITING && this.#waiting.length > 0) {
+      const group = this.#waiting.splice(0, MAX_GROUP)
+      this.#writing++
+      void this.#write(group).finally(() => {
+        this.#writing--
+        this.#pump()
+      })
+    }
+  }
+
+  async #write(group: Waiting[]): Promise<void> {
+    if (group.length > 1) {
+      // The same case in the same order in every group: two groups do not wait on each other's case locks crosswise.
+      group.sort((a, b) => byCase(a.doc, b.doc))
+      let outcomes: GroupOutcome[] | undefined
+      try {
+        outcomes = await storeAcceptances(this.#db, group)
+      } catch {
+        // Nothing of the group was written: each item on its own, where its own error (if any) is raised.
+      }
+      if (outcomes !== undefined) {
+        const alone: Waiting[] = []
+        outcomes.forEach((o, i) => {
+          const w = group[i] as Waiting
+          if (o === 'alone') alone.push(w)
+          else w.resolve(o)
+        })
+        group = alone
+      }
+    }
+    await Promise.all(group.map(async (w) => {
+      try {
+        w.resolve(await storeOneAcceptance(this.#db, w.doc, w.entry))
+      } catch (err) {
+        w.reject(err)
+      }
+    }))
+  }
+}
+
+function byCase(a: AcceptDoc, b: AcceptDoc): number {
+  const x = a.case?.caseId ?? ''
+  const y = b.case?.caseId ?? ''
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+const writers = new WeakMap<Db, AcceptWriter>()
+
+/**
+ * Writes an acceptance (with its ledger entry and its attachments' links: all or nothing); a
+ * conflict comes back as its kind. Resolves once it is committed, alone or in a group.
+ */
+export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
+  let w = writers.get(db)
+  if (w === undefined) {
+    w = new AcceptWriter(db)
+    writers.set(db, w)
+  }
+  return w.store(doc, entry)
 }
