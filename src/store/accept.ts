@@ -1,5 +1,6 @@
 import type { Db } from './db.ts'
 import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
+import { ALONE, byKey, GroupWriter, writerOf } from './group.ts'
 
 /** Everything the acceptance of one message writes (see migrations/0004, 0005, 0006, 0012 and 0014: tongban_accept). */
 export interface AcceptDoc {
@@ -102,11 +103,11 @@ export interface AcceptItem {
 }
 
 /**
- * What became of one item of a group: written (`undefined`), refused (its conflict), or `'alone'`:
+ * What became of one item of a group: written (`undefined`), refused (its conflict), or ALONE:
  * PostgreSQL refused it for a reason that is not a conflict (the item is then written, or its
  * error raised, by storeOneAcceptance).
  */
-export type GroupOutcome = AcceptConflict | undefined | 'alone'
+export type GroupOutcome = AcceptConflict | undefined | typeof ALONE
 
 const ACCEPT_MANY = 'SELECT tongban_accept_many($1::jsonb) AS outcomes'
 
@@ -124,98 +125,32 @@ export async function storeAcceptances(db: Db, items: readonly AcceptItem[]): Pr
   const r = await db.query<{ outcomes: Array<{ code: string; constraint: string | null } | null> }>({ name: 'tb-accept-many', text: ACCEPT_MANY, values: [json] })
   const outcomes = r.rows[0]?.outcomes
   if (!Array.isArray(outcomes) || outcomes.length !== items.length) throw new Error('tongban_accept_many answered for another number of items')
-  return outcomes.map((o) => (o === null ? undefined : conflictOf(o.code, o.constraint ?? undefined) ?? 'alone'))
+  return outcomes.map((o) => (o === null ? undefined : conflictOf(o.code, o.constraint ?? undefined) ?? ALONE))
 }
 
 /** The most acceptances in one group (see migration 0024: each is a subtransaction). */
 export const MAX_GROUP = 16
-/** The most groups (or single acceptances) being written at once, per pool. */
+/**
+ * The most statements of acceptances out at once, per pool. One writes the largest groups: at
+ * 500 messages/s it cost PostgreSQL 0.73-0.84 ms per message against 0.86-0.98 with two
+ * (docs/performance.md, "Acceptances in groups"). More instances each have their own.
+ */
 export const MAX_WRITING = 1
 
-interface Waiting extends AcceptItem {
-  readonly resolve: (c: AcceptConflict | undefined) => void
-  readonly reject: (err: unknown) => void
-}
-
-/**
- * The acceptances of one pool: written as they come while fewer than MAX_WRITING statements are
- * out, and those that arrive meanwhile together, as one group, when one comes back. An idle
- * gateway writes each message alone and at once; a busy one commits once for many.
- */
-class AcceptWriter {
-  readonly #db: Db
-  readonly #waiting: Waiting[] = []
-  #writing = 0
-
-  constructor(db: Db) {
-    this.#db = db
-  }
-
-  store(doc: AcceptDoc, entry: LedgerRecord | undefined): Promise<AcceptConflict | undefined> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ doc, entry, resolve, reject })
-      this.#pump()
-    })
-  }
-
-  #pump(): void {
-    while (this.#writing < MAX_WRITING && this.#waiting.length > 0) {
-      const group = this.#waiting.splice(0, MAX_GROUP)
-      this.#writing++
-      void this.#write(group).finally(() => {
-        this.#writing--
-        this.#pump()
-      })
-    }
-  }
-
-  async #write(group: Waiting[]): Promise<void> {
-    if (group.length > 1) {
-      // The same case in the same order in every group: two groups do not wait on each other's case locks crosswise.
-      group.sort((a, b) => byCase(a.doc, b.doc))
-      let outcomes: GroupOutcome[] | undefined
-      try {
-        outcomes = await storeAcceptances(this.#db, group)
-      } catch {
-        // Nothing of the group was written: each item on its own, where its own error (if any) is raised.
-      }
-      if (outcomes !== undefined) {
-        const alone: Waiting[] = []
-        outcomes.forEach((o, i) => {
-          const w = group[i] as Waiting
-          if (o === 'alone') alone.push(w)
-          else w.resolve(o)
-        })
-        group = alone
-      }
-    }
-    await Promise.all(group.map(async (w) => {
-      try {
-        w.resolve(await storeOneAcceptance(this.#db, w.doc, w.entry))
-      } catch (err) {
-        w.reject(err)
-      }
-    }))
-  }
-}
-
-function byCase(a: AcceptDoc, b: AcceptDoc): number {
-  const x = a.case?.caseId ?? ''
-  const y = b.case?.caseId ?? ''
-  return x < y ? -1 : x > y ? 1 : 0
-}
-
-const writers = new WeakMap<Db, AcceptWriter>()
+const writers = new WeakMap<Db, GroupWriter<AcceptItem, AcceptConflict | undefined>>()
 
 /**
  * Writes an acceptance (with its ledger entry and its attachments' links: all or nothing); a
- * conflict comes back as its kind. Resolves once it is committed, alone or in a group.
+ * conflict comes back as its kind. Resolves once it is committed, alone or in a group: while one
+ * statement of this pool's acceptances is out, those that arrive wait and go together
+ * (store/group.ts), in case order, so two groups do not wait on each other's case locks crosswise.
  */
 export async function storeAcceptance(db: Db, doc: AcceptDoc, entry?: LedgerRecord): Promise<AcceptConflict | undefined> {
-  let w = writers.get(db)
-  if (w === undefined) {
-    w = new AcceptWriter(db)
-    writers.set(db, w)
-  }
-  return w.store(doc, entry)
+  return writerOf(writers, db, (pool) => ({
+    one: (x) => storeOneAcceptance(pool, x.doc, x.entry),
+    many: (xs) => storeAcceptances(pool, xs),
+    maxGroup: MAX_GROUP,
+    maxWriting: MAX_WRITING,
+    order: byKey((x) => x.doc.case?.caseId ?? ''),
+  })).write({ doc, entry })
 }

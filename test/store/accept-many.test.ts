@@ -4,6 +4,7 @@ import { migrate, openDb, type Db } from '../../src/store/db.ts'
 import { MAX_GROUP, storeAcceptance, storeAcceptances, type AcceptDoc } from '../../src/store/accept.ts'
 import { ensureMonths } from '../../src/store/retention.ts'
 import type { LedgerRecord } from '../../src/store/ledger.ts'
+import { ALONE } from '../../src/store/group.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
 
 // Acceptances in groups (migration 0024): what waits while an acceptance is being written goes
@@ -132,7 +133,7 @@ t.test('an item refused in a group for a reason that is not a conflict is writte
   const broken = { ...docs[1] as AcceptDoc, deliveries: [{ id: 'not-a-uuid', recipient: 'TAX:231202' }] }
   docs[1] = broken
   const outcomes = await storeAcceptances(db, docs.slice(1).map((d) => ({ doc: d })))
-  t.same(outcomes, ['alone', undefined, undefined], 'in a group: to be written alone')
+  t.same(outcomes, [ALONE, undefined, undefined], 'in a group: to be written alone')
   const results = await Promise.allSettled([doc(), broken, doc()].map((d) => storeAcceptance(pool, d)))
   t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
   t.equal(((results[1] as PromiseRejectedResult).reason as { code?: string }).code, '22P02', 'alone, its own error')
