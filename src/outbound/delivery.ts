@@ -9,7 +9,7 @@ import { inTransaction, type Db } from '../store/db.ts'
 import { lockUnpurged } from '../store/retention.ts'
 import { addEvent, type NewEvent } from '../store/cases.ts'
 import type { Circuit, CircuitStore } from '../store/circuits.ts'
-import { getDelivery, listStalePending, markDead, markWaiting, recordFailure, reviveForReplay, settleDelivered, startAttempt, type Attempt, type Delivery } from '../store/deliveries.ts'
+import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, recordFailure, reviveForReplay, startAttempt, type Attempt, type Delivery } from '../store/deliveries.ts'
 import { getExchange, type Exchange } from '../store/exchanges.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
@@ -411,7 +411,7 @@ export class DeliveryService {
     const at = d.clock.now()
     const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts }, message.caseId)
     const event = this.#event(delivery, message.caseId, at, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
-    if (await settleDelivered(d.db, id, at, { entry, event, createdAt: delivery.createdAt })) {
+    if (await markDelivered(d.db, id, at, { entry, event, createdAt: delivery.createdAt })) {
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
     }
     // After the record: the partner's answer is settled first, whatever Redis does.

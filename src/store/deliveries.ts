@@ -1,8 +1,7 @@
 import { prepared, type Db, type SideInsert, type Tx } from './db.ts'
 import { eventSide, type NewEvent } from './cases.ts'
 import { exchangeFromRow, type Exchange } from './exchanges.ts'
-import { entryJson, entrySide, withEntry, type LedgerRecord } from './ledger.ts'
-import { byKey, GroupWriter, writerOf } from './group.ts'
+import { entrySide, withEntry, type LedgerRecord } from './ledger.ts'
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead'
 
@@ -95,54 +94,6 @@ export async function markDelivered(db: Db | Tx, id: string, now: Date, s: Settl
     `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending'${inMonth(3, s.createdAt)} RETURNING id`,
     [id, now, ...monthParam(s.createdAt)], ...settle(s))
   return rows.length === 1
-}
-
-/** One settlement of a group: what markDelivered writes. */
-export interface SettleItem {
-  readonly id: string
-  readonly at: Date
-  readonly settle: Settle
-}
-
-/** The most settlements in one group, and statements of them out at once per pool (see store/group.ts). */
-export const MAX_SETTLE_GROUP = 32
-export const MAX_SETTLE_WRITING = 1
-
-/**
- * Settles up to MAX_SETTLE_GROUP deliveries as delivered in one statement and one transaction
- * (migration 0025), each with its ledger entry and timeline event when it was pending: whether
- * each was, in order. Throws when the statement fails, and then nothing of it was written.
- */
-export async function markDeliveredMany(db: Db, items: readonly SettleItem[]): Promise<boolean[]> {
-  if (items.length > MAX_SETTLE_GROUP) throw new RangeError(`at most ${MAX_SETTLE_GROUP} settlements in a group`)
-  const json = JSON.stringify(items.map(({ id, at, settle: s }) => {
-    const [from, to] = s.createdAt === undefined ? ['-infinity', 'infinity'] : [s.createdAt.toISOString(), new Date(s.createdAt.getTime() + 1).toISOString()]
-    const v = s.event
-    return {
-      id, at: at.toISOString(), from, to,
-      entry: s.entry === undefined ? null : entryJson(s.entry),
-      event: v === undefined ? null : { caseId: v.caseId, at: v.at.toISOString(), event: v.event, actor: v.actor ?? null, exchangeId: v.exchangeId ?? null, deliveryId: v.deliveryId ?? null, detail: v.detail ?? {} },
-    }
-  }))
-  const settled = (await db.query<{ settled: unknown }>({ name: 'tb-settle-many', text: 'SELECT tongban_settle_many($1::jsonb) AS settled', values: [json] })).rows[0]?.settled
-  if (!Array.isArray(settled) || settled.length !== items.length || !settled.every((x) => typeof x === 'boolean')) throw new Error('tongban_settle_many answered for another number of items')
-  return settled as boolean[]
-}
-
-const settlers = new WeakMap<Db, GroupWriter<SettleItem, boolean>>()
-
-/**
- * markDelivered through the pool's group writer (store/group.ts): while a settlement is out, the
- * ones that arrive wait and are settled together, in delivery order. Resolves once committed.
- */
-export async function settleDelivered(db: Db, id: string, at: Date, s: Settle = {}): Promise<boolean> {
-  return writerOf(settlers, db, (pool) => ({
-    one: (x) => markDelivered(pool, x.id, x.at, x.settle),
-    many: (xs) => markDeliveredMany(pool, xs),
-    maxGroup: MAX_SETTLE_GROUP,
-    maxWriting: MAX_SETTLE_WRITING,
-    order: byKey((x) => x.id),
-  })).write({ id, at, settle: s })
 }
 
 /** Records why an attempt failed (a code, never a partner's body), with its timeline event in the same statement. */
