@@ -14,7 +14,17 @@ export interface GroupWrites<I, R> {
   readonly maxWriting: number
   /** The order of a group's items: the same rows locked in the same order by every group (no group waits on another crosswise). */
   readonly order: (a: I, b: I) => number
+  /** After this long a statement no longer holds its place (STALL_MS by default): one that hangs does not hold up the items behind it. */
+  readonly stallMs?: number
 }
+
+/**
+ * How long a statement holds its place among the `maxWriting` before the next may go regardless.
+ * Statements take milliseconds; one that waits for a lock or a connection that does not come
+ * (PostgreSQL restarting) would otherwise hold up every item after it, where alone each would
+ * have held up only its own message.
+ */
+export const STALL_MS = 5_000
 
 interface Waiting<I, R> {
   readonly item: I
@@ -49,39 +59,53 @@ export class GroupWriter<I, R> {
     while (this.#writing < this.#w.maxWriting && this.#waiting.length > 0) {
       const group = this.#waiting.splice(0, this.#w.maxGroup)
       this.#writing++
-      void this.#write(group).finally(() => {
+      let held = true
+      const release = (): void => {
+        if (!held) return
+        held = false
+        clearTimeout(stalled)
         this.#writing--
         this.#pump()
+      }
+      const stalled = setTimeout(release, this.#w.stallMs ?? STALL_MS)
+      stalled.unref()
+      // The place is the statement's: the items a group sends back to be written alone go after it, each on its own.
+      void this.#write(group).then((alone) => {
+        release()
+        for (const x of alone) this.#alone(x)
       })
     }
   }
 
-  async #write(group: Array<Waiting<I, R>>): Promise<void> {
-    if (group.length > 1) {
-      group.sort((a, b) => this.#w.order(a.item, b.item))
-      let results: ReadonlyArray<R | typeof ALONE> | undefined
-      try {
-        results = await this.#w.many(group.map((x) => x.item))
-      } catch {
-        // Nothing of the group was written: each item on its own, where its own error (if any) is raised.
-      }
-      if (results !== undefined) {
-        const alone: Array<Waiting<I, R>> = []
-        group.forEach((x, i) => {
-          const r = (results as ReadonlyArray<R | typeof ALONE>)[i] as R | typeof ALONE
-          if (r === ALONE) alone.push(x)
-          else x.resolve(r)
-        })
-        group = alone
-      }
+  /** Writes a group (or a single item); resolves with the items to write alone. Never rejects. */
+  async #write(group: Array<Waiting<I, R>>): Promise<Array<Waiting<I, R>>> {
+    if (group.length === 1) {
+      await this.#alone(group[0] as Waiting<I, R>)
+      return []
     }
-    await Promise.all(group.map(async (x) => {
-      try {
-        x.resolve(await this.#w.one(x.item))
-      } catch (err) {
-        x.reject(err)
-      }
-    }))
+    group.sort((a, b) => this.#w.order(a.item, b.item))
+    let results: ReadonlyArray<R | typeof ALONE> | undefined
+    try {
+      results = await this.#w.many(group.map((x) => x.item))
+    } catch {
+      // Nothing of the group was written: each item on its own, where its own error (if any) is raised.
+      return group
+    }
+    const alone: Array<Waiting<I, R>> = []
+    group.forEach((x, i) => {
+      const r = results[i] as R | typeof ALONE
+      if (r === ALONE) alone.push(x)
+      else x.resolve(r)
+    })
+    return alone
+  }
+
+  async #alone(x: Waiting<I, R>): Promise<void> {
+    try {
+      x.resolve(await this.#w.one(x.item))
+    } catch (err) {
+      x.reject(err)
+    }
   }
 }
 
