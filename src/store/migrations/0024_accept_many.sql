@@ -1,6 +1,7 @@
--- Acceptances in groups (docs/performance.md, "Acceptances in groups"). Under load the gateway
--- sends the acceptances waiting for a connection together, in one statement and one commit:
--- PostgreSQL wakes and commits once for the group, not once per message.
+-- Acceptances in groups (docs/performance.md, "Acceptances in groups"). Under load a gateway
+-- process sends the acceptances that became ready while its last statement was out together, in
+-- one statement and one commit (src/store/group.ts): PostgreSQL wakes and commits once for the
+-- group, not once per message.
 --
 -- Each item is what one message's statement writes (src/store/accept.ts): tongban_accept, the
 -- links to the attachments it names, and its ledger entry. Each runs in its own subtransaction,
