@@ -1,5 +1,5 @@
 import type { Db } from './db.ts'
-import { entryInsert, entryParams, type LedgerRecord } from './ledger.ts'
+import { entryInsert, entryJson, entryParams, type LedgerRecord } from './ledger.ts'
 import { ALONE, byKey, GroupWriter, writerOf } from './group.ts'
 
 /** Everything the acceptance of one message writes (see migrations/0004, 0005, 0006, 0012 and 0014: tongban_accept). */
@@ -120,7 +120,7 @@ export async function storeAcceptances(db: Db, items: readonly AcceptItem[]): Pr
   if (items.length > MAX_GROUP) throw new RangeError(`at most ${MAX_GROUP} acceptances in a group`)
   const json = JSON.stringify(items.map((x) => ({
     doc: x.doc,
-    entry: x.entry === undefined ? null : { id: x.entry.id, kind: x.entry.kind, entry: x.entry.entry, parties: x.entry.parties, at: x.entry.at.toISOString(), caseId: x.entry.caseId },
+    entry: x.entry === undefined ? null : entryJson(x.entry),
   })))
   const r = await db.query<{ outcomes: Array<{ code: string; constraint: string | null } | null> }>({ name: 'tb-accept-many', text: ACCEPT_MANY, values: [json] })
   const outcomes = r.rows[0]?.outcomes

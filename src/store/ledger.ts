@@ -51,6 +51,11 @@ export function entryParams(r: LedgerRecord): unknown[] {
   return [r.id, r.kind, r.entry, r.parties, r.at, r.caseId]
 }
 
+/** An entry as JSON, for a statement that writes many (migration 0024 reads it back field by field). */
+export function entryJson(r: LedgerRecord): Record<string, unknown> {
+  return { id: r.id, kind: r.kind, entry: r.entry, parties: r.parties, at: r.at.toISOString(), caseId: r.caseId }
+}
+
 /** Writes an entry that is itself the record of its fact (a read, a load). */
 export async function insertEntry(db: Db | Tx, r: LedgerRecord): Promise<void> {
   await db.query(entryInsert(1), entryParams(r))
