@@ -7,7 +7,8 @@
  * Everything — PostgreSQL, Redis, the gateway, the sender and the partner — shares this machine.
  *
  * Prints the rate accepted and the rate delivered over the same span, their ratio (issue 9: at
- * least 0.8 at 500/s), the time from a message's receipt to its delivery at p50 and p99, and the
+ * least 0.8 at 500/s), the rate delivered while the sender was still sending and after it
+ * stopped (acceptance and delivery share the machine's cores), the time from a message's receipt to its delivery at p50 and p99, and the
  * gateway's peak resident memory (VmHWM; the worker's too with --separate-worker), each message's
  * CPU from sending to delivery as the kernel counts it (bench/cpu.ts); then one JSON line. A fifth
  * of the messages (at least 200) go first, uncounted, and are delivered before the measured ones
@@ -160,6 +161,10 @@ try {
   const lags = [...receipted].flatMap(([id, at]) => arrived.has(id) ? [arrived.get(id)! - at] : [])
   const acceptedPerSecond = receipted.size / ((acceptedAt - started) / 1000)
   const deliveredPerSecond = arrived.size / ((deliveredAt - started) / 1000)
+  // Delivery while the sender still sends (the two share the machine), and after it stopped.
+  const during = [...arrived.values()].filter((at) => at <= acceptedAt).length
+  const deliveredWhileAcceptingPerSecond = during / ((acceptedAt - started) / 1000)
+  const deliveredAfterPerSecond = deliveredAt > acceptedAt ? (arrived.size - during) / ((deliveredAt - acceptedAt) / 1000) : 0
   const twice = [...tax.accepted.values()].filter((n) => n > 1).length
   // How the deliveries got into their queues: at acceptance, or later by the sweeper (the log says).
   const log = w.logText()
@@ -168,9 +173,11 @@ try {
   console.log(`${N} tax.assessment.request (${SUITE} suite) offered at ${RATE}/s open loop; ${SEPARATE ? 'the gateway (its own process, HTTP only) accepts and a worker process' : 'the gateway (its own process, delivery workers on)'} delivers, ${CONCURRENCY ?? 4} in flight${PROCESSES > 1 ? ` per process, ${PROCESSES} processes each (peak RSS summed)` : ''}, to a real partner endpoint; all on this machine\n`)
   console.log(`${'offered/s'.padStart(10)}${'accepted/s'.padStart(12)}${'delivered/s'.padStart(13)}${'ratio'.padStart(8)}${'lag p50 ms'.padStart(12)}${'lag p99 ms'.padStart(12)}${'delivered'.padStart(12)}${'peak RSS MB'.padStart(13)}`)
   console.log(`${String(RATE).padStart(10)}${acceptedPerSecond.toFixed(0).padStart(12)}${deliveredPerSecond.toFixed(0).padStart(13)}${(deliveredPerSecond / acceptedPerSecond).toFixed(2).padStart(8)}${percentile(lags, 50).toFixed(0).padStart(12)}${percentile(lags, 99).toFixed(0).padStart(12)}${`${arrived.size}/${receipted.size}`.padStart(12)}${`${peak.gateway.toFixed(0)}${peak.worker === undefined ? '' : `+${peak.worker.toFixed(0)}`}`.padStart(13)}`)
-  console.log(`\nCPU per message, sent to delivered (ms, /proc): gateway process ${cpu.gatewayMs}${workerCpu === undefined ? '' : `, worker process ${workerCpu}`}, PostgreSQL ${cpu.postgresMs}, Redis ${cpu.redisMs}; the whole machine ${cpu.machineMs} (load generator and partner endpoint included)`)
+  console.log(`\ndelivered while the sender sent: ${deliveredWhileAcceptingPerSecond.toFixed(0)}/s; after it stopped: ${deliveredAfterPerSecond.toFixed(0)}/s`)
+  console.log(`CPU per message, sent to delivered (ms, /proc): gateway process ${cpu.gatewayMs}${workerCpu === undefined ? '' : `, worker process ${workerCpu}`}, PostgreSQL ${cpu.postgresMs}, Redis ${cpu.redisMs}; the whole machine ${cpu.machineMs} (load generator and partner endpoint included)`)
   console.log(JSON.stringify({
     suite: SUITE, offeredPerSecond: RATE, acceptedPerSecond: round(acceptedPerSecond), deliveredPerSecond: round(deliveredPerSecond), deliveredToAcceptedRatio: round(deliveredPerSecond / acceptedPerSecond),
+    deliveredWhileAcceptingPerSecond: round(deliveredWhileAcceptingPerSecond), deliveredAfterPerSecond: round(deliveredAfterPerSecond),
     lagP50Ms: round(percentile(lags, 50)), lagP99Ms: round(percentile(lags, 99)), accepted: receipted.size, delivered: arrived.size, refused, deliveredTwice: twice, concurrency: CONCURRENCY ?? 4, separateWorker: SEPARATE, processes: PROCESSES,
     enqueueFailedAtAcceptance: enqueueFailed, reEnqueuedBySweeper: swept,
     gatewayPeakRssMb: peak.gateway, ...(peak.worker !== undefined ? { workerPeakRssMb: peak.worker } : {}),

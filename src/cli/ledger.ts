@@ -21,7 +21,7 @@ export function gatewayConfig(values: { config?: string; keys?: string; director
 
 /** Opens the gateway's ledger from its configuration (database and signing keys), for offline commands. */
 export async function openLedger(config: Config): Promise<{ ledger: Ledger; close: () => Promise<void>; db: ReturnType<typeof openDb> }> {
-  useSmBackend(config.crypto.smBackend)
+  useSmBackend(config.crypto.smBackend, config.crypto.sm2Threadpool)
   const db = openDb(config.databaseUrl, config.dbSchema, 2)
   const keyring = GatewayKeyring.load(config.keysDir, config.gatewayId)
   const ledger = new Ledger({

@@ -44,7 +44,7 @@ export async function serve(command: 'serve' | 'worker', args: string[]): Promis
   const logger = createLogger({ level: config.log.level, file: config.log.file })
   // Refusals come before anything starts (migrations, queues, workers). The gateway chooses
   // the SM2 implementation again at boot; an unavailable one throws ERR_SM_BACKEND here first.
-  useSmBackend(config.crypto.smBackend)
+  useSmBackend(config.crypto.smBackend, config.crypto.sm2Threadpool)
   refuseSampleKeys(config, logger)
   if (config.processes > 1 && !inCluster()) {
     return runPrimary(config, logger)

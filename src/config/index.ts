@@ -49,7 +49,8 @@ export interface Config {
   /** What the gateway keeps, and for how long (docs/configuration.md "Retention"). */
   readonly retention: { readonly purgeAfterDays: number; readonly keepMonths: number; readonly checkIntervalMs: number }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
-  readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js' }
+  /** `sm2Threadpool`: the async SM2 operations on libuv's threadpool (true) or on the event loop (false). */
+  readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js'; readonly sm2Threadpool: boolean }
   /** Trust anchors (CA certificates, each with an optional CRL) for partner certificates. */
   readonly pki: { readonly anchors: ReadonlyArray<{ readonly file: string; readonly crl?: string }>; readonly requireCertificates: boolean }
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number }
@@ -119,7 +120,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   attachments: { maxBytes: 20 * 1_048_576, maxMessageBytes: 100 * 1_048_576, maxPerMessage: 20, keepUnreferencedHours: 24 },
   retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
   log: { level: 'info' },
-  crypto: { smBackend: 'auto' },
+  crypto: { smBackend: 'auto', sm2Threadpool: true },
   pki: { anchors: [], requireCertificates: false },
   metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
   trustProxy: [],
@@ -149,6 +150,7 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_LOG_LEVEL: { path: 'log.level', type: 'string' },
   TONGBAN_LOG_FILE: { path: 'log.file', type: 'string' },
   TONGBAN_SM_BACKEND: { path: 'crypto.smBackend', type: 'string' },
+  TONGBAN_SM2_THREADPOOL: { path: 'crypto.sm2Threadpool', type: 'boolean' },
   TONGBAN_REQUIRE_CERTIFICATES: { path: 'pki.requireCertificates', type: 'boolean' },
   TONGBAN_DELIVERY_ATTEMPTS: { path: 'delivery.attempts', type: 'integer' },
   TONGBAN_DELIVERY_BACKOFF_MS: { path: 'delivery.backoffMs', type: 'integer' },

@@ -46,6 +46,28 @@ t.test('useSmBackend switches the process backend and smBackendInfo tells which'
   }
 })
 
+t.test('crypto.sm2Threadpool false: the addon\'s async SM2 runs on the event loop, settled before it turns; true: on the threadpool', { skip: availableSmBackends().includes('native') ? false : 'no native addon here' }, async (t) => {
+  const before = smBackendInfo().backend
+  t.teardown(() => void useSmBackend(before))
+  const d = sm().sm2GeneratePrivate()
+  const e = Buffer.alloc(32, 7)
+  // Settled within a few microtask turns (no I/O phase between): run where it was called.
+  const settledAtOnce = async (): Promise<boolean> => {
+    let settled = false
+    const signing = sm().sm2SignDigestAsync(d, e).then(() => { settled = true })
+    for (let i = 0; i < 5; i++) await Promise.resolve()
+    const atOnce = settled
+    await signing
+    return atOnce
+  }
+  t.match(useSmBackend('native', false).reason, /SM2 on the event loop \(crypto\.sm2Threadpool false\)/)
+  t.equal(sm().name, 'native')
+  t.equal(await settledAtOnce(), true, 'on the event loop: settled before the event loop turns')
+  t.notMatch(useSmBackend('native', true).reason, /event loop/)
+  t.equal(await settledAtOnce(), false, 'on the threadpool: settled only after the event loop turns')
+  t.equal(useSmBackend('js', false).backend, 'js', 'the JavaScript backend is chosen as it is')
+})
+
 t.test('in CI the native addon is built and loads', { skip: process.env.CI ? false : 'not in CI' }, async (t) => {
   t.ok(availableSmBackends().includes('native'), `native available (${loadNative().reason})`)
 })

@@ -4,7 +4,8 @@
 // decryption throws or rejects ERR_SM_DECRYPT, the same for every cause.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { SM2_N, availableSmBackends, smBackend, type Sm2Id } from '../../src/crypto/sm/index.ts'
+import { SM2_N, availableSmBackends, smBackend, type SmBackend, type Sm2Id } from '../../src/crypto/sm/index.ts'
+import { onEventLoop } from '../../src/crypto/sm/backend.ts'
 import { toBytes } from '../../src/crypto/sm/curve.ts'
 
 function flip(b: Buffer, i: number, mask = 0x01): Buffer {
@@ -13,8 +14,11 @@ function flip(b: Buffer, i: number, mask = 0x01): Buffer {
   return c
 }
 
-for (const name of availableSmBackends()) {
-  const b = smBackend(name)
+// Each backend, and the addon with its async operations on the event loop (crypto.sm2Threadpool false).
+const variants: Array<[string, SmBackend]> = availableSmBackends().map((n) => [n, smBackend(n)])
+if (availableSmBackends().includes('native')) variants.push(['native on the event loop', onEventLoop(smBackend('native'))])
+
+for (const [name, b] of variants) {
   const d = b.sm2GeneratePrivate()
   const point = b.sm2PublicFromPrivate(d)
   const msg = Buffer.from('{"type":"tax.assessment.request"}')

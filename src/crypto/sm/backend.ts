@@ -146,3 +146,19 @@ export function completeBackend(core: SmCore): SmBackend {
       core.sm2EncryptRawAsync(point, plaintext, kBytes(opts.k)),
   })
 }
+
+/**
+ * The same backend with its async SM2 operations run at once on the calling thread (settled as
+ * a Promise), not handed to libuv's threadpool: `crypto.sm2Threadpool` false. A hand-off costs the
+ * machine more than it saves where every core is busy anyway (docs/performance.md, "SM2 on the
+ * event loop"). Same results, same error codes: an operation that throws rejects.
+ */
+export function onEventLoop(b: SmBackend): SmBackend {
+  return completeBackend({
+    ...b,
+    sm2SignDigestAsync: async (d, e, k) => b.sm2SignDigest(d, e, k),
+    sm2VerifyDigestAsync: async (point, e, sig) => b.sm2VerifyDigest(point, e, sig),
+    sm2EncryptRawAsync: async (point, plaintext, k) => b.sm2EncryptRaw(point, plaintext, k),
+    sm2DecryptAsync: async (d, ciphertext) => b.sm2Decrypt(d, ciphertext),
+  })
+}

@@ -5,7 +5,7 @@
  * smBackendInfo(). Code that never chooses (the SDK, the CLI's JOSE tools, tests) gets the addon
  * when it loads and the JavaScript backend otherwise.
  */
-import type { SmBackend, SmBackendName } from './backend.ts'
+import { onEventLoop, type SmBackend, type SmBackendName } from './backend.ts'
 import { SmError } from './errors.ts'
 import { jsBackend } from './js/backend.ts'
 import { loadNative, type NativeLoad } from './native.ts'
@@ -41,9 +41,18 @@ function unchosen(load: NativeLoad): { backend: SmBackend; info: SmBackendInfo }
   return { backend: jsBackend, info: { backend: 'js', reason: `no backend chosen, and the addon is unavailable: ${load.reason}` } }
 }
 
-/** Selects the backend for the process; throws ERR_SM_BACKEND when 'auto' or 'native' is requested and the addon is unavailable. */
-export function useSmBackend(name: 'auto' | SmBackendName): SmBackendInfo {
-  current = resolveSmBackend(name, native())
+/**
+ * Selects the backend for the process; throws ERR_SM_BACKEND when 'auto' or 'native' is requested
+ * and the addon is unavailable. `threadpool` false (crypto.sm2Threadpool): the addon's async SM2
+ * operations run on the calling thread, not on libuv's threadpool (the JavaScript backend's
+ * always do).
+ */
+export function useSmBackend(name: 'auto' | SmBackendName, threadpool = true): SmBackendInfo {
+  const chosen = resolveSmBackend(name, native())
+  current = threadpool || chosen.backend.name !== 'native' ? chosen : {
+    backend: onEventLoop(chosen.backend),
+    info: { backend: 'native', reason: `${chosen.info.reason}; SM2 on the event loop (crypto.sm2Threadpool false)` },
+  }
   return current.info
 }
 

@@ -36,7 +36,7 @@ export const redisPlugin = fp(async (app) => {
 export const keysPlugin = fp(async (app) => {
   const { config, logger } = app.tb
   // Which SM2 implementation runs decides the national suite's speed: say it at start.
-  const sm = useSmBackend(config.crypto.smBackend)
+  const sm = useSmBackend(config.crypto.smBackend, config.crypto.sm2Threadpool)
   logger.info({ smBackend: sm.backend, reason: sm.reason }, `SM2 implementation: ${sm.backend}`)
   app.tb.keyring = GatewayKeyring.load(config.keysDir, config.gatewayId)
   logger.info({ suites: app.tb.keyring.suites }, 'gateway keys loaded')
