@@ -88,3 +88,10 @@ t.test('delivery.lockMs: 30 s unless set, TONGBAN_DELIVERY_LOCK_MS included (it 
   t.equal(load({ env: { TONGBAN_DELIVERY_LOCK_MS: '5000' } }).delivery.lockMs, 5_000)
   t.match(problems(() => load({ env: { TONGBAN_DELIVERY_LOCK_MS: '100' } })).join(' '), /lockMs/, 'below 500 ms is refused')
 })
+
+t.test('crypto.sm2Threadpool: on the threadpool unless set, TONGBAN_SM2_THREADPOOL included', async (t) => {
+  t.equal(load().crypto.sm2Threadpool, true)
+  t.equal(load({ env: { TONGBAN_SM2_THREADPOOL: 'false' } }).crypto.sm2Threadpool, false)
+  t.equal(load({ env: { TONGBAN_SM_BACKEND: 'native' } }).crypto.sm2Threadpool, true, 'setting the backend alone keeps the default')
+  t.match(problems(() => load({ env: { TONGBAN_SM2_THREADPOOL: 'sometimes' } }))[0], /TONGBAN_SM2_THREADPOOL must be true or false/)
+})
