@@ -25,7 +25,8 @@
  *                  gateway cannot hide its queueing by slowing the sender down); prints the rate
  *                  reached and p50, p99 and p99.9 of the national suite (--suite to change it)
  *   --processes N  the gateway as N processes on one port (config `processes`, node:cluster); peak RSS is their sum
- *   --sm2-threadpool false  the gateway's SM2 on its event loop, not libuv's threadpool (config `crypto.sm2Threadpool`)
+ *   --sm2-thread T the gateway's `crypto.sm2Thread`: auto (the default: for this API-only gateway, the event
+ *                  loop), threadpool or event-loop
  *   --node-args="…"  Node options for the gateway process (with "=": they begin with a dash), e.g.
  *                  --node-args=--perf-basic-prof, so that a `perf record -a -g` run alongside
  *                  names its JavaScript (docs/performance.md, "The whole machine, sampled on-CPU"),
@@ -44,13 +45,13 @@ import { report, summarize } from './profile.ts'
 import { validFixture } from '../test/helpers/fixtures.ts'
 import { cpuSnapshot, cpuSpent, perMessage } from './cpu.ts'
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' }, processes: { type: 'string' }, 'node-args': { type: 'string' }, 'sm2-threadpool': { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { messages: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' }, suite: { type: 'string' }, profile: { type: 'string' }, processes: { type: 'string' }, 'node-args': { type: 'string' }, 'sm2-thread': { type: 'string' } }, strict: true })
 /** Node options for the gateway process (e.g. `--perf-basic-prof`, so that `perf` names its JavaScript). */
 const NODE_ARGS = (values['node-args'] ?? '').split(' ').filter((a) => a !== '')
 /** Gateway processes sharing the port (config `processes`): 2 lets both cores run the gateway. */
 const PROCESSES = Number(values.processes ?? 1)
-if (values['sm2-threadpool'] !== undefined && !['true', 'false'].includes(values['sm2-threadpool'])) throw new Error('--sm2-threadpool true or false')
-const SM2_THREADPOOL = values['sm2-threadpool'] !== 'false'
+const SM2_THREAD = (values['sm2-thread'] ?? 'auto') as 'auto' | 'threadpool' | 'event-loop'
+if (!['auto', 'threadpool', 'event-loop'].includes(SM2_THREAD)) throw new Error('--sm2-thread auto, threadpool or event-loop')
 const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 1500)
 const C = Number(values.concurrency ?? 32)
 if (!Number.isInteger(N) || N < 50 || N > 20_000 || !Number.isInteger(C) || C < 1 || C > 256) throw new Error('--messages 50..20000, --concurrency 1..256')
@@ -76,7 +77,7 @@ async function run(suite: 'national' | 'international', ledger = true, n = N, ra
     label: `bench${suite.slice(0, 3)}${ledger ? '' : 'noledger'}`, subprocess: true, gatewayNodeArgs: nodeArgs,
     // One sender at full speed: its per-participant quota (600 a minute by default) raised out of the way.
     config: {
-      workers: false, processes: PROCESSES, log: { level: 'warn' }, crypto: { sm2Threadpool: SM2_THREADPOOL }, quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
+      workers: false, processes: PROCESSES, log: { level: 'warn' }, crypto: { sm2Thread: SM2_THREAD }, quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
       ledger: { enabled: ledger, hash: 'SM3', integrateMs: 1_000, checkpointMs: 5_000, batch: 5_000 },
     },
     partners: [

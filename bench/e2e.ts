@@ -24,8 +24,9 @@
  *                     of its own delivers: acceptance and delivery on two event loops
  *   --processes N     the gateway (and the separate worker, from the same file) as N processes
  *                     each (config `processes`, node:cluster); peak RSS is their sum
- *   --sm2-threadpool false  SM2 on the gateway's (and the worker's) event loop, not libuv's
- *                     threadpool (config `crypto.sm2Threadpool`)
+ *   --sm2-thread T    `crypto.sm2Thread` of the gateway and the worker: auto (the default: the
+ *                     event loop for a gateway that only serves the API, the threadpool for a
+ *                     process that delivers), threadpool or event-loop
  *   --suite S         the sender's and the partner's suite: international (RSA-OAEP, ES256; the
  *                     default, as every run before 2026-12-06 measured) or national (SM2)
  */
@@ -41,13 +42,13 @@ import { report, summarize } from './profile.ts'
 import { cpuSnapshot, cpuSpent, perMessage } from './cpu.ts'
 import { adopt } from '../test/helpers/children.ts'
 
-const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' }, processes: { type: 'string' }, suite: { type: 'string' }, 'sm2-threadpool': { type: 'string' } }, strict: true })
+const { values } = parseArgs({ options: { rate: { type: 'string' }, messages: { type: 'string' }, concurrency: { type: 'string' }, profile: { type: 'string' }, 'separate-worker': { type: 'boolean' }, processes: { type: 'string' }, suite: { type: 'string' }, 'sm2-thread': { type: 'string' } }, strict: true })
 const SUITE = values.suite ?? 'international'
 if (SUITE !== 'national' && SUITE !== 'international') throw new Error('--suite national|international')
 /** Gateway processes sharing the port (config `processes`; a separate worker reads the same file: as many). */
 const PROCESSES = Number(values.processes ?? 1)
-if (values['sm2-threadpool'] !== undefined && !['true', 'false'].includes(values['sm2-threadpool'])) throw new Error('--sm2-threadpool true or false')
-const SM2_THREADPOOL = values['sm2-threadpool'] !== 'false'
+const SM2_THREAD = (values['sm2-thread'] ?? 'auto') as 'auto' | 'threadpool' | 'event-loop'
+if (!['auto', 'threadpool', 'event-loop'].includes(SM2_THREAD)) throw new Error('--sm2-thread auto, threadpool or event-loop')
 if (!(Number.isInteger(PROCESSES) && PROCESSES >= 1 && PROCESSES <= 64)) throw new Error('--processes 1..64')
 const SEPARATE = values['separate-worker'] === true
 const RATE = Number(values.rate ?? 200)
@@ -71,7 +72,7 @@ const w = await World.start({
   label: 'benche2e', subprocess: true, gatewayNodeArgs: PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE],
   config: {
     log: { level: 'warn' },
-    workers: !SEPARATE, processes: PROCESSES, crypto: { sm2Threadpool: SM2_THREADPOOL },
+    workers: !SEPARATE, processes: PROCESSES, crypto: { sm2Thread: SM2_THREAD },
     quotas: { messagesPerMinute: 10_000_000, queriesPerMinute: 120, queriesInFlight: 4 },
     // Production-like delivery settings (the tests' are tuned for speed of failure, not throughput).
     delivery: { attempts: 12, backoffMs: 2_000, maxBackoffMs: 600_000, maxAgeSeconds: 259_200, sweepIntervalMs: 15_000, sweepGraceMs: 5_000, concurrency: 4, lockMs: 30_000 },

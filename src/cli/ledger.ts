@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { loadConfig, type Config, type DeepPartial } from '../config/index.ts'
+import { loadConfig, sm2ThreadOf, type Config, type DeepPartial } from '../config/index.ts'
 import { GatewayKeyring, tsaAnchors, useSmBackend } from '../crypto/index.ts'
 import { defaultOrigin, Ledger } from '../ledger/index.ts'
 import { exportLedger } from '../ledger/export.ts'
@@ -21,7 +21,7 @@ export function gatewayConfig(values: { config?: string; keys?: string; director
 
 /** Opens the gateway's ledger from its configuration (database and signing keys), for offline commands. */
 export async function openLedger(config: Config): Promise<{ ledger: Ledger; close: () => Promise<void>; db: ReturnType<typeof openDb> }> {
-  useSmBackend(config.crypto.smBackend, config.crypto.sm2Threadpool)
+  useSmBackend(config.crypto.smBackend, sm2ThreadOf(config))
   const db = openDb(config.databaseUrl, config.dbSchema, 2)
   const keyring = GatewayKeyring.load(config.keysDir, config.gatewayId)
   const ledger = new Ledger({

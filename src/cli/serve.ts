@@ -1,6 +1,6 @@
 import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig, type Config, type DeepPartial } from '../config/index.ts'
+import { ConfigError, loadConfig, sm2ThreadOf, type Config, type DeepPartial } from '../config/index.ts'
 import { GatewayKeyring, useSmBackend } from '../crypto/index.ts'
 import { buildGateway } from '../gateway/index.ts'
 import { migrate, openDb } from '../store/db.ts'
@@ -44,7 +44,7 @@ export async function serve(command: 'serve' | 'worker', args: string[]): Promis
   const logger = createLogger({ level: config.log.level, file: config.log.file })
   // Refusals come before anything starts (migrations, queues, workers). The gateway chooses
   // the SM2 implementation again at boot; an unavailable one throws ERR_SM_BACKEND here first.
-  useSmBackend(config.crypto.smBackend, config.crypto.sm2Threadpool)
+  useSmBackend(config.crypto.smBackend, sm2ThreadOf(config))
   refuseSampleKeys(config, logger)
   if (config.processes > 1 && !inCluster()) {
     return runPrimary(config, logger)

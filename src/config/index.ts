@@ -5,6 +5,21 @@ import { AddressSet } from '../util/cidr.ts'
 import { closest } from './hints.ts'
 
 /** The validated, frozen gateway configuration (schemas/config.v1.json). */
+/** Where the native addon runs each SM2 operation: handed to libuv's threadpool, or on the event loop that asks. */
+export type Sm2Thread = 'threadpool' | 'event-loop'
+
+/**
+ * `crypto.sm2Thread` for this process: as set, or with `auto`, the event loop for a process that
+ * serves the API and runs no delivery workers, the threadpool otherwise (a delivery worker, or a
+ * process doing both): what cost the 2-core machine of docs/performance.md least ("SM2 on the
+ * event loop").
+ */
+export function sm2ThreadOf(config: Pick<Config, 'crypto' | 'http' | 'workers'>): Sm2Thread {
+  const t = config.crypto.sm2Thread
+  if (t !== 'auto') return t
+  return config.http && !config.workers ? 'event-loop' : 'threadpool'
+}
+
 export interface Config {
   readonly gatewayId: string
   readonly listen: { readonly host: string; readonly port: number }
@@ -49,8 +64,8 @@ export interface Config {
   /** What the gateway keeps, and for how long (docs/configuration.md "Retention"). */
   readonly retention: { readonly purgeAfterDays: number; readonly keepMonths: number; readonly checkIntervalMs: number }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly file?: string }
-  /** `sm2Threadpool`: the async SM2 operations on libuv's threadpool (true) or on the event loop (false). */
-  readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js'; readonly sm2Threadpool: boolean }
+  /** `sm2Thread`: where the addon's SM2 runs (sm2ThreadOf). */
+  readonly crypto: { readonly smBackend: 'auto' | 'native' | 'js'; readonly sm2Thread: 'auto' | Sm2Thread }
   /** Trust anchors (CA certificates, each with an optional CRL) for partner certificates. */
   readonly pki: { readonly anchors: ReadonlyArray<{ readonly file: string; readonly crl?: string }>; readonly requireCertificates: boolean }
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number }
@@ -120,7 +135,7 @@ export const DEFAULTS: Omit<Config, 'keysDir' | 'directoryFile'> = {
   attachments: { maxBytes: 20 * 1_048_576, maxMessageBytes: 100 * 1_048_576, maxPerMessage: 20, keepUnreferencedHours: 24 },
   retention: { purgeAfterDays: 30, keepMonths: 0, checkIntervalMs: 3_600_000 },
   log: { level: 'info' },
-  crypto: { smBackend: 'auto', sm2Threadpool: true },
+  crypto: { smBackend: 'auto', sm2Thread: 'auto' },
   pki: { anchors: [], requireCertificates: false },
   metrics: { enabled: true, host: '127.0.0.1', port: 9464 },
   trustProxy: [],
@@ -150,7 +165,7 @@ export const ENV: Readonly<Record<string, { path: string; type: 'string' | 'inte
   TONGBAN_LOG_LEVEL: { path: 'log.level', type: 'string' },
   TONGBAN_LOG_FILE: { path: 'log.file', type: 'string' },
   TONGBAN_SM_BACKEND: { path: 'crypto.smBackend', type: 'string' },
-  TONGBAN_SM2_THREADPOOL: { path: 'crypto.sm2Threadpool', type: 'boolean' },
+  TONGBAN_SM2_THREAD: { path: 'crypto.sm2Thread', type: 'string' },
   TONGBAN_REQUIRE_CERTIFICATES: { path: 'pki.requireCertificates', type: 'boolean' },
   TONGBAN_DELIVERY_ATTEMPTS: { path: 'delivery.attempts', type: 'integer' },
   TONGBAN_DELIVERY_BACKOFF_MS: { path: 'delivery.backoffMs', type: 'integer' },

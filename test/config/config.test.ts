@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, DEFAULTS, loadConfig, type LoadOptions } from '../../src/config/index.ts'
+import { ConfigError, DEFAULTS, loadConfig, sm2ThreadOf, type LoadOptions } from '../../src/config/index.ts'
 
 // Configuration enters once: defaults < file < environment < overrides, validated against
 // schemas/config.v1.json and frozen; an unknown or misspelt key fails with a hint.
@@ -89,9 +89,13 @@ t.test('delivery.lockMs: 30 s unless set, TONGBAN_DELIVERY_LOCK_MS included (it 
   t.match(problems(() => load({ env: { TONGBAN_DELIVERY_LOCK_MS: '100' } })).join(' '), /lockMs/, 'below 500 ms is refused')
 })
 
-t.test('crypto.sm2Threadpool: on the threadpool unless set, TONGBAN_SM2_THREADPOOL included', async (t) => {
-  t.equal(load().crypto.sm2Threadpool, true)
-  t.equal(load({ env: { TONGBAN_SM2_THREADPOOL: 'false' } }).crypto.sm2Threadpool, false)
-  t.equal(load({ env: { TONGBAN_SM_BACKEND: 'native' } }).crypto.sm2Threadpool, true, 'setting the backend alone keeps the default')
-  t.match(problems(() => load({ env: { TONGBAN_SM2_THREADPOOL: 'sometimes' } }))[0], /TONGBAN_SM2_THREADPOOL must be true or false/)
+t.test('crypto.sm2Thread: auto unless set (the event loop for an API-only process, the threadpool for one that delivers), TONGBAN_SM2_THREAD included', async (t) => {
+  t.equal(load().crypto.sm2Thread, 'auto')
+  t.equal(sm2ThreadOf(load()), 'threadpool', 'API and delivery workers in one process: the threadpool')
+  t.equal(sm2ThreadOf(load({ env: { TONGBAN_WORKERS: 'false' } })), 'event-loop', 'the API only: the event loop')
+  t.equal(sm2ThreadOf(load({ overrides: { http: false, workers: true } })), 'threadpool', 'a delivery worker (tongban worker): the threadpool')
+  t.equal(sm2ThreadOf(load({ env: { TONGBAN_WORKERS: 'false', TONGBAN_SM2_THREAD: 'threadpool' } })), 'threadpool', 'set: as set')
+  t.equal(sm2ThreadOf(load({ env: { TONGBAN_SM2_THREAD: 'event-loop' } })), 'event-loop', 'set: as set, whatever the process does')
+  t.equal(load({ env: { TONGBAN_SM_BACKEND: 'native' } }).crypto.sm2Thread, 'auto', 'setting the backend alone keeps the default')
+  t.match(problems(() => load({ env: { TONGBAN_SM2_THREAD: 'sometimes' } })).join(' '), /\/crypto\/sm2Thread/)
 })

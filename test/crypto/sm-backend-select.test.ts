@@ -46,7 +46,7 @@ t.test('useSmBackend switches the process backend and smBackendInfo tells which'
   }
 })
 
-t.test('crypto.sm2Threadpool false: the addon\'s async SM2 runs on the event loop, settled before it turns; true: on the threadpool', { skip: availableSmBackends().includes('native') ? false : 'no native addon here' }, async (t) => {
+t.test('crypto.sm2Thread event-loop: the addon\'s async SM2 runs on the event loop, settled before it turns; threadpool: on the threadpool', { skip: availableSmBackends().includes('native') ? false : 'no native addon here' }, async (t) => {
   const before = smBackendInfo().backend
   t.teardown(() => void useSmBackend(before))
   const d = sm().sm2GeneratePrivate()
@@ -60,12 +60,12 @@ t.test('crypto.sm2Threadpool false: the addon\'s async SM2 runs on the event loo
     await signing
     return atOnce
   }
-  t.match(useSmBackend('native', false).reason, /SM2 on the event loop \(crypto\.sm2Threadpool false\)/)
+  t.match(useSmBackend('native', 'event-loop').reason, /SM2 on the event loop \(crypto\.sm2Thread\)/)
   t.equal(sm().name, 'native')
   t.equal(await settledAtOnce(), true, 'on the event loop: settled before the event loop turns')
-  t.notMatch(useSmBackend('native', true).reason, /event loop/)
+  t.notMatch(useSmBackend('native', 'threadpool').reason, /event loop/)
   t.equal(await settledAtOnce(), false, 'on the threadpool: settled only after the event loop turns')
-  t.equal(useSmBackend('js', false).backend, 'js', 'the JavaScript backend is chosen as it is')
+  t.equal(useSmBackend('js', 'event-loop').backend, 'js', 'the JavaScript backend is chosen as it is')
 })
 
 t.test('in CI the native addon is built and loads', { skip: process.env.CI ? false : 'not in CI' }, async (t) => {

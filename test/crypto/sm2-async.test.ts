@@ -11,7 +11,7 @@ import { hex, vectors } from './helpers/vectors.ts'
 
 const names = availableSmBackends()
 const IN_FLIGHT = 200
-// Each backend, and the addon with its async operations on the event loop (crypto.sm2Threadpool false).
+// Each backend, and the addon with its async operations on the event loop (crypto.sm2Thread event-loop).
 const variants: Array<[string, SmBackend]> = names.map((n) => [n, smBackend(n)])
 if (names.includes('native')) variants.push(['native on the event loop', onEventLoop(smBackend('native'))])
 

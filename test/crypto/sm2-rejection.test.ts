@@ -14,7 +14,7 @@ function flip(b: Buffer, i: number, mask = 0x01): Buffer {
   return c
 }
 
-// Each backend, and the addon with its async operations on the event loop (crypto.sm2Threadpool false).
+// Each backend, and the addon with its async operations on the event loop (crypto.sm2Thread event-loop).
 const variants: Array<[string, SmBackend]> = availableSmBackends().map((n) => [n, smBackend(n)])
 if (availableSmBackends().includes('native')) variants.push(['native on the event loop', onEventLoop(smBackend('native'))])
 

@@ -149,7 +149,7 @@ export function completeBackend(core: SmCore): SmBackend {
 
 /**
  * The same backend with its async SM2 operations run at once on the calling thread (settled as
- * a Promise), not handed to libuv's threadpool: `crypto.sm2Threadpool` false. A hand-off costs the
+ * a Promise), not handed to libuv's threadpool: `crypto.sm2Thread` 'event-loop'. A hand-off costs the
  * machine more than it saves where every core is busy anyway (docs/performance.md, "SM2 on the
  * event loop"). Same results, same error codes: an operation that throws rejects.
  */

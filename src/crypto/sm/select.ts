@@ -43,15 +43,15 @@ function unchosen(load: NativeLoad): { backend: SmBackend; info: SmBackendInfo }
 
 /**
  * Selects the backend for the process; throws ERR_SM_BACKEND when 'auto' or 'native' is requested
- * and the addon is unavailable. `threadpool` false (crypto.sm2Threadpool): the addon's async SM2
+ * and the addon is unavailable. `thread` 'event-loop' (crypto.sm2Thread): the addon's async SM2
  * operations run on the calling thread, not on libuv's threadpool (the JavaScript backend's
  * always do).
  */
-export function useSmBackend(name: 'auto' | SmBackendName, threadpool = true): SmBackendInfo {
+export function useSmBackend(name: 'auto' | SmBackendName, thread: 'threadpool' | 'event-loop' = 'threadpool'): SmBackendInfo {
   const chosen = resolveSmBackend(name, native())
-  current = threadpool || chosen.backend.name !== 'native' ? chosen : {
+  current = thread === 'threadpool' || chosen.backend.name !== 'native' ? chosen : {
     backend: onEventLoop(chosen.backend),
-    info: { backend: 'native', reason: `${chosen.info.reason}; SM2 on the event loop (crypto.sm2Threadpool false)` },
+    info: { backend: 'native', reason: `${chosen.info.reason}; SM2 on the event loop (crypto.sm2Thread)` },
   }
   return current.info
 }

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import { redisOptions } from '../redis-options.ts'
+import { sm2ThreadOf } from '../../config/index.ts'
 import { GatewayKeyring, useSmBackend } from '../../crypto/index.ts'
 import { migrate, openDb } from '../../store/db.ts'
 import { NonceStore } from '../../store/nonces.ts'
@@ -36,7 +37,7 @@ export const redisPlugin = fp(async (app) => {
 export const keysPlugin = fp(async (app) => {
   const { config, logger } = app.tb
   // Which SM2 implementation runs decides the national suite's speed: say it at start.
-  const sm = useSmBackend(config.crypto.smBackend, config.crypto.sm2Threadpool)
+  const sm = useSmBackend(config.crypto.smBackend, sm2ThreadOf(config))
   logger.info({ smBackend: sm.backend, reason: sm.reason }, `SM2 implementation: ${sm.backend}`)
   app.tb.keyring = GatewayKeyring.load(config.keysDir, config.gatewayId)
   logger.info({ suites: app.tb.keyring.suites }, 'gateway keys loaded')
