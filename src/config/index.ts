@@ -4,7 +4,6 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { AddressSet } from '../util/cidr.ts'
 import { closest } from './hints.ts'
 
-/** The validated, frozen gateway configuration (schemas/config.v1.json). */
 /** Where the native addon runs each SM2 operation: handed to libuv's threadpool, or on the event loop that asks. */
 export type Sm2Thread = 'threadpool' | 'event-loop'
 
@@ -20,6 +19,7 @@ export function sm2ThreadOf(config: Pick<Config, 'crypto' | 'http' | 'workers'>)
   return config.http && !config.workers ? 'event-loop' : 'threadpool'
 }
 
+/** The validated, frozen gateway configuration (schemas/config.v1.json). */
 export interface Config {
   readonly gatewayId: string
   readonly listen: { readonly host: string; readonly port: number }
