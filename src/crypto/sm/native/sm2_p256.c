@@ -32,6 +32,9 @@ struct sm2p_curve {
   fe r2;       /* R^2 mod p, to enter Montgomery form */
   fe b;        /* the curve's b, Montgomery form */
   pt base[WINDOWS][16]; /* base[i][j] = j·16^i·G */
+  /* The group's order n, for sm2p_scalar_inv: n, -n^-1 mod 2^64, R^2 mod n (read from OpenSSL). */
+  fe n, n_r2;
+  uint64_t n0;
   /* Tables of known keys, added and never removed while the curve lives (so a reader holds no
      lock while it uses one); at most SM2P_KEY_TABLES of them, the first keys met. */
   pthread_mutex_t lock;
@@ -41,81 +44,231 @@ struct sm2p_curve {
 
 /* ---------------------------------------------------------------- field */
 
-/* r = t - p if that does not borrow past the top word `hi`, else t: constant time. */
-static inline void reduce_once(fe r, uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3, uint64_t hi) {
-  u128 d;
-  uint64_t s0, s1, s2, s3, borrow;
-  d = (u128)t0 - P[0], s0 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  d = (u128)t1 - P[1] - borrow, s1 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  d = (u128)t2 - P[2] - borrow, s2 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  d = (u128)t3 - P[3] - borrow, s3 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  uint64_t keep = 0 - (uint64_t)(hi < borrow); /* all ones: t < p, keep t */
+/*
+ * Carries. On x86-64 the compiler's add-with-carry intrinsics keep the carry in the flag (adc,
+ * sbb); elsewhere 128-bit sums. Both compute the same: (out, carry out) = a + b + carry in, and
+ * (out, borrow out) = a - b - borrow in, carries 0 or 1. (SM2P_GENERIC forces the portable path,
+ * which the field test builds too.)
+ */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+#if defined(__x86_64__) && !defined(SM2P_GENERIC)
+#include <x86intrin.h>
+typedef unsigned char carry_t;
+static inline carry_t addc(carry_t c, uint64_t a, uint64_t b, uint64_t *out) {
+  unsigned long long o;
+  c = _addcarry_u64(c, a, b, &o);
+  *out = o;
+  return c;
+}
+static inline carry_t subb(carry_t c, uint64_t a, uint64_t b, uint64_t *out) {
+  unsigned long long o;
+  c = _subborrow_u64(c, a, b, &o);
+  *out = o;
+  return c;
+}
+#else
+typedef uint64_t carry_t;
+static inline carry_t addc(carry_t c, uint64_t a, uint64_t b, uint64_t *out) {
+  u128 v = (u128)a + b + c;
+  *out = (uint64_t)v;
+  return (carry_t)(v >> 64);
+}
+static inline carry_t subb(carry_t c, uint64_t a, uint64_t b, uint64_t *out) {
+  u128 d = (u128)a - b - c;
+  *out = (uint64_t)d;
+  return (carry_t)((d >> 64) & 1);
+}
+#endif
+
+/* r = t - m if that does not borrow past the top word `hi` (0 or 1), else t: constant time
+   (m is p, or the group's order n). */
+static inline void reduce_once(fe r, uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3, uint64_t hi, const fe m) {
+  uint64_t s0, s1, s2, s3, rest;
+  carry_t b = subb(0, t0, m[0], &s0);
+  b = subb(b, t1, m[1], &s1);
+  b = subb(b, t2, m[2], &s2);
+  b = subb(b, t3, m[3], &s3);
+  b = subb(b, hi, 0, &rest);
+  uint64_t keep = 0 - (uint64_t)b; /* all ones: t < m, keep t */
   r[0] = (t0 & keep) | (s0 & ~keep);
   r[1] = (t1 & keep) | (s1 & ~keep);
   r[2] = (t2 & keep) | (s2 & ~keep);
   r[3] = (t3 & keep) | (s3 & ~keep);
 }
 
-/* r = a·b·R^-1 mod p (CIOS; -p^-1 mod 2^64 is 1 because p ≡ -1 mod 2^64). */
-static inline void fe_mul(fe r, const fe a, const fe b) {
+/*
+ * One step of the Montgomery reduction below, at the word holding m: adding m·p there clears
+ * that word and adds, from the next word up, V = m·(2^192 - 2^160 - 2^32 + 1) = m·2^192 + m -
+ * (m·2^160 + m·2^32), whose four words come from m, m << 32 and m >> 32 (V >= 0, so the last
+ * borrow is 0). *top carries into w4: the previous step's carry out, then this one's (at most 2).
+ */
+static inline void reduce_step(uint64_t m, uint64_t *w1, uint64_t *w2, uint64_t *w3, uint64_t *w4, uint64_t *top) {
+  const uint64_t hi = m >> 32, lo = m << 32;
+  uint64_t v0, v1, v2, v3, s;
+  carry_t b = subb(0, m, lo, &v0);
+  b = subb(b, 0, hi, &v1);
+  b = subb(b, 0, lo, &v2);
+  (void)subb(b, m, hi, &v3);
+  carry_t c = addc(0, *w1, v0, w1);
+  c = addc(c, *w2, v1, w2);
+  c = addc(c, *w3, v2, w3);
+  c = addc(c, *w4, v3, w4);
+  carry_t c2 = addc(0, *w4, *top, w4);
+  addc(c2, (uint64_t)c, 0, &s);
+  *top = s;
+}
+
+/*
+ * r = t·R^-1 mod p for the 512-bit t = (t7 … t0) < p·R, R = 2^256: Montgomery reduction with
+ * no multiplication. p ≡ -1 mod 2^64, so each step's multiplier is its lowest word itself.
+ * The result before the last subtraction, (top : t7..t4) = (t + Σ m_i·p·2^(64i)) / R, is < 2p.
+ */
+static inline void fe_reduce(fe r, uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3, uint64_t t4, uint64_t t5, uint64_t t6,
+                             uint64_t t7) {
+  uint64_t top = 0;
+  reduce_step(t0, &t1, &t2, &t3, &t4, &top);
+  reduce_step(t1, &t2, &t3, &t4, &t5, &top);
+  reduce_step(t2, &t3, &t4, &t5, &t6, &top);
+  reduce_step(t3, &t4, &t5, &t6, &t7, &top);
+  reduce_once(r, t4, t5, t6, t7, top, P);
+}
+
+/* (hi, lo) = a·b + c + d: never overflows 128 bits. */
+static ALWAYS_INLINE uint64_t mac(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t *lo) {
+  u128 v = (u128)a * b + c + d;
+  *lo = (uint64_t)v;
+  return (uint64_t)(v >> 64);
+}
+
+/* t = a·b, 512 bits, row by row. */
+static ALWAYS_INLINE void mul_wide(uint64_t t[8], const fe a, const fe b) {
   const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-  uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
-  for (int i = 0; i < 4; i++) {
-    const uint64_t bi = b[i];
-    u128 acc;
-    uint64_t carry, t5;
-    acc = (u128)a0 * bi + t0, t0 = (uint64_t)acc, carry = (uint64_t)(acc >> 64);
-    acc = (u128)a1 * bi + t1 + carry, t1 = (uint64_t)acc, carry = (uint64_t)(acc >> 64);
-    acc = (u128)a2 * bi + t2 + carry, t2 = (uint64_t)acc, carry = (uint64_t)(acc >> 64);
-    acc = (u128)a3 * bi + t3 + carry, t3 = (uint64_t)acc, carry = (uint64_t)(acc >> 64);
-    acc = (u128)t4 + carry, t4 = (uint64_t)acc, t5 = (uint64_t)(acc >> 64);
-    const uint64_t m = t0;
-    acc = (u128)m * P[0] + t0, carry = (uint64_t)(acc >> 64);
-    acc = (u128)m * P[1] + t1 + carry, t0 = (uint64_t)acc, carry = (uint64_t)(acc >> 64);
-    acc = (u128)m * P[2] + t2 + carry, t1 = (uint64_t)acc, carry = (uint64_t)(acc >> 64);
-    acc = (u128)m * P[3] + t3 + carry, t2 = (uint64_t)acc, carry = (uint64_t)(acc >> 64);
-    acc = (u128)t4 + carry, t3 = (uint64_t)acc, t4 = t5 + (uint64_t)(acc >> 64);
-  }
-  /* (t4 : t3..t0) < 2p */
-  reduce_once(r, t0, t1, t2, t3, t4);
+  uint64_t c;
+  c = mac(a0, b[0], 0, 0, &t[0]);
+  c = mac(a1, b[0], c, 0, &t[1]);
+  c = mac(a2, b[0], c, 0, &t[2]);
+  t[4] = mac(a3, b[0], c, 0, &t[3]);
+  c = mac(a0, b[1], t[1], 0, &t[1]);
+  c = mac(a1, b[1], t[2], c, &t[2]);
+  c = mac(a2, b[1], t[3], c, &t[3]);
+  t[5] = mac(a3, b[1], t[4], c, &t[4]);
+  c = mac(a0, b[2], t[2], 0, &t[2]);
+  c = mac(a1, b[2], t[3], c, &t[3]);
+  c = mac(a2, b[2], t[4], c, &t[4]);
+  t[6] = mac(a3, b[2], t[5], c, &t[5]);
+  c = mac(a0, b[3], t[3], 0, &t[3]);
+  c = mac(a1, b[3], t[4], c, &t[4]);
+  c = mac(a2, b[3], t[5], c, &t[5]);
+  t[7] = mac(a3, b[3], t[6], c, &t[6]);
+}
+
+/* t = a^2, 512 bits: the six cross products once, doubled, plus the four squares (10 of mul_wide's 16 multiplications). */
+static ALWAYS_INLINE void sqr_wide(uint64_t t[8], const fe a) {
+  const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+  uint64_t t1, t2, t3, t4, t5, t6, t7, c, s0, s1, s2, s3, s4, s5, s6, s7;
+  /* the cross products a_i·a_j, i < j, at word i + j */
+  c = mac(a0, a1, 0, 0, &t1);
+  c = mac(a0, a2, c, 0, &t2);
+  t4 = mac(a0, a3, c, 0, &t3);
+  c = mac(a1, a2, t3, 0, &t3);
+  t5 = mac(a1, a3, t4, c, &t4);
+  t6 = mac(a2, a3, t5, 0, &t5);
+  /* doubled */
+  t7 = t6 >> 63;
+  t6 = (t6 << 1) | (t5 >> 63);
+  t5 = (t5 << 1) | (t4 >> 63);
+  t4 = (t4 << 1) | (t3 >> 63);
+  t3 = (t3 << 1) | (t2 >> 63);
+  t2 = (t2 << 1) | (t1 >> 63);
+  t1 = t1 << 1;
+  /* plus the squares a_i^2 at word 2i */
+  s1 = mac(a0, a0, 0, 0, &s0);
+  s3 = mac(a1, a1, 0, 0, &s2);
+  s5 = mac(a2, a2, 0, 0, &s4);
+  s7 = mac(a3, a3, 0, 0, &s6);
+  t[0] = s0;
+  carry_t k = addc(0, t1, s1, &t[1]);
+  k = addc(k, t2, s2, &t[2]);
+  k = addc(k, t3, s3, &t[3]);
+  k = addc(k, t4, s4, &t[4]);
+  k = addc(k, t5, s5, &t[5]);
+  k = addc(k, t6, s6, &t[6]);
+  (void)addc(k, t7, s7, &t[7]); /* a^2 < 2^512: no carry out */
+}
+
+/* r = a·b·R^-1 mod p */
+static inline void fe_mul(fe r, const fe a, const fe b) {
+  uint64_t t[8];
+  mul_wide(t, a, b);
+  fe_reduce(r, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
+}
+
+/* r = a^2·R^-1 mod p */
+static inline void fe_sqr(fe r, const fe a) {
+  uint64_t t[8];
+  sqr_wide(t, a);
+  fe_reduce(r, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
 }
 
 static inline void fe_add(fe r, const fe a, const fe b) {
-  u128 v;
-  uint64_t t0, t1, t2, t3, carry;
-  v = (u128)a[0] + b[0], t0 = (uint64_t)v, carry = (uint64_t)(v >> 64);
-  v = (u128)a[1] + b[1] + carry, t1 = (uint64_t)v, carry = (uint64_t)(v >> 64);
-  v = (u128)a[2] + b[2] + carry, t2 = (uint64_t)v, carry = (uint64_t)(v >> 64);
-  v = (u128)a[3] + b[3] + carry, t3 = (uint64_t)v, carry = (uint64_t)(v >> 64);
-  reduce_once(r, t0, t1, t2, t3, carry);
+  uint64_t t0, t1, t2, t3;
+  carry_t c = addc(0, a[0], b[0], &t0);
+  c = addc(c, a[1], b[1], &t1);
+  c = addc(c, a[2], b[2], &t2);
+  c = addc(c, a[3], b[3], &t3);
+  reduce_once(r, t0, t1, t2, t3, (uint64_t)c, P);
 }
 
 static inline void fe_sub(fe r, const fe a, const fe b) {
-  u128 d;
-  uint64_t t0, t1, t2, t3, borrow, carry;
-  d = (u128)a[0] - b[0], t0 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  d = (u128)a[1] - b[1] - borrow, t1 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  d = (u128)a[2] - b[2] - borrow, t2 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  d = (u128)a[3] - b[3] - borrow, t3 = (uint64_t)d, borrow = (uint64_t)(d >> 64) & 1;
-  const uint64_t mask = 0 - borrow; /* a < b: add p back */
-  u128 v;
-  v = (u128)t0 + (P[0] & mask), r[0] = (uint64_t)v, carry = (uint64_t)(v >> 64);
-  v = (u128)t1 + (P[1] & mask) + carry, r[1] = (uint64_t)v, carry = (uint64_t)(v >> 64);
-  v = (u128)t2 + (P[2] & mask) + carry, r[2] = (uint64_t)v, carry = (uint64_t)(v >> 64);
-  v = (u128)t3 + (P[3] & mask) + carry, r[3] = (uint64_t)v;
+  uint64_t t0, t1, t2, t3;
+  carry_t bw = subb(0, a[0], b[0], &t0);
+  bw = subb(bw, a[1], b[1], &t1);
+  bw = subb(bw, a[2], b[2], &t2);
+  bw = subb(bw, a[3], b[3], &t3);
+  const uint64_t mask = 0 - (uint64_t)bw; /* a < b: add p back */
+  carry_t c = addc(0, t0, P[0] & mask, &r[0]);
+  c = addc(c, t1, P[1] & mask, &r[1]);
+  c = addc(c, t2, P[2] & mask, &r[2]);
+  (void)addc(c, t3, P[3] & mask, &r[3]);
 }
 
-/* r = a^(p-2) = a^-1 (0 for 0); the exponent is public, so its bits may steer the loop. */
-static void fe_inv(const sm2p_curve *c, fe r, const fe a) {
-  fe e, acc;
-  memcpy(e, P, sizeof e);
-  e[0] -= 2; /* p's low limb is all ones: no borrow */
-  memcpy(acc, c->one, sizeof acc);
-  for (int i = 255; i >= 0; i--) {
-    fe_mul(acc, acc, acc);
-    if ((e[i / 64] >> (i % 64)) & 1) fe_mul(acc, acc, a);
-  }
-  memcpy(r, acc, sizeof acc);
+/* r = a^(2^n)·b: n squarings, then one multiplication (r may alias a or b). */
+static void fe_sqr_n_mul(fe r, const fe a, int n, const fe b) {
+  fe t;
+  memcpy(t, a, sizeof t);
+  for (int i = 0; i < n; i++) fe_sqr(t, t);
+  fe_mul(r, t, b);
+}
+
+/*
+ * r = a^(p-2) = a^-1 (0 for 0), by an addition chain (257 squarings, 15 multiplications; the
+ * square-and-multiply it replaces made 222 multiplications). The exponent is public. From the top,
+ * p - 2 is 31 ones, a zero, 128 ones, 32 zeros, 62 ones, a zero and a one; x_k below is a^(2^k - 1).
+ */
+static void fe_inv(fe r, const fe a) {
+  fe x2, x3, x6, x12, x15, x30, x31, x32, acc;
+  fe_sqr_n_mul(x2, a, 1, a);
+  fe_sqr_n_mul(x3, x2, 1, a);
+  fe_sqr_n_mul(x6, x3, 3, x3);
+  fe_sqr_n_mul(x12, x6, 6, x6);
+  fe_sqr_n_mul(x15, x12, 3, x3);
+  fe_sqr_n_mul(x30, x15, 15, x15);
+  fe_sqr_n_mul(x31, x30, 1, a);
+  fe_sqr_n_mul(x32, x30, 2, x2);
+  /* 31 ones, then a zero and 128 ones (4 × 32) */
+  fe_sqr(acc, x31);
+  for (int i = 0; i < 4; i++) fe_sqr_n_mul(acc, acc, 32, x32);
+  /* 32 zeros and 62 ones (32 + 30) */
+  fe_sqr_n_mul(acc, acc, 64, x32);
+  fe_sqr_n_mul(acc, acc, 30, x30);
+  /* a zero and a one */
+  fe_sqr(acc, acc);
+  fe_sqr_n_mul(r, acc, 1, a);
 }
 
 /* Big-endian 32 bytes to plain limbs. */
@@ -228,7 +381,7 @@ static uint64_t nibble(const uint8_t k[32], int i) {
 static int pt_affine(const sm2p_curve *c, const pt *a, uint8_t out[64]) {
   if (fe_is_zero(a->Z)) return 0;
   fe zinv, x, y;
-  fe_inv(c, zinv, a->Z);
+  fe_inv(zinv, a->Z);
   fe_mul(x, a->X, zinv);
   fe_mul(y, a->Y, zinv);
   fe_to_bytes(out, x);
@@ -307,8 +460,8 @@ typedef struct {
    Z = 0 stays 0, and the curve has no point of order 2, so no input is an exception. */
 static void jac_double(jac *r, const jac *a) {
   fe delta, gamma, beta, alpha, t0, t1, x3, y3, z3;
-  fe_mul(delta, a->Z, a->Z);
-  fe_mul(gamma, a->Y, a->Y);
+  fe_sqr(delta, a->Z);
+  fe_sqr(gamma, a->Y);
   fe_mul(beta, a->X, gamma);
   fe_sub(t0, a->X, delta);
   fe_add(t1, a->X, delta);
@@ -316,17 +469,17 @@ static void jac_double(jac *r, const jac *a) {
   fe_add(t0, alpha, alpha);
   fe_add(alpha, t0, alpha); /* alpha = 3(X - delta)(X + delta) */
   fe_add(t0, a->Y, a->Z);
-  fe_mul(t0, t0, t0);
+  fe_sqr(t0, t0);
   fe_sub(t0, t0, gamma);
   fe_sub(z3, t0, delta); /* Z3 = (Y + Z)^2 - gamma - delta */
   fe_add(t1, beta, beta);
   fe_add(t1, t1, t1); /* 4 beta */
-  fe_mul(t0, alpha, alpha);
+  fe_sqr(t0, alpha);
   fe_sub(t0, t0, t1);
   fe_sub(x3, t0, t1); /* X3 = alpha^2 - 8 beta */
   fe_sub(t1, t1, x3);
   fe_mul(t1, alpha, t1);
-  fe_mul(t0, gamma, gamma);
+  fe_sqr(t0, gamma);
   fe_add(t0, t0, t0);
   fe_add(t0, t0, t0);
   fe_add(t0, t0, t0); /* 8 gamma^2 */
@@ -339,7 +492,7 @@ static void jac_double(jac *r, const jac *a) {
 /* Projective (X : Y : Z) to Jacobian (X·Z, Y·Z^2, Z): the same point (infinity becomes (0, 0, 0)). */
 static void jac_from_pt(jac *r, const pt *a) {
   fe z2;
-  fe_mul(z2, a->Z, a->Z);
+  fe_sqr(z2, a->Z);
   fe_mul(r->X, a->X, a->Z);
   fe_mul(r->Y, a->Y, z2);
   memcpy(r->Z, a->Z, sizeof r->Z);
@@ -348,7 +501,7 @@ static void jac_from_pt(jac *r, const pt *a) {
 /* Jacobian to projective (X·Z : Y : Z^3); Z = 0 becomes (0 : 1 : 0), selected in constant time. */
 static void pt_from_jac(const sm2p_curve *c, pt *r, const jac *a) {
   fe z2;
-  fe_mul(z2, a->Z, a->Z);
+  fe_sqr(z2, a->Z);
   fe_mul(r->X, a->X, a->Z);
   uint64_t z = a->Z[0] | a->Z[1] | a->Z[2] | a->Z[3];
   uint64_t inf = 0 - (((z | (0 - z)) >> 63) ^ 1); /* all ones when Z = 0 */
@@ -422,6 +575,65 @@ int sm2p_mul2(sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], const uin
   return pt_affine(c, &a, out);
 }
 
+/* ---------------------------------------------------------------- scalars mod n */
+
+/* One step of sc_reduce at word i: adds m·n there, m = t_i·(-n^-1) mod 2^64, which clears t_i;
+   *top carries into word i + 4 (the previous step's carry out, then this one's). */
+static ALWAYS_INLINE void sc_reduce_step(const sm2p_curve *c, uint64_t *t, uint64_t *top) {
+  const uint64_t m = t[0] * c->n0;
+  uint64_t lo, k, s;
+  k = mac(m, c->n[0], t[0], 0, &lo); /* lo = 0 */
+  k = mac(m, c->n[1], t[1], k, &t[1]);
+  k = mac(m, c->n[2], t[2], k, &t[2]);
+  k = mac(m, c->n[3], t[3], k, &t[3]);
+  carry_t c1 = addc(0, t[4], k, &t[4]);
+  carry_t c2 = addc(0, t[4], *top, &t[4]);
+  addc(c2, (uint64_t)c1, 0, &s);
+  *top = s;
+}
+
+/* r = a·b·R^-1 mod n (Montgomery multiplication; n has no special form, so each step multiplies). Constant time. */
+static void sc_mul(const sm2p_curve *c, fe r, const fe a, const fe b) {
+  uint64_t t[8], top = 0;
+  if (a == b) sqr_wide(t, a);
+  else mul_wide(t, a, b);
+  sc_reduce_step(c, t, &top);
+  sc_reduce_step(c, t + 1, &top);
+  sc_reduce_step(c, t + 2, &top);
+  sc_reduce_step(c, t + 3, &top);
+  reduce_once(r, t[4], t[5], t[6], t[7], top, c->n); /* < 2n */
+}
+
+int sm2p_scalar_inv(const sm2p_curve *c, const uint8_t a[32], uint8_t out[32]) {
+  static const fe one_plain = {1, 0, 0, 0};
+  fe x, e, acc, table[16];
+  limbs_of(x, a);
+  /* a must lie in [1, n-1] */
+  uint64_t d;
+  carry_t below = subb(0, x[0], c->n[0], &d);
+  below = subb(below, x[1], c->n[1], &d);
+  below = subb(below, x[2], c->n[2], &d);
+  below = subb(below, x[3], c->n[3], &d);
+  if (!below || fe_is_zero(x)) return 0;
+  /* a^(n-2) by fixed 4-bit windows: the exponent is public, so its windows may pick table entries */
+  sc_mul(c, table[1], x, c->n_r2); /* Montgomery form */
+  sc_mul(c, table[0], one_plain, c->n_r2);
+  for (int i = 2; i < 16; i++) sc_mul(c, table[i], table[i - 1], table[1]);
+  memcpy(e, c->n, sizeof e);
+  e[0] -= 2; /* n is odd and its low limb is far above 2: no borrow */
+  memcpy(acc, table[0], sizeof acc);
+  for (int i = WINDOWS - 1; i >= 0; i--) {
+    for (int j = 0; j < 4; j++) sc_mul(c, acc, acc, acc);
+    sc_mul(c, acc, acc, table[(e[i / 16] >> (4 * (i % 16))) & 15]);
+  }
+  sc_mul(c, acc, acc, one_plain); /* out of Montgomery form */
+  bytes_of(out, acc);
+  OPENSSL_cleanse(x, sizeof x);
+  OPENSSL_cleanse(acc, sizeof acc);
+  OPENSSL_cleanse(table, sizeof table);
+  return 1;
+}
+
 /* ---------------------------------------------------------------- the curve */
 
 void sm2p_free(sm2p_curve *c) {
@@ -462,6 +674,16 @@ sm2p_curve *sm2p_new(const EC_GROUP *group) {
   if (ok) {
     BN_zero(t);
     ok = BN_set_bit(t, 512) && BN_mod(t, t, p, ctx) && limbs_of_bn(c->r2, t);
+  }
+  /* n, -n^-1 mod 2^64 and R^2 mod n for sm2p_scalar_inv */
+  const BIGNUM *order = ok ? EC_GROUP_get0_order(group) : NULL;
+  if (ok) ok = order != NULL && BN_num_bits(order) == 256 && BN_is_odd(order) && limbs_of_bn(c->n, order) && c->n[0] > 2;
+  if (ok) {
+    uint64_t inv = 1; /* n^-1 mod 2^64 by Newton's iteration: each step doubles the correct low bits */
+    for (int i = 0; i < 6; i++) inv *= 2 - c->n[0] * inv;
+    c->n0 = 0 - inv;
+    BN_zero(t);
+    ok = BN_set_bit(t, 512) && BN_mod(t, t, order, ctx) && limbs_of_bn(c->n_r2, t);
   }
   uint8_t buf[64];
   if (ok) {

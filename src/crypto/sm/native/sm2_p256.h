@@ -1,9 +1,11 @@
 /*
  * Point multiplication on the SM2 curve (GB/T 32918.5) in 64-bit limbs: the scalar
- * multiplications of sm2_core.c, which keeps OpenSSL for everything else (point validation,
- * scalars mod n, SM3, random numbers).
+ * multiplications of sm2_core.c and the inverse mod n a signature needs; sm2_core.c keeps OpenSSL
+ * for everything else (point validation, the other scalar operations mod n, SM3, random numbers).
  *
- * Field elements are four 64-bit limbs in Montgomery form; points are homogeneous projective
+ * Field elements are four 64-bit limbs in Montgomery form, reduced with no multiplication by
+ * using p's form (p ≡ -1 mod 2^64: each step's multiplier is the lowest word itself, and m·p is
+ * shifts of m); points are homogeneous projective
  * and are added with the complete formula for a = -3 of Renes, Costello and Batina ("Complete
  * addition formulas for prime order elliptic curves", 2016, algorithm 4): no input is an
  * exception, the point at infinity and doubling included. The runs of doublings of a variable
@@ -46,5 +48,9 @@ int sm2p_mul_known(sm2p_curve *c, const uint8_t k[32], const uint8_t p[64], uint
 
 /* out = x || y of s·G + t·P, P a known public key (signature verification). 0 for infinity. */
 int sm2p_mul2(sm2p_curve *c, const uint8_t s[32], const uint8_t t[32], const uint8_t p[64], uint8_t out[64]);
+
+/* out = a^-1 mod n (the group's order), a and out 32 bytes big-endian; 0 when a is not in [1, n-1].
+   Constant time in a (signing inverts 1 + d). */
+int sm2p_scalar_inv(const sm2p_curve *c, const uint8_t a[32], uint8_t out[32]);
 
 #endif
