@@ -604,33 +604,40 @@ static void sc_mul(const sm2p_curve *c, fe r, const fe a, const fe b) {
   reduce_once(r, t[4], t[5], t[6], t[7], top, c->n); /* < 2n */
 }
 
-int sm2p_scalar_inv(const sm2p_curve *c, const uint8_t a[32], uint8_t out[32]) {
+/* r = x^-1 mod n for x in [1, n-1] (plain limbs in and out): x^(n-2) by fixed 4-bit windows. The
+   exponent is public, so its windows may pick table entries; nothing branches on x. */
+static void sc_inv(const sm2p_curve *c, fe r, const fe x) {
   static const fe one_plain = {1, 0, 0, 0};
-  fe x, e, acc, table[16];
+  fe e, acc, table[16];
+  sc_mul(c, table[1], x, c->n_r2); /* Montgomery form */
+  sc_mul(c, table[0], one_plain, c->n_r2);
+  for (int i = 2; i < 16; i++) sc_mul(c, table[i], table[i - 1], table[1]);
+  memcpy(e, c->n, sizeof e);
+  e[0] -= 2; /* n is odd and its low limb is above 2 (checked when the curve is built): no borrow */
+  memcpy(acc, table[0], sizeof acc);
+  for (int i = WINDOWS - 1; i >= 0; i--) {
+    for (int j = 0; j < 4; j++) sc_mul(c, acc, acc, acc);
+    sc_mul(c, acc, acc, table[(e[i / 16] >> (4 * (i % 16))) & 15]);
+  }
+  sc_mul(c, r, acc, one_plain); /* out of Montgomery form */
+  OPENSSL_cleanse(acc, sizeof acc);
+  OPENSSL_cleanse(table, sizeof table);
+}
+
+int sm2p_scalar_inv(const sm2p_curve *c, const uint8_t a[32], uint8_t out[32]) {
+  fe x, r;
   limbs_of(x, a);
-  /* a must lie in [1, n-1] */
+  /* a must lie in [1, n-1] (an input check: a signer's 1 + d always does) */
   uint64_t d;
   carry_t below = subb(0, x[0], c->n[0], &d);
   below = subb(below, x[1], c->n[1], &d);
   below = subb(below, x[2], c->n[2], &d);
   below = subb(below, x[3], c->n[3], &d);
   if (!below || fe_is_zero(x)) return 0;
-  /* a^(n-2) by fixed 4-bit windows: the exponent is public, so its windows may pick table entries */
-  sc_mul(c, table[1], x, c->n_r2); /* Montgomery form */
-  sc_mul(c, table[0], one_plain, c->n_r2);
-  for (int i = 2; i < 16; i++) sc_mul(c, table[i], table[i - 1], table[1]);
-  memcpy(e, c->n, sizeof e);
-  e[0] -= 2; /* n is odd and its low limb is far above 2: no borrow */
-  memcpy(acc, table[0], sizeof acc);
-  for (int i = WINDOWS - 1; i >= 0; i--) {
-    for (int j = 0; j < 4; j++) sc_mul(c, acc, acc, acc);
-    sc_mul(c, acc, acc, table[(e[i / 16] >> (4 * (i % 16))) & 15]);
-  }
-  sc_mul(c, acc, acc, one_plain); /* out of Montgomery form */
-  bytes_of(out, acc);
+  sc_inv(c, r, x);
+  bytes_of(out, r);
   OPENSSL_cleanse(x, sizeof x);
-  OPENSSL_cleanse(acc, sizeof acc);
-  OPENSSL_cleanse(table, sizeof table);
+  OPENSSL_cleanse(r, sizeof r);
   return 1;
 }
 
