@@ -8,9 +8,15 @@
  * encryption's k), the field elements derived from it (the inversion's input, the projective Z
  * of a result), and the 1 + d a signature inverts mod n. Public: the points multiplied (G, a
  * partner's key, a ciphertext's C1), the tables built from them, the exponents p - 2 and n - 2.
- * What is not covered, and why: pt_affine's check for the point at infinity (k·P is infinity
- * only for k ≡ 0 mod n, which no caller passes), the range check of sm2p_scalar_inv's input (an
- * input error, never met by a signer), and OpenSSL's own code.
+ * What is not covered, and why: the public entry points around these functions. sm2p_mul_base,
+ * sm2p_mul, sm2p_mul_known and sm2p_mul2 end in pt_affine, whose check for the point at infinity
+ * branches on the result (k·P is infinity only for k ≡ 0 mod n, which no caller passes); this
+ * file runs what comes before (the multiplications) and after (the inversion and the products)
+ * that check. sm2p_scalar_inv checks its input's range first (an input error, never met by a
+ * signer's 1 + d); this file runs sc_inv, which does the work. OpenSSL's own code (sm2_core.c's
+ * other scalar operations mod n) is OpenSSL's to keep constant time.
+ * The harness is compiled as the addon is (-O3); a compiler that turned a mask into a branch
+ * would be caught here, which is why every secret-derived mask goes through opaque().
  *
  * Prints "ok" and exits 0 (memcheck adds its own exit code 1 on any report).
  */

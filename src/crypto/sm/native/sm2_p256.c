@@ -85,6 +85,15 @@ static inline carry_t subb(carry_t c, uint64_t a, uint64_t b, uint64_t *out) {
 }
 #endif
 
+/* v, hidden from the optimiser: a mask derived from a secret stays a value, never a branch
+   (clang at -O1/-Os turned pt_select's "j == idx" into one). */
+static ALWAYS_INLINE uint64_t opaque(uint64_t v) {
+#if defined(__GNUC__)
+  __asm__("" : "+r"(v));
+#endif
+  return v;
+}
+
 /* r = t - m if that does not borrow past the top word `hi` (0 or 1), else t: constant time
    (m is p, or the group's order n). */
 static inline void reduce_once(fe r, uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3, uint64_t hi, const fe m) {
@@ -94,7 +103,7 @@ static inline void reduce_once(fe r, uint64_t t0, uint64_t t1, uint64_t t2, uint
   b = subb(b, t2, m[2], &s2);
   b = subb(b, t3, m[3], &s3);
   b = subb(b, hi, 0, &rest);
-  uint64_t keep = 0 - (uint64_t)b; /* all ones: t < m, keep t */
+  uint64_t keep = opaque(0 - (uint64_t)b); /* all ones: t < m, keep t */
   r[0] = (t0 & keep) | (s0 & ~keep);
   r[1] = (t1 & keep) | (s1 & ~keep);
   r[2] = (t2 & keep) | (s2 & ~keep);
@@ -230,7 +239,7 @@ static inline void fe_sub(fe r, const fe a, const fe b) {
   bw = subb(bw, a[1], b[1], &t1);
   bw = subb(bw, a[2], b[2], &t2);
   bw = subb(bw, a[3], b[3], &t3);
-  const uint64_t mask = 0 - (uint64_t)bw; /* a < b: add p back */
+  const uint64_t mask = opaque(0 - (uint64_t)bw); /* a < b: add p back */
   carry_t c = addc(0, t0, P[0] & mask, &r[0]);
   c = addc(c, t1, P[1] & mask, &r[1]);
   c = addc(c, t2, P[2] & mask, &r[2]);
@@ -364,7 +373,7 @@ static void pt_infinity(const sm2p_curve *c, pt *r) {
 static void pt_select(pt *r, const pt table[16], uint64_t idx) {
   memset(r, 0, sizeof *r);
   for (uint64_t j = 0; j < 16; j++) {
-    uint64_t mask = 0 - (((j ^ idx) - 1) >> 63); /* all ones when j == idx */
+    uint64_t mask = opaque(0 - (((j ^ idx) - 1) >> 63)); /* all ones when j == idx */
     const uint64_t *src = (const uint64_t *)&table[j];
     uint64_t *dst = (uint64_t *)r;
     for (size_t w = 0; w < sizeof(pt) / 8; w++) dst[w] |= src[w] & mask;
@@ -504,7 +513,7 @@ static void pt_from_jac(const sm2p_curve *c, pt *r, const jac *a) {
   fe_sqr(z2, a->Z);
   fe_mul(r->X, a->X, a->Z);
   uint64_t z = a->Z[0] | a->Z[1] | a->Z[2] | a->Z[3];
-  uint64_t inf = 0 - (((z | (0 - z)) >> 63) ^ 1); /* all ones when Z = 0 */
+  uint64_t inf = opaque(0 - (((z | (0 - z)) >> 63) ^ 1)); /* all ones when Z = 0 */
   for (int i = 0; i < 4; i++) r->Y[i] = (a->Y[i] & ~inf) | (c->one[i] & inf);
   fe_mul(r->Z, z2, a->Z);
 }

@@ -11,7 +11,9 @@
  * exception, the point at infinity and doubling included. The runs of doublings of a variable
  * point's multiplication are in Jacobian coordinates ("dbl-2001-b"), which has no exception on a
  * curve without points of order 2. Secret scalars go through fixed windows with every table
- * entry read (no branch and no memory address depends on them).
+ * entry read (no branch and no memory address depends on them; the masks derived from them pass
+ * through an empty asm so that no compiler makes them branches; test/crypto/native/sm2-ct.c
+ * checks the compiled code under valgrind).
  *
  * The curve's constants (p, b, G) are read from OpenSSL's NID_sm2 group once, and checked: the
  * arithmetic needs p = 2^256 - 2^224 - 2^96 + 2^64 - 1's form (p ≡ -1 mod 2^64) and a = -3.
