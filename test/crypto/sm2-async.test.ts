@@ -6,16 +6,13 @@
 import t from 'tap'
 import { randomBytes, randomInt } from 'node:crypto'
 import { Sm2PrivateKey, availableSmBackends, smBackend, type SmBackend } from '../../src/crypto/sm/index.ts'
-import { onEventLoop } from '../../src/crypto/sm/backend.ts'
+import { backendVariants } from './helpers/backends.ts'
 import { hex, vectors } from './helpers/vectors.ts'
 
 const names = availableSmBackends()
 const IN_FLIGHT = 200
 // Each backend, and the addon with its async operations on the event loop (crypto.sm2Thread event-loop).
-const variants: Array<[string, SmBackend]> = names.map((n) => [n, smBackend(n)])
-if (names.includes('native')) variants.push(['native on the event loop', onEventLoop(smBackend('native'))])
-
-for (const [name, b] of variants) {
+for (const [name, b] of backendVariants()) {
 
   t.test(`${name}: the published SM2 signature vector through the async path (fixed k)`, async (t) => {
     const s = vectors.sm2_sign

@@ -4,8 +4,8 @@
 // decryption throws or rejects ERR_SM_DECRYPT, the same for every cause.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { SM2_N, availableSmBackends, smBackend, type SmBackend, type Sm2Id } from '../../src/crypto/sm/index.ts'
-import { onEventLoop } from '../../src/crypto/sm/backend.ts'
+import { SM2_N, type Sm2Id } from '../../src/crypto/sm/index.ts'
+import { backendVariants } from './helpers/backends.ts'
 import { toBytes } from '../../src/crypto/sm/curve.ts'
 
 function flip(b: Buffer, i: number, mask = 0x01): Buffer {
@@ -15,10 +15,7 @@ function flip(b: Buffer, i: number, mask = 0x01): Buffer {
 }
 
 // Each backend, and the addon with its async operations on the event loop (crypto.sm2Thread event-loop).
-const variants: Array<[string, SmBackend]> = availableSmBackends().map((n) => [n, smBackend(n)])
-if (availableSmBackends().includes('native')) variants.push(['native on the event loop', onEventLoop(smBackend('native'))])
-
-for (const [name, b] of variants) {
+for (const [name, b] of backendVariants()) {
   const d = b.sm2GeneratePrivate()
   const point = b.sm2PublicFromPrivate(d)
   const msg = Buffer.from('{"type":"tax.assessment.request"}')
