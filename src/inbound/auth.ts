@@ -34,10 +34,32 @@ export const authPlugin = fp(async (app) => {
     verify: { algorithms: ['HS256'], allowedIss: config.gatewayId, allowedAud: config.gatewayId },
   })
   // Keyed by the gateway's services, which every encapsulated context (request.server) shares.
-  verifiers.set(app.tb, createVerifier({
+  verifiers.set(app.tb, remembered(createVerifier({
     key: keyring.tokenSecret(), algorithms: ['HS256'], allowedIss: config.gatewayId, allowedAud: config.gatewayId, ignoreExpiration: true, ignoreNotBefore: true,
-  }) as (token: string) => TokenClaims)
+  }) as (token: string) => TokenClaims))
 }, { name: 'tongban-auth', dependencies: ['tongban-keys'] })
+
+/** How many verified tokens a gateway remembers (about 2 MB at most). */
+export const REMEMBERED_TOKENS = 4096
+
+/**
+ * A verifier that remembers the tokens it verified, by their exact text: a client sends the same
+ * token on every call until it expires, and decoding it and checking its HMAC again cost about 2%
+ * of the main thread per message (docs/performance.md). Only a token that verified is remembered
+ * (a bad one is checked, and refused, every time); expiry, not-before, audience, the key and the
+ * subject are still checked on every call, by `authenticate`. The oldest is forgotten first.
+ */
+export function remembered(verify: (token: string) => TokenClaims, max = REMEMBERED_TOKENS): (token: string) => TokenClaims {
+  const known = new Map<string, TokenClaims>()
+  return (token) => {
+    const hit = known.get(token)
+    if (hit !== undefined) return hit
+    const claims = Object.freeze(verify(token))
+    if (known.size >= max) known.delete(known.keys().next().value as string)
+    known.set(token, claims)
+    return claims
+  }
+}
 
 /** Issues an access token for a verified key owner, bound to the key `kid` that proved it. */
 export function issueToken(request: FastifyRequest, caller: Caller, kid: string): { token: string; expiresIn: number } {

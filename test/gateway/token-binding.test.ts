@@ -1,10 +1,11 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHmac } from 'node:crypto'
 import { PrivateKey } from '../../src/crypto/index.ts'
 import { TestClock } from '../helpers/clock.ts'
 import { World } from '../helpers/world.ts'
+import { remembered, REMEMBERED_TOKENS } from '../../src/inbound/auth.ts'
 
 // Issue 7, item 6: token request ids were remembered only in Redis (a Redis loss reopened the
 // window for a captured request), and tokens carried no audience and no key id (they outlived
@@ -92,6 +93,30 @@ t.test('a token names this gateway as its audience and the key that obtained it'
   t.same(await readCases(forge({ ...base, aud, iss: 'another-gateway' })), { status: 401, code: 'TB_ERR_TOKEN_INVALID' }, 'another issuer')
 })
 
+t.test('a remembered token still ends with its key, reloaded without a restart', async (t) => {
+  // The gateway remembers the tokens it verified (src/inbound/auth.ts); the key and the subject
+  // are checked on every call, so a directory reload ends the token at once.
+  const reg = w.partner(REG)
+  const token = tokenOf(await reg.client.http('POST', '/v1/token', await reg.client.tokenRequest(), { auth: false }))
+  t.equal((await readCases(token)).status, 200)
+  t.equal((await readCases(token)).status, 200, 'the second call answers from the remembered token')
+  const ops = w.operatorClient()
+  t.teardown(() => ops.close())
+  const saved = readFileSync(join(w.dir, 'directory.json'), 'utf8')
+  const next = PrivateKey.generate(`${REG}#sign-3`, 'ec-p256').privateKey
+  w.writeDirectory((doc) => {
+    const p = doc.participants.find((x) => x.id === REG) as { signingKeys: Array<Record<string, unknown>> }
+    p.signingKeys = [{ kid: next.kid, publicKey: next.publicKey.toPem() }]
+  })
+  t.equal((await ops.http('POST', '/v1/admin/directory/reload')).status, 200)
+  try {
+    t.same(await readCases(token), { status: 401, code: 'TB_ERR_TOKEN_INVALID' }, 'refused once the key is removed')
+  } finally {
+    writeFileSync(join(w.dir, 'directory.json'), saved)
+    await ops.http('POST', '/v1/admin/directory/reload')
+  }
+})
+
 t.test('a token stops working when the key that obtained it is removed or expires', async (t) => {
   const reg = w.partner(REG)
   const token = tokenOf(await reg.client.http('POST', '/v1/token', await reg.client.tokenRequest(), { auth: false }))
@@ -120,6 +145,28 @@ t.test('a token stops working when the key that obtained it is removed or expire
   })
   await w.boot()
   t.same(await readCases(fresh), { status: 401, code: 'TB_ERR_TOKEN_INVALID' }, 'refused once the key is removed')
+})
+
+t.test('remembered: a verified token is verified once, a refused one every time, the oldest forgotten first', async (t) => {
+  const calls: string[] = []
+  const verify = remembered((token) => {
+    calls.push(token)
+    if (token.startsWith('bad')) throw new Error('invalid')
+    return { sub: token, kind: 'participant', kid: 'k' }
+  }, 2)
+  t.equal(verify('a').sub, 'a')
+  t.equal(verify('a').sub, 'a')
+  t.same(calls, ['a'], 'a token that verified is not verified again')
+  t.throws(() => verify('bad'))
+  t.throws(() => verify('bad'))
+  t.same(calls, ['a', 'bad', 'bad'], 'a refused token is checked, and refused, every time')
+  t.ok(Object.isFrozen(verify('a')), 'its claims cannot be changed by a caller')
+  verify('b')
+  verify('c')
+  verify('b')
+  verify('a')
+  t.same(calls, ['a', 'bad', 'bad', 'b', 'c', 'a'], 'at most two remembered: the oldest (a) was forgotten first')
+  t.equal(REMEMBERED_TOKENS, 4096)
 })
 
 // Issue 11 (doc gaps): the token request has its schema (schemas/token-request.v1.json); each
