@@ -105,15 +105,32 @@ export function kBytes(k: bigint | Uint8Array | undefined): Buffer | undefined {
   return toBytes(v)
 }
 
+/** How many (public key, ID) pairs' Z_A each backend remembers. */
+export const ZA_REMEMBERED = 1024
+
 /** Adds the message-level SM2 operations to a backend's primitives. */
 export function completeBackend(core: SmCore): SmBackend {
-  const za = (point: Uint8Array, id?: Sm2Id): Buffer => {
+  // Z_A depends on the public key and the ID alone, and a gateway meets few of those (its own
+  // keys, its participants'): each is hashed once, not on every signature and verification. At
+  // most ZA_REMEMBERED (public values only), the oldest forgotten first.
+  const zas = new Map<string, Buffer>()
+  const remembered = (point: Uint8Array, id?: Sm2Id): Buffer => {
     if (point.length !== 65 || point[0] !== 0x04) throw new SmError('ERR_SM_INPUT', 'an SM2 public point is 65 bytes 04‖x‖y')
     const idb = idBytes(id)
+    const pb = asBuffer(point)
+    // The point has a fixed length, so point ‖ ID names one pair.
+    const name = pb.toString('latin1') + idb.toString('latin1')
+    const known = zas.get(name)
+    if (known !== undefined) return known
     const entl = Buffer.from([(idb.length * 8) >> 8, (idb.length * 8) & 0xff])
-    return core.sm3(Buffer.concat([entl, idb, CURVE_BYTES, asBuffer(point).subarray(1)]))
+    const z = core.sm3(Buffer.concat([entl, idb, CURVE_BYTES, pb.subarray(1)]))
+    if (zas.size >= ZA_REMEMBERED) zas.delete(zas.keys().next().value as string)
+    zas.set(name, z)
+    return z
   }
-  const digest = (point: Uint8Array, msg: Uint8Array, id?: Sm2Id): Buffer => core.sm3(Buffer.concat([za(point, id), msg]))
+  // A caller's copy: the remembered one is never handed out.
+  const za = (point: Uint8Array, id?: Sm2Id): Buffer => Buffer.from(remembered(point, id))
+  const digest = (point: Uint8Array, msg: Uint8Array, id?: Sm2Id): Buffer => core.sm3(Buffer.concat([remembered(point, id), msg]))
   const verifiable = (point: Uint8Array, sig: Uint8Array): boolean => sig.length === 64 && point.length === 65 && point[0] === 0x04
   return Object.freeze({
     ...core,
