@@ -18,7 +18,9 @@
  * message counted by the kernel (bench/cpu.ts) and, last, one JSON line. Each run first sends
  * warm-up messages (a fifth, at least 200, not counted) to the very gateway it measures.
  *
- *   --messages N   (or TONGBAN_BENCH_MESSAGES) messages per suite (default 1500)
+ *   --messages N   (or TONGBAN_BENCH_MESSAGES) messages per suite (default 6000: V8 compiles the
+ *                  hot code on background threads for the first several thousand messages, so
+ *                  1,500 measured mostly a gateway still compiling; docs/performance.md)
  *   --concurrency N  requests in flight (default 32)
  *   --rate R       open loop instead (issue 9): message i is due at start + i/R s, sent then whatever
  *                  is still in flight, and its latency counts from when it was due (so a slow
@@ -52,7 +54,7 @@ const NODE_ARGS = (values['node-args'] ?? '').split(' ').filter((a) => a !== '')
 const PROCESSES = Number(values.processes ?? 1)
 const SM2_THREAD = (values['sm2-thread'] ?? 'auto') as 'auto' | 'threadpool' | 'event-loop'
 if (!['auto', 'threadpool', 'event-loop'].includes(SM2_THREAD)) throw new Error('--sm2-thread auto, threadpool or event-loop')
-const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 1500)
+const N = Number(values.messages ?? process.env.TONGBAN_BENCH_MESSAGES ?? 6000)
 const C = Number(values.concurrency ?? 32)
 if (!Number.isInteger(N) || N < 50 || N > 20_000 || !Number.isInteger(C) || C < 1 || C > 256) throw new Error('--messages 50..20000, --concurrency 1..256')
 const RATE = values.rate === undefined ? undefined : Number(values.rate)
