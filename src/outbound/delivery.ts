@@ -100,7 +100,8 @@ export class DeliveryService {
   /**
    * Schedules deliveries (idempotent: the delivery id is the job id). The jobs of every
    * acceptance that finishes in one turn of the event loop go to Redis together, one round trip
-   * per recipient (BullMQ's addBulk), when the turn ends; each caller learns how its own went.
+   * per recipient (BullMQ's `add` for one job, `addBulk` for several), when the turn ends; each
+   * caller learns how its own went.
    */
   async enqueue(deliveries: readonly PendingDelivery[]): Promise<void> {
     await Promise.all(deliveries.map((dl) => new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { SM2_A, SM2_B, SM2_DEFAULT_ID, SM2_GX, SM2_GY, toBytes } from '../../src/crypto/sm/curve.ts'
-import { ZA_REMEMBERED } from '../../src/crypto/sm/backend.ts'
+import { completeBackend, ZA_REMEMBERED } from '../../src/crypto/sm/backend.ts'
+import { smBackend } from '../../src/crypto/sm/index.ts'
 import { backendVariants } from './helpers/backends.ts'
 
 // Z_A is remembered per (public key, ID) (src/crypto/sm/backend.ts). Each answer is compared with
@@ -13,7 +14,9 @@ for (const [name, b] of backendVariants()) {
     const byDefinition = (point: Buffer, id: Buffer): Buffer =>
       b.sm3(Buffer.concat([Buffer.from([(id.length * 8) >> 8, (id.length * 8) & 0xff]), id, CURVE, point.subarray(1)]))
     const points = Array.from({ length: 4 }, () => b.sm2PublicFromPrivate(b.sm2GeneratePrivate()))
-    const ids = [SM2_DEFAULT_ID, Buffer.from('REG:231202'), Buffer.from('1234567812345678X'), Buffer.alloc(0)]
+    // Bytes that are not UTF-8 too: an ID is bytes, and two of them must not share a Z_A because
+    // they read alike as text.
+    const ids = [SM2_DEFAULT_ID, Buffer.from('REG:231202'), Buffer.from('1234567812345678X'), Buffer.alloc(0), Buffer.from([0xff]), Buffer.from([0xfe]), Buffer.from([0x80, 0x00]), Buffer.from('登记中心')]
     const seen = new Set<string>()
     for (const p of points) {
       for (const id of ids) {
@@ -52,6 +55,27 @@ for (const [name, b] of backendVariants()) {
     t.ok(await b.sm2VerifyAsync(key.point, msg, sig, { id: 'TAX:231202' }))
     t.notOk(b.sm2Verify(key.point, msg, sig), 'under the default ID: refused')
     t.same(b.sm2Digest(key.point, msg, 'TAX:231202'), b.sm3(Buffer.concat([byDefinition(key.point, Buffer.from('TAX:231202')), msg])), 'e = SM3(Z_A ‖ M)')
-    t.throws(() => b.sm2Za(Buffer.alloc(64, 4)), { code: 'ERR_SM_INPUT' }, 'a point that is not 04‖x‖y is refused, remembered or not')
+    t.throws(() => b.sm2Za(Buffer.alloc(64, 4)), { code: 'ERR_SM_INPUT' }, 'a point that is not 04‖x‖y is refused')
   })
 }
+
+t.test('Z_A is hashed once per key and ID, and the oldest is forgotten first', async (t) => {
+  // The JavaScript backend's primitives with SM3 counted: each Z_A computed is one SM3 call of
+  // its own length (2 + ID + 128 + 64 bytes), which a signature's other SM3 call is not.
+  const js = smBackend('js')
+  let zaHashes = 0
+  const counted = completeBackend({ ...js, sm3: (data: Uint8Array) => { if (data.length === 2 + 16 + 128 + 64) zaHashes++; return js.sm3(data) } }, 2)
+  const [p1, p2, p3] = Array.from({ length: 3 }, () => js.sm2PublicFromPrivate(js.sm2GeneratePrivate()))
+  counted.sm2Za(p1!)
+  counted.sm2Digest(p1!, Buffer.from('m'))
+  counted.sm2Verify(p1!, Buffer.from('m'), Buffer.alloc(64, 1))
+  t.equal(zaHashes, 1, 'one key, three uses: hashed once')
+  counted.sm2Za(p2!)
+  counted.sm2Za(p3!)
+  t.equal(zaHashes, 3)
+  counted.sm2Za(p3!)
+  counted.sm2Za(p2!)
+  t.equal(zaHashes, 3, 'the two newest are remembered')
+  counted.sm2Za(p1!)
+  t.equal(zaHashes, 4, 'the oldest (the first key) was forgotten, and is hashed again')
+})

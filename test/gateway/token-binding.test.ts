@@ -99,7 +99,7 @@ t.test('a remembered token still ends with its key, reloaded without a restart',
   const reg = w.partner(REG)
   const token = tokenOf(await reg.client.http('POST', '/v1/token', await reg.client.tokenRequest(), { auth: false }))
   t.equal((await readCases(token)).status, 200)
-  t.equal((await readCases(token)).status, 200, 'the second call answers from the remembered token')
+  t.equal((await readCases(token)).status, 200, 'and again (remembered by now)')
   const ops = w.operatorClient()
   t.teardown(() => ops.close())
   const saved = readFileSync(join(w.dir, 'directory.json'), 'utf8')

@@ -109,10 +109,10 @@ export function kBytes(k: bigint | Uint8Array | undefined): Buffer | undefined {
 export const ZA_REMEMBERED = 1024
 
 /** Adds the message-level SM2 operations to a backend's primitives. */
-export function completeBackend(core: SmCore): SmBackend {
+export function completeBackend(core: SmCore, zaRemembered = ZA_REMEMBERED): SmBackend {
   // Z_A depends on the public key and the ID alone, and a gateway meets few of those (its own
   // keys, its participants'): each is hashed once, not on every signature and verification. At
-  // most ZA_REMEMBERED (public values only), the oldest forgotten first.
+  // most `zaRemembered` (public values only), the oldest forgotten first.
   const zas = new Map<string, Buffer>()
   const remembered = (point: Uint8Array, id?: Sm2Id): Buffer => {
     if (point.length !== 65 || point[0] !== 0x04) throw new SmError('ERR_SM_INPUT', 'an SM2 public point is 65 bytes 04‖x‖y')
@@ -124,7 +124,7 @@ export function completeBackend(core: SmCore): SmBackend {
     if (known !== undefined) return known
     const entl = Buffer.from([(idb.length * 8) >> 8, (idb.length * 8) & 0xff])
     const z = core.sm3(Buffer.concat([entl, idb, CURVE_BYTES, pb.subarray(1)]))
-    if (zas.size >= ZA_REMEMBERED) zas.delete(zas.keys().next().value as string)
+    if (zas.size >= zaRemembered) zas.delete(zas.keys().next().value as string)
     zas.set(name, z)
     return z
   }
