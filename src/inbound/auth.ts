@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { TongbanError } from '../errors.ts'
 import type { Caller } from '../gateway/services.ts'
 import { ownerId } from '../core/verify.ts'
+import { Remembered } from '../util/remembered.ts'
 
 interface TokenClaims {
   readonly sub: string
@@ -50,15 +51,8 @@ export const REMEMBERED_TOKENS = 4096
  * subject are still checked on every call, by `authenticate`. The oldest is forgotten first.
  */
 export function remembered(verify: (token: string) => TokenClaims, max = REMEMBERED_TOKENS): (token: string) => TokenClaims {
-  const known = new Map<string, TokenClaims>()
-  return (token) => {
-    const hit = known.get(token)
-    if (hit !== undefined) return hit
-    const claims = Object.freeze(verify(token))
-    if (known.size >= max) known.delete(known.keys().next().value as string)
-    known.set(token, claims)
-    return claims
-  }
+  const known = new Remembered<TokenClaims>(max)
+  return (token) => known.get(token, () => Object.freeze(verify(token)))
 }
 
 /** Issues an access token for a verified key owner, bound to the key `kid` that proved it. */

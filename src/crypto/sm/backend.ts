@@ -10,6 +10,7 @@
  */
 import { SM2_A, SM2_B, SM2_DEFAULT_ID, SM2_GX, SM2_GY, SM2_N, asBuffer, fromBytes, toBytes } from './curve.ts'
 import { SmError } from './errors.ts'
+import { Remembered } from '../../util/remembered.ts'
 
 export type SmBackendName = 'native' | 'js'
 
@@ -113,20 +114,16 @@ export function completeBackend(core: SmCore, zaRemembered = ZA_REMEMBERED): SmB
   // Z_A depends on the public key and the ID alone, and a gateway meets few of those (its own
   // keys, its participants'): each is hashed once, not on every signature and verification. At
   // most `zaRemembered` (public values only), the oldest forgotten first.
-  const zas = new Map<string, Buffer>()
+  const zas = new Remembered<Buffer>(zaRemembered)
   const remembered = (point: Uint8Array, id?: Sm2Id): Buffer => {
     if (point.length !== 65 || point[0] !== 0x04) throw new SmError('ERR_SM_INPUT', 'an SM2 public point is 65 bytes 04‖x‖y')
     const idb = idBytes(id)
     const pb = asBuffer(point)
     // The point has a fixed length, so point ‖ ID names one pair.
-    const name = pb.toString('latin1') + idb.toString('latin1')
-    const known = zas.get(name)
-    if (known !== undefined) return known
-    const entl = Buffer.from([(idb.length * 8) >> 8, (idb.length * 8) & 0xff])
-    const z = core.sm3(Buffer.concat([entl, idb, CURVE_BYTES, pb.subarray(1)]))
-    if (zas.size >= zaRemembered) zas.delete(zas.keys().next().value as string)
-    zas.set(name, z)
-    return z
+    return zas.get(pb.toString('latin1') + idb.toString('latin1'), () => {
+      const entl = Buffer.from([(idb.length * 8) >> 8, (idb.length * 8) & 0xff])
+      return core.sm3(Buffer.concat([entl, idb, CURVE_BYTES, pb.subarray(1)]))
+    })
   }
   // A caller's copy: the remembered one is never handed out.
   const za = (point: Uint8Array, id?: Sm2Id): Buffer => Buffer.from(remembered(point, id))
