@@ -40,7 +40,10 @@ export function prepared(text: string, values: readonly unknown[]): pg.QueryConf
 
 /**
  * A statement answered within `ms`, or refused: node-postgres then rejects it ("Query read
- * timeout") and the pool destroys its connection (its types do not name the option; it reads it).
+ * timeout") and, for a statement sent with `pool.query` (only), the pool destroys its connection
+ * (its types do not name the option; it reads it). PostgreSQL is not told: the statement may still
+ * run to its end and commit. On a client held out of the pool (a transaction) the statement would
+ * stay active and a later COMMIT would wait for it: do not use it there.
  */
 export function answeredWithin(q: pg.QueryConfig, ms: number): pg.QueryConfig {
   return Object.assign(q, { query_timeout: ms })

@@ -99,11 +99,14 @@ const monthBounds = (createdAt: Date | undefined): [string, string] =>
 export const MAX_DELIVERY_GROUP = 32
 const MAX_DELIVERY_WRITING = 1
 /**
- * How long a group's statement may go unanswered before its connection is dropped and each of its
- * items is written alone. An attempt or a settlement waits only for its own delivery's row, and
- * takes milliseconds: a statement unanswered this long is on a connection that no longer answers,
- * and without a limit every delivery of the group would wait for it for ever, its job active and
- * its lock renewed.
+ * How long a group's statement may go unanswered before the client gives up on it, drops its
+ * connection and writes each of its items alone. A group takes milliseconds, and waits at most
+ * 20 s for a row lock (its functions' lock_timeout, migration 0025: then PostgreSQL refuses it
+ * whole, and nothing of it was written). Unanswered for 30 s, it is on a connection that no longer
+ * answers; without a limit every delivery of the group would wait for it for ever, its job active
+ * and its lock renewed. PostgreSQL may still have finished and committed it: written again, a
+ * settlement finds its delivery settled and writes nothing, and an attempt is counted twice (one
+ * attempt of the delivery's budget spent; never one lost).
  */
 export const GROUP_TIMEOUT_MS = 30_000
 
@@ -174,7 +177,6 @@ export interface SettleItem {
   readonly at: Date
   readonly settle: Settle
 }
-
 
 /**
  * Settles up to MAX_DELIVERY_GROUP deliveries as delivered in one statement and one transaction

@@ -49,3 +49,19 @@ export function counting(pool: Db): { calls: string[]; restore: () => void } {
   pool.query = spy
   return { calls, restore: () => { pool.query = query } }
 }
+
+/** A transaction of its own, holding the row locks `sql` takes, until `letGo` (at the latest, the test's end). */
+export async function holding(db: Db, t: { teardown: (fn: () => unknown) => void }, sql: string, params: unknown[]): Promise<{ lock: (sql: string, params: unknown[]) => Promise<unknown>; letGo: () => Promise<void> }> {
+  const holder = await db.connect()
+  let held = true
+  const letGo = async (): Promise<void> => {
+    if (!held) return
+    held = false
+    await holder.query('COMMIT')
+    holder.release()
+  }
+  t.teardown(letGo)
+  await holder.query('BEGIN')
+  await holder.query(sql, params)
+  return { lock: (s, p) => holder.query(s, p), letGo }
+}

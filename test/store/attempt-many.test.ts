@@ -4,7 +4,7 @@ import { storeOneAcceptance, type AcceptDoc } from '../../src/store/accept.ts'
 import { beginAttempt, MAX_DELIVERY_GROUP, startAttempt, startAttempts, type Attempt } from '../../src/store/deliveries.ts'
 import { ensureMonths } from '../../src/store/retention.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
-import { acceptDocs, counting } from '../helpers/groups.ts'
+import { acceptDocs, counting, holding } from '../helpers/groups.ts'
 
 // Attempts in groups (migration 0025): while an attempt's statement is out, the attempts that
 // arrive wait and start together, in one statement and one commit. Each starts as it would alone
@@ -85,17 +85,14 @@ t.test('a group unanswered within its limit is dropped with its connection; each
   const pool = openDb(DATABASE_URL, schema, 4)
   t.teardown(() => pool.end())
   const ds = await Promise.all(Array.from({ length: 3 }, accepted))
-  const holder = await db.connect()
-  await holder.query('BEGIN')
-  await holder.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [deliveryOf(ds[1] as AcceptDoc)])
+  const { letGo } = await holding(db, t, 'SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [deliveryOf(ds[1] as AcceptDoc)])
   await pool.query('SELECT 1')
   t.equal(pool.totalCount, 1, 'the pool holds one connection')
   const items = ds.map((d) => ({ id: deliveryOf(d), now: later, ageFrom: longAgo, createdAt: now }))
   await t.rejects(startAttempts(pool, items, 300), /Query read timeout/, 'refused after its limit')
   await new Promise((r) => setImmediate(r))
   t.equal(pool.totalCount, 0, 'its connection is dropped, not returned to the pool')
-  await holder.query('COMMIT')
-  holder.release()
+  await letGo()
   const alone = await Promise.all(items.map((x) => startAttempt(pool, x.id, x.now, x.ageFrom, x.createdAt)))
   t.ok(alone.every((a) => a !== undefined), 'each starts alone')
   for (const [i, a] of alone.entries()) t.ok(a !== undefined && a.delivery.attempts >= 1 && a.delivery.attempts <= 2, `attempt ${i} counted once or, had the group gone on to commit, twice: never lost`)

@@ -6,7 +6,7 @@ import { markDelivered, markDeliveredMany, MAX_DELIVERY_GROUP, settleDelivered, 
 import { ensureMonths } from '../../src/store/retention.ts'
 import type { LedgerRecord } from '../../src/store/ledger.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
-import { acceptDocs, counting } from '../helpers/groups.ts'
+import { acceptDocs, counting, holding } from '../helpers/groups.ts'
 
 // Deliveries settled in groups (migration 0025): while a settlement is being written, the ones
 // that arrive wait and are settled together, in one statement and one commit. Each settles as it
@@ -45,8 +45,12 @@ t.test('a group settles each pending delivery with its entry and event, and noth
   const ds = await Promise.all([accepted(), accepted(), accepted(), accepted()])
   const done = ds[1] as AcceptDoc
   t.equal(await markDelivered(db, deliveryOf(done), at, settle(done)), true, 'one settled before, alone')
+  await db.query(`UPDATE deliveries SET last_error = 'HTTP_5XX 503' WHERE id = $1`, [deliveryOf(ds[0] as AcceptDoc)])
   const items = ds.map((d, i) => ({ id: deliveryOf(d), at, settle: settle(d, i === 3 ? { createdAt: undefined } : {}) }))
   t.same(await markDeliveredMany(db, items), [true, false, true, true], 'whether each was pending, in order (the last with its month unknown)')
+  const row = (await db.query<{ last_error: string | null; updated_at: Date }>('SELECT last_error, updated_at FROM deliveries WHERE id = $1', [deliveryOf(ds[0] as AcceptDoc)])).rows[0]
+  t.equal(row?.last_error, null, 'an earlier failure is cleared, as alone')
+  t.equal(row?.updated_at.toISOString(), at.toISOString(), 'and the row updated at the settlement')
   for (const [i, d] of ds.entries()) {
     const s = await state(d)
     t.equal(s.status, 'delivered', `delivery ${i} delivered`)
@@ -93,16 +97,13 @@ t.test('a group statement unanswered within its limit is dropped with its connec
   const ds = await Promise.all(Array.from({ length: 3 }, accepted))
   const settles = ds.map((d) => settle(d))
   // Another transaction holds the second delivery's row: the group's statement waits for it, unanswered.
-  const holder = await db.connect()
-  await holder.query('BEGIN')
-  await holder.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [deliveryOf(ds[1] as AcceptDoc)])
+  const { letGo } = await holding(db, t, 'SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [deliveryOf(ds[1] as AcceptDoc)])
   await pool.query('SELECT 1')
   t.equal(pool.totalCount, 1, 'the pool holds one connection')
   await t.rejects(markDeliveredMany(pool, ds.map((d, i) => ({ id: deliveryOf(d), at, settle: settles[i] as Settle })), 300), /Query read timeout/, 'refused after its limit')
   await new Promise((r) => setImmediate(r))
   t.equal(pool.totalCount, 0, 'its connection is dropped, not returned to the pool')
-  await holder.query('COMMIT')
-  holder.release()
+  await letGo()
   // Whether PostgreSQL went on to commit the group or not, each written again alone ends the same.
   for (const [i, d] of ds.entries()) await markDelivered(pool, deliveryOf(d), at, settles[i] as Settle)
   for (const d of ds) {
@@ -111,4 +112,56 @@ t.test('a group statement unanswered within its limit is dropped with its connec
     t.equal(s.entries, 1, 'one entry')
     t.equal(s.events.length, 1, 'one timeline event')
   }
+})
+
+t.test('items without an entry or an event settle with none, in a group as alone', async (t) => {
+  const ds = await Promise.all([accepted(), accepted()])
+  t.same(await markDeliveredMany(db, ds.map((d) => ({ id: deliveryOf(d), at, settle: { createdAt: now } }))), [true, true])
+  for (const d of ds) {
+    const s = await state(d)
+    t.equal(s.status, 'delivered')
+    t.equal(s.entries, 0, 'no entry')
+    t.equal(s.events.length, 0, 'no event')
+  }
+})
+
+t.test('a group that waits too long for a row lock is refused whole, and its settlements go one by one', async (t) => {
+  const pool = openDb(DATABASE_URL, schema, 4)
+  t.teardown(() => pool.end())
+  const config = async (fn: string): Promise<string[] | null | undefined> =>
+    (await db.query<{ c: string[] | null }>(`SELECT proconfig AS c FROM pg_proc WHERE proname = $1 AND pronamespace = $2::regnamespace`, [fn, schema])).rows[0]?.c
+  for (const fn of ['tongban_settle_many', 'tongban_start_attempts']) {
+    t.same(await config(fn), ['plan_cache_mode=force_generic_plan', 'lock_timeout=20s'], `${fn} waits at most 20 s for a lock, with a generic plan`)
+  }
+  // (Shortened here, for this schema.)
+  await db.query(`ALTER FUNCTION tongban_settle_many(jsonb) SET lock_timeout = '200ms'`)
+  t.teardown(() => db.query(`ALTER FUNCTION tongban_settle_many(jsonb) SET lock_timeout = '20s'`))
+  const ds = await Promise.all(Array.from({ length: 4 }, accepted))
+  const { letGo } = await holding(db, t, 'SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [deliveryOf(ds[3] as AcceptDoc)])
+  const { calls, restore } = counting(pool)
+  t.teardown(restore)
+  // The first goes alone at once; the three behind it wait, then go as a group that meets the held row.
+  const settled = Promise.all(ds.map((d) => settleDelivered(pool, deliveryOf(d), at, settle(d))))
+  await new Promise((r) => setTimeout(r, 600))
+  t.equal(calls.filter((q) => q.includes('tongban_settle_many')).length, 1, 'a group was tried')
+  t.same(await Promise.all(ds.slice(1, 3).map(async (d) => (await state(d)).entries)), [1, 1], 'its other items were settled alone meanwhile, once each')
+  t.equal((await state(ds[3] as AcceptDoc)).status, 'pending', 'the held one waits for its row')
+  await letGo()
+  t.same(await settled, [true, true, true, true], 'then it is settled too')
+  for (const d of ds) t.equal((await state(d)).entries, 1, 'one entry each: the refused group wrote nothing')
+})
+
+t.test('a group locks its cases in the order acceptances do: no deadlock with a message holding one of them', async (t) => {
+  const first = await accepted()
+  const second = await accepted()
+  const [c1, c2] = [first.case?.caseId as string, second.case?.caseId as string]
+  t.ok(c1 < c2, 'two cases, in order')
+  // As an acceptance would: the first case locked, then the second wanted.
+  const { lock, letGo } = await holding(db, t, 'SELECT 1 FROM cases WHERE case_id = $1 FOR UPDATE', [c1])
+  // The group's items in the order that names the second case first.
+  const group = markDeliveredMany(db, [second, first].map((d) => ({ id: deliveryOf(d), at, settle: settle(d) })))
+  await new Promise((r) => setTimeout(r, 300))
+  await t.resolves(lock('SELECT 1 FROM cases WHERE case_id = $1 FOR UPDATE', [c2]), 'the message gets the second case: the group did not take it before the first')
+  await letGo()
+  t.same(await group, [true, true], 'and the group settles both after it')
 })

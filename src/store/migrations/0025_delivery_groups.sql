@@ -13,8 +13,13 @@
 -- pruned to the month when it runs). The ledger entries and the timeline events of the settled
 -- ones are then written by one statement each, for the whole group: a statement's start-up in
 -- PostgreSQL costs more than its one row.
+--
+-- A group waits at most 20 s for a row lock (lock_timeout, both functions): then the whole
+-- statement is refused and rolled back, and its items are written one by one, each waiting for
+-- its own row only. (The client gives up on a statement unanswered for 30 s, store/deliveries.ts
+-- GROUP_TIMEOUT_MS: a connection that no longer answers.)
 CREATE FUNCTION tongban_settle_many(items jsonb) RETURNS jsonb
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET lock_timeout = '20s' AS $$
 DECLARE
   item jsonb;
   n integer := 0;
@@ -42,11 +47,14 @@ BEGIN
     FROM jsonb_array_elements(items) WITH ORDINALITY AS t(value, k), LATERAL (SELECT t.value->'entry') AS x(e)
    WHERE k = ANY (settled) AND jsonb_typeof(e) = 'object'
    ORDER BY k;
+  -- By case, then in the items' order: each event's foreign key locks its case (FOR KEY SHARE),
+  -- and acceptances lock cases in this order (0024); in the items' order a group could lock C2
+  -- then C1 while an acceptance holds C1 and waits for C2.
   INSERT INTO case_events (case_id, at, event, actor, exchange_id, delivery_id, detail)
   SELECT v->>'caseId', (v->>'at')::timestamptz, v->>'event', v->>'actor', (v->>'exchangeId')::uuid, (v->>'deliveryId')::uuid, v->'detail'
     FROM jsonb_array_elements(items) WITH ORDINALITY AS t(value, k), LATERAL (SELECT t.value->'event') AS x(v)
    WHERE k = ANY (settled) AND jsonb_typeof(v) = 'object'
-   ORDER BY k;
+   ORDER BY v->>'caseId' COLLATE "C", k;
   RETURN outcomes;
 END $$;
 
@@ -61,7 +69,7 @@ RETURNS TABLE (
   "createdAt" timestamptz, "ageFrom" timestamptz, "updatedAt" timestamptz, "deliveredAt" timestamptz, "deadAt" timestamptz,
   "x.id" uuid, "x.sender" text, "x.messageId" text, "x.type" text, "x.v" integer, "x.caseId" text, "x.unitCode" text,
   "x.suite" text, "x.requestDigest" text, "x.receipt" text, "x.receivedAt" timestamptz, "x.sealed" bytea
-) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET lock_timeout = '20s' AS $$
 #variable_conflict use_column
 DECLARE
   item jsonb;
