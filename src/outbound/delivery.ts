@@ -9,7 +9,7 @@ import { inTransaction, type Db } from '../store/db.ts'
 import { lockUnpurged } from '../store/retention.ts'
 import { addEvent, type NewEvent } from '../store/cases.ts'
 import type { Circuit, CircuitStore } from '../store/circuits.ts'
-import { beginAttempt, getDelivery, listStalePending, markDead, markWaiting, recordFailure, reviveForReplay, settleDelivered, startAttempt, type Attempt, type Delivery } from '../store/deliveries.ts'
+import { getDelivery, listStalePending, markDead, markDelivered, markWaiting, recordFailure, reviveForReplay, startAttempt, type Attempt, type Delivery } from '../store/deliveries.ts'
 import { getExchange, type Exchange } from '../store/exchanges.ts'
 import type { Clock } from '../util/ids.ts'
 import type { Logger } from '../util/log.ts'
@@ -335,8 +335,7 @@ export class DeliveryService {
   /**
    * One delivery attempt, for a job of `queued`'s queue. The usual path is two statements: one
    * counts the attempt and reads the delivery, its exchange and sealed message; one settles it
-   * with its ledger entry and timeline event. Each goes in a group with the other deliveries'
-   * that wait while one is out (store/deliveries.ts beginAttempt, settleDelivered).
+   * with its ledger entry and timeline event.
    */
   async #process(job: Job<JobData>, queued: string, token?: string): Promise<string> {
     const d = this.#d
@@ -364,7 +363,7 @@ export class DeliveryService {
     }
     const ageFrom = new Date(now.getTime() - d.config.delivery.maxAgeSeconds * 1000)
     const created = job.data.createdAt === undefined ? undefined : new Date(job.data.createdAt)
-    let attempt = await beginAttempt(d.db, id, now, ageFrom, created !== undefined && Number.isFinite(created.getTime()) ? created : undefined)
+    let attempt = await startAttempt(d.db, id, now, ageFrom, created !== undefined && Number.isFinite(created.getTime()) ? created : undefined)
     if (attempt === undefined) {
       // Not pending, expired, or a job whose time is not the delivery's: the row says which.
       const current = await getDelivery(d.db, id)
@@ -418,7 +417,7 @@ export class DeliveryService {
     const at = d.clock.now()
     const entry = d.ledger.record('delivery.settled', { deliveryId: id, exchangeId: delivery.exchangeId, sender: message.sender, recipient: delivery.recipient, outcome: 'delivered', attempt: delivery.attempts }, message.caseId)
     const event = this.#event(delivery, message.caseId, at, 'delivery.delivered', null, { attempt: delivery.attempts, ms: Date.now() - started })
-    if (await settleDelivered(d.db, id, at, { entry, event, createdAt: delivery.createdAt })) {
+    if (await markDelivered(d.db, id, at, { entry, event, createdAt: delivery.createdAt })) {
       d.logger.info({ deliveryId: id, exchangeId: delivery.exchangeId, recipient: delivery.recipient, attempt: delivery.attempts }, 'delivered')
     }
     // After the record: the partner's answer is settled first, whatever Redis does.

@@ -38,17 +38,6 @@ export function prepared(text: string, values: readonly unknown[]): pg.QueryConf
   return { name, text, values: [...values] }
 }
 
-/**
- * A statement answered within `ms`, or refused: node-postgres then rejects it ("Query read
- * timeout") and, for a statement sent with `pool.query` (only), the pool destroys its connection
- * (its types do not name the option; it reads it). PostgreSQL is not told: the statement may still
- * run to its end and commit. On a client held out of the pool (a transaction) the statement would
- * stay active and a later COMMIT would wait for it: do not use it there.
- */
-export function answeredWithin(q: pg.QueryConfig, ms: number): pg.QueryConfig {
-  return Object.assign(q, { query_timeout: ms })
-}
-
 /** Runs `fn` in a transaction: committed when it returns, rolled back when it throws. */
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await db.connect()

@@ -1,8 +1,7 @@
-import { answeredWithin, prepared, type Db, type SideInsert, type Tx } from './db.ts'
+import { prepared, type Db, type SideInsert, type Tx } from './db.ts'
 import { eventSide, type NewEvent } from './cases.ts'
 import { exchangeFromRow, type Exchange } from './exchanges.ts'
-import { entryJson, entrySide, withEntry, type LedgerRecord } from './ledger.ts'
-import { byKey, GroupWriter, writerOf } from './group.ts'
+import { entrySide, withEntry, type LedgerRecord } from './ledger.ts'
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead'
 
@@ -82,83 +81,9 @@ export async function startAttempt(db: Db, id: string, now: Date, ageFrom: Date,
     `SELECT a.*, set_config('synchronous_commit', 'off', true) AS "x.commit" FROM tongban_start_attempt($1, $2, $3, $4, $5) a`,
     [id, now, ageFrom, ...months],
   ))).rows[0]
-  return row === undefined ? undefined : attemptOf(row)
-}
-
-/** An attempt's row (tongban_start_attempt, tongban_start_attempts) as an Attempt. */
-function attemptOf(row: Record<string, unknown>): Attempt {
-  const delivery = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('x.') && k !== 'n')) as unknown as Delivery
+  if (row === undefined) return undefined
+  const delivery = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('x.'))) as unknown as Delivery
   return { delivery, exchange: exchangeFromRow(row, 'x.'), sealed: (row['x.sealed'] as Buffer | null | undefined) ?? null }
-}
-
-/** A delivery's creation time as the bounds [from, to) a group's item carries (every month when unknown). */
-const monthBounds = (createdAt: Date | undefined): [string, string] =>
-  (createdAt === undefined ? ['-infinity', 'infinity'] : [createdAt.toISOString(), new Date(createdAt.getTime() + 1).toISOString()])
-
-/** The most items in one group of attempts or of settlements; one statement of each out at once per pool (see store/group.ts). */
-export const MAX_DELIVERY_GROUP = 32
-const MAX_DELIVERY_WRITING = 1
-/**
- * How long a group's statement may go unanswered before the client gives up on it, drops its
- * connection and writes each of its items alone. A group takes milliseconds, and waits at most
- * 20 s for a row lock (its functions' lock_timeout, migration 0025: then PostgreSQL refuses it
- * whole, and nothing of it was written). Unanswered for 30 s, it is on a connection that no longer
- * answers; without a limit every delivery of the group would wait for it for ever, its job active
- * and its lock renewed. PostgreSQL may still have finished and committed it: written again, a
- * settlement finds its delivery settled and writes nothing, and an attempt is counted twice (one
- * attempt of the delivery's budget spent; never one lost).
- */
-export const GROUP_TIMEOUT_MS = 30_000
-
-/** One attempt of a group: what startAttempt takes. */
-export interface AttemptItem {
-  readonly id: string
-  readonly now: Date
-  readonly ageFrom: Date
-  readonly createdAt?: Date | undefined
-}
-
-/**
- * Starts up to MAX_DELIVERY_GROUP attempts in one statement and one transaction (migration 0025),
- * each as startAttempt would alone: its Attempt, or undefined, in the items' order. Throws when
- * the statement fails, and then nothing of it was written; or when it goes unanswered for
- * `timeoutMs`, and then it may have been (an attempt then counted twice: the count may run
- * ahead, never behind).
- */
-export async function startAttempts(db: Db, items: readonly AttemptItem[], timeoutMs = GROUP_TIMEOUT_MS): Promise<Array<Attempt | undefined>> {
-  if (items.length > MAX_DELIVERY_GROUP) throw new RangeError(`at most ${MAX_DELIVERY_GROUP} attempts in a group`)
-  const json = JSON.stringify(items.map((x) => {
-    const [from, to] = monthBounds(x.createdAt)
-    return { id: x.id, now: x.now.toISOString(), ageFrom: x.ageFrom.toISOString(), from, to }
-  }))
-  const rows = (await db.query<Record<string, unknown>>(answeredWithin({
-    name: 'tb-start-attempts',
-    text: `SELECT a.*, set_config('synchronous_commit', 'off', true) AS "x.commit" FROM tongban_start_attempts($1::jsonb) a`,
-    values: [json],
-  }, timeoutMs))).rows
-  const out: Array<Attempt | undefined> = items.map(() => undefined)
-  for (const row of rows) {
-    const n = row.n
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > items.length || out[n - 1] !== undefined) throw new Error('tongban_start_attempts answered for another item')
-    out[n - 1] = attemptOf(row)
-  }
-  return out
-}
-
-const attempters = new WeakMap<Db, GroupWriter<AttemptItem, Attempt | undefined>>()
-
-/**
- * startAttempt through the pool's group writer (store/group.ts): while an attempt's statement is
- * out, the attempts that arrive wait and start together, in delivery order.
- */
-export async function beginAttempt(db: Db, id: string, now: Date, ageFrom: Date, createdAt?: Date): Promise<Attempt | undefined> {
-  return writerOf(attempters, db, (pool) => ({
-    one: (x) => startAttempt(pool, x.id, x.now, x.ageFrom, x.createdAt),
-    many: (xs) => startAttempts(pool, xs),
-    maxGroup: MAX_DELIVERY_GROUP,
-    maxWriting: MAX_DELIVERY_WRITING,
-    order: byKey((x) => x.id),
-  })).write({ id, now, ageFrom, createdAt })
 }
 
 const settle = (s: Settle): [LedgerRecord | undefined, SideInsert[]] => [s.entry, s.event === undefined ? [] : [eventSide(s.event)]]
@@ -169,52 +94,6 @@ export async function markDelivered(db: Db | Tx, id: string, now: Date, s: Settl
     `UPDATE deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending'${inMonth(3, s.createdAt)} RETURNING id`,
     [id, now, ...monthParam(s.createdAt)], ...settle(s))
   return rows.length === 1
-}
-
-/** One settlement of a group: what markDelivered writes. */
-export interface SettleItem {
-  readonly id: string
-  readonly at: Date
-  readonly settle: Settle
-}
-
-/**
- * Settles up to MAX_DELIVERY_GROUP deliveries as delivered in one statement and one transaction
- * (migration 0025), each with its ledger entry and timeline event when it was pending: whether
- * each was, in order. Throws when the statement fails, and then nothing of it was written; or
- * when it goes unanswered for `timeoutMs`, and then it may have been (each item written again
- * alone finds its delivery no longer pending, and writes nothing twice).
- */
-export async function markDeliveredMany(db: Db, items: readonly SettleItem[], timeoutMs = GROUP_TIMEOUT_MS): Promise<boolean[]> {
-  if (items.length > MAX_DELIVERY_GROUP) throw new RangeError(`at most ${MAX_DELIVERY_GROUP} settlements in a group`)
-  const json = JSON.stringify(items.map(({ id, at, settle: s }) => {
-    const [from, to] = monthBounds(s.createdAt)
-    const v = s.event
-    return {
-      id, at: at.toISOString(), from, to,
-      entry: s.entry === undefined ? null : entryJson(s.entry),
-      event: v === undefined ? null : { caseId: v.caseId, at: v.at.toISOString(), event: v.event, actor: v.actor ?? null, exchangeId: v.exchangeId ?? null, deliveryId: v.deliveryId ?? null, detail: v.detail ?? {} },
-    }
-  }))
-  const settled = (await db.query<{ settled: unknown }>(answeredWithin({ name: 'tb-settle-many', text: 'SELECT tongban_settle_many($1::jsonb) AS settled', values: [json] }, timeoutMs))).rows[0]?.settled
-  if (!Array.isArray(settled) || settled.length !== items.length || !settled.every((x) => typeof x === 'boolean')) throw new Error('tongban_settle_many answered for another number of items')
-  return settled as boolean[]
-}
-
-const settlers = new WeakMap<Db, GroupWriter<SettleItem, boolean>>()
-
-/**
- * markDelivered through the pool's group writer (store/group.ts): while a settlement is out, the
- * ones that arrive wait and are settled together, in delivery order. Resolves once committed.
- */
-export async function settleDelivered(db: Db, id: string, at: Date, s: Settle = {}): Promise<boolean> {
-  return writerOf(settlers, db, (pool) => ({
-    one: (x) => markDelivered(pool, x.id, x.at, x.settle),
-    many: (xs) => markDeliveredMany(pool, xs),
-    maxGroup: MAX_DELIVERY_GROUP,
-    maxWriting: MAX_DELIVERY_WRITING,
-    order: byKey((x) => x.id),
-  })).write({ id, at, settle: s })
 }
 
 /** Records why an attempt failed (a code, never a partner's body), with its timeline event in the same statement. */

@@ -6,11 +6,7 @@ export const ALONE: unique symbol = Symbol('alone')
 export interface GroupWrites<I, R> {
   /** Writes one item in a statement of its own. */
   readonly one: (item: I) => Promise<R>
-  /**
-   * Writes a group in one statement and one transaction: each item's result, in order, or ALONE.
-   * Throws when nothing of it was written, or when its answer did not come (a statement given up
-   * on): each item is then written again alone, which must then be harmless (store/deliveries.ts).
-   */
+  /** Writes a group in one statement and one transaction: each item's result, in order, or ALONE. Throws when nothing of it was written. */
   readonly many: (items: readonly I[]) => Promise<ReadonlyArray<R | typeof ALONE>>
   /** The most items in one group. */
   readonly maxGroup: number
@@ -92,7 +88,7 @@ export class GroupWriter<I, R> {
     try {
       results = await this.#w.many(group.map((x) => x.item))
     } catch {
-      // Nothing of the group was written (or its answer never came): each item on its own, where its own error (if any) is raised.
+      // Nothing of the group was written: each item on its own, where its own error (if any) is raised.
       return group
     }
     const alone: Array<Waiting<I, R>> = []

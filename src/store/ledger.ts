@@ -51,7 +51,7 @@ export function entryParams(r: LedgerRecord): unknown[] {
   return [r.id, r.kind, r.entry, r.parties, r.at, r.caseId]
 }
 
-/** An entry as JSON, for a group's statement (migrations 0024 and 0025 read it back field by field). */
+/** An entry as JSON, for a statement that writes many (migration 0024 reads it back field by field). */
 export function entryJson(r: LedgerRecord): Record<string, unknown> {
   return { id: r.id, kind: r.kind, entry: r.entry, parties: r.parties, at: r.at.toISOString(), caseId: r.caseId }
 }

@@ -1,11 +1,11 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { migrate, openDb } from '../../src/store/db.ts'
+import { migrate, openDb, type Db } from '../../src/store/db.ts'
 import { MAX_GROUP, storeAcceptance, storeAcceptances, type AcceptDoc } from '../../src/store/accept.ts'
 import { ensureMonths } from '../../src/store/retention.ts'
+import type { LedgerRecord } from '../../src/store/ledger.ts'
 import { ALONE } from '../../src/store/group.ts'
 import { DATABASE_URL, dropSchema, isolationName } from '../helpers/services.ts'
-import { acceptDocs, counting, SENDER } from '../helpers/groups.ts'
 
 // Acceptances in groups (migration 0024): what waits while an acceptance is being written goes
 // together, in one statement and one commit, each item in its own subtransaction. Each item gets
@@ -17,7 +17,31 @@ await migrate(db, schema)
 const now = new Date()
 await ensureMonths(db, [now])
 
-const { doc, entry } = acceptDocs(now)
+const SENDER = 'REG:231202'
+let n = 0
+const doc = (over: { messageId?: string; caseId?: string; mayCreate?: boolean; attachments?: string[]; sender?: string } = {}): AcceptDoc => {
+  n++
+  const caseId = over.caseId
+  return {
+    exchange: {
+      id: randomUUID(), sender: over.sender ?? SENDER, messageId: over.messageId ?? `m-${n}`, type: 'tax.assessment.request', v: 1,
+      caseId: caseId ?? null, unitCode: caseId === undefined ? null : '231202001001GB00001F00010001', suite: 'national', requestDigest: `d-${n}`,
+      messageSealed: Buffer.from(`sealed ${n}`).toString('base64'), receipt: `receipt ${n}`, receivedAt: now.toISOString(),
+    },
+    deliveries: [{ id: randomUUID(), recipient: 'TAX:231202' }],
+    attachments: over.attachments ?? [],
+    ...(caseId === undefined ? {} : {
+      case: {
+        caseId, unitCode: '231202001001GB00001F00010001', mayCreate: over.mayCreate ?? true, involvesRecipients: true, mayJoin: false,
+        recipients: ['TAX:231202'], events: [{ event: 'message.accepted', actor: SENDER, detail: { n } }],
+      },
+    }),
+  }
+}
+const entry = (d: AcceptDoc): LedgerRecord => ({
+  id: randomUUID(), kind: 'message.accepted', entry: JSON.stringify({ exchangeId: d.exchange.id, note: '税 ✓' }),
+  parties: [d.exchange.sender, 'TAX:231202'], at: new Date(now.getTime() + 1), caseId: d.case?.caseId ?? null,
+})
 const written = async (d: AcceptDoc): Promise<boolean> => (await db.query('SELECT 1 FROM exchanges WHERE id = $1', [d.exchange.id])).rowCount === 1
 const entryOf = async (id: string): Promise<{ entry: string; parties: string[]; created_at: Date; case_id: string | null } | undefined> =>
   (await db.query<{ entry: string; parties: string[]; created_at: Date; case_id: string | null }>('SELECT entry, parties, created_at, case_id FROM ledger_entries WHERE id = $1', [id])).rows[0]
@@ -60,6 +84,17 @@ t.test('a group: each item gets its own outcome, and a refused item leaves nothi
   await t.rejects(storeAcceptances(db, Array.from({ length: MAX_GROUP + 1 }, () => ({ doc: doc() }))), RangeError, `at most ${MAX_GROUP} in a group`)
 })
 
+/** The pool's statements, counted by their text (the pool is real; only its calls are counted). */
+const counting = (pool: Db): { calls: string[]; restore: () => void } => {
+  const calls: string[] = []
+  const query = pool.query.bind(pool)
+  const spy = ((q: unknown, ...rest: unknown[]) => {
+    calls.push(typeof q === 'string' ? q : String((q as { text?: string }).text))
+    return (query as (...a: unknown[]) => unknown)(q, ...rest)
+  }) as typeof pool.query
+  pool.query = spy
+  return { calls, restore: () => { pool.query = query } }
+}
 
 t.test('acceptances that wait while one is written go together, and each resolves to its own outcome', async (t) => {
   const pool = openDb(DATABASE_URL, schema, 4)
