@@ -211,13 +211,32 @@ export class DeliveryService {
           this.#d.onCircuit?.(recipient, 'probing')
           this.#d.logger.info({ recipient }, 'delivery circuit half-open: one probe delivery at a time')
         } else if (!(await q.isPaused())) {
-          await q.pause()
+          await this.#pauseWhileOpen(recipient)
         }
       } else if (await q.isPaused() && (await circuits.get(recipient)).state === 'half-open') {
         // Half-open but paused: the instance that made it half-open stopped before resuming.
         await q.setGlobalConcurrency(1)
         await q.resume()
       }
+    }
+  }
+
+  /**
+   * Pauses the recipient's queue for a circuit read as open, then reads the circuit again and
+   * undoes the pause if it is open no longer. Between the read and the pause another instance may
+   * have closed it (a probe, or a delivery in flight, answered), resumed the queue and taken the
+   * recipient off the circuits to look after: a pause after that would hold every delivery to the
+   * partner for good, with no instance left to resume it (a chaos run stalled so, 2026-12-08).
+   */
+  async #pauseWhileOpen(recipient: string): Promise<void> {
+    const q = this.#queue(recipient)
+    await q.pause()
+    const now = await this.#d.circuits.get(recipient)
+    if (now.state === 'closed') {
+      await this.#resume(recipient)
+    } else if (now.state === 'half-open') {
+      await q.setGlobalConcurrency(1)
+      await q.resume()
     }
   }
 
@@ -240,7 +259,7 @@ export class DeliveryService {
     })
     if (r === undefined || r.outcome === 'counted') return
     // Paused before this attempt's slot is given back: with one probe at a time, nothing else starts.
-    await this.#queue(delivery.recipient).pause().catch((err) => d.logger.warn({ err, recipient: delivery.recipient }, 'queue not paused; the circuit check will'))
+    await this.#pauseWhileOpen(delivery.recipient).catch((err) => d.logger.warn({ err, recipient: delivery.recipient }, 'queue not paused; the circuit check will'))
     if (r.outcome === 'opened') {
       d.onCircuit?.(delivery.recipient, 'opened')
       d.logger.warn({ recipient: delivery.recipient, failures: circuitFailures, probeInMs: circuitOpenMs }, 'delivery circuit opened: the partner\'s deliveries wait, and one probe tests it later')

@@ -57,6 +57,15 @@ redis.call('HSET', KEYS[1], 'state', 'half-open')
 return 1
 `
 
+// A circuit needs no more looking after once it is closed: taken off the set only then, in one
+// script, so a circuit opened again meanwhile (by another instance) stays looked after.
+const SETTLED = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'open' or state == 'half-open' then return 0 end
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+`
+
 // Stale counts of a partner that left the directory do not stay for ever.
 const KEEP_MS = 7 * 86_400_000
 
@@ -108,9 +117,12 @@ export class CircuitStore {
     return this.#redis.smembers(this.#openSet())
   }
 
-  /** The queue of a closed circuit runs again: it needs no more looking after. */
-  async settled(recipient: string): Promise<void> {
-    await this.#redis.srem(this.#openSet(), recipient)
+  /**
+   * The queue of a closed circuit runs again: it needs no more looking after, unless the circuit
+   * opened again meanwhile (then it stays among those looked after). True when it was taken off.
+   */
+  async settled(recipient: string): Promise<boolean> {
+    return (await this.#redis.eval(SETTLED, 2, this.#key(recipient), this.#openSet(), recipient)) === 1
   }
 
   /** Every circuit that is not closed, by recipient (for /metrics and the console). */

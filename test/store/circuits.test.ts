@@ -50,9 +50,20 @@ t.test('a success closes it; successes on a closed circuit write nothing', async
   t.notOk(await two.success(P), 'already closed')
   t.equal(await a.exists(`${prefix}:circuit:${P}`), 0, 'no key left behind')
   t.same(await one.unsettled(), [P], 'still listed until its queue is seen resumed')
-  await one.settled(P)
+  t.equal(await one.settled(P), true, 'closed: taken off')
   t.same(await one.unsettled(), [])
   t.same((await one.notClosed()).size, 0)
+})
+
+t.test('a circuit opened again before its queue is seen resumed stays looked after', async (t) => {
+  for (let i = 0; i < 3; i++) await one.failure(P, 3, 5_000)
+  t.ok(await two.success(P), 'closed by one instance')
+  for (let i = 0; i < 3; i++) await one.failure(P, 3, 5_000)
+  t.equal((await one.get(P)).state, 'open', 'and opened again by another')
+  t.equal(await two.settled(P), false, 'the first instance, resuming its queue, does not take it off')
+  t.same(await one.unsettled(), [P], 'still listed: the circuit check will pause its queue again')
+  t.ok(await one.success(P))
+  t.equal(await one.settled(P), true)
 })
 
 t.test('a success between failures starts the count again', async (t) => {
