@@ -206,8 +206,7 @@ export class DeliveryService {
         await this.#resume(recipient)
       } else if (c.state === 'open') {
         if (c.until <= this.#d.clock.now().getTime() && await circuits.halfOpen(recipient)) {
-          await q.setGlobalConcurrency(1)
-          await q.resume()
+          await this.#resumeForProbe(recipient)
           this.#d.onCircuit?.(recipient, 'probing')
           this.#d.logger.info({ recipient }, 'delivery circuit half-open: one probe delivery at a time')
         } else if (!(await q.isPaused())) {
@@ -215,8 +214,7 @@ export class DeliveryService {
         }
       } else if (await q.isPaused() && (await circuits.get(recipient)).state === 'half-open') {
         // Half-open but paused: the instance that made it half-open stopped before resuming.
-        await q.setGlobalConcurrency(1)
-        await q.resume()
+        await this.#resumeForProbe(recipient)
       }
     }
   }
@@ -229,15 +227,17 @@ export class DeliveryService {
    * partner for good, with no instance left to resume it (a chaos run stalled so, 2026-12-08).
    */
   async #pauseWhileOpen(recipient: string): Promise<void> {
+    await this.#queue(recipient).pause()
+    const circuit = await this.#d.circuits.get(recipient)
+    if (circuit.state === 'closed') await this.#resume(recipient)
+    else if (circuit.state === 'half-open') await this.#resumeForProbe(recipient)
+  }
+
+  /** A half-open circuit's queue runs one delivery at a time across all workers: that one is the probe. */
+  async #resumeForProbe(recipient: string): Promise<void> {
     const q = this.#queue(recipient)
-    await q.pause()
-    const now = await this.#d.circuits.get(recipient)
-    if (now.state === 'closed') {
-      await this.#resume(recipient)
-    } else if (now.state === 'half-open') {
-      await q.setGlobalConcurrency(1)
-      await q.resume()
-    }
+    await q.setGlobalConcurrency(1)
+    await q.resume()
   }
 
   /** A closed circuit's queue runs again at full concurrency. */
